@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "fu",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "FakeUserKit", targets: ["FakeUserKit"]),
+        .executable(name: "fu-synth", targets: ["fu-synth"]),
+        .executable(name: "fu-featurize", targets: ["fu-featurize"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libzstd from the system (Debian: libzstd-dev).
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
+        .target(
+            name: "FakeUserKit",
+            dependencies: [
+                "CZstd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "fu-synth", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-featurize", dependencies: ["FakeUserKit"]),
+        .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["FakeUserKit"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

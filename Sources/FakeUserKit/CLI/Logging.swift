@@ -1,0 +1,102 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Sets up swift-log once per process: stderr at the chosen level, plus `all.log` (every
+/// record) and `error.log` (errors) when a log folder is given.
+public enum LogSetup {
+    /// The stderr level: -q, then -v, then FU_LOG_LEVEL, else warning.
+    public static func stderrLevel(_ options: LoggingOptions, environment: [String: String]) -> Logger.Level {
+        if options.quiet { return .error }
+        switch options.verbose {
+        case 1: return .info
+        case 2: return .debug
+        case 3...: return .trace
+        default: break
+        }
+        if let text = environment["FU_LOG_LEVEL"], let level = Logger.Level(rawValue: text.lowercased()) {
+            return level
+        }
+        return .warning
+    }
+
+    public static func bootstrap(tool: String, options: LoggingOptions, environment: [String: String]) throws -> Logger {
+        let level = stderrLevel(options, environment: environment)
+        var handlers: [any LogHandler] = [LineLogHandler(tool: tool, fd: 2, level: level, timestamps: false)]
+        if let folder = options.logDir ?? environment["FU_LOG_DIR"], !folder.isEmpty {
+            try makeFolder(folder)
+            handlers.append(LineLogHandler(tool: tool, fd: try openLog("\(folder)/all.log"), level: .trace, timestamps: true))
+            handlers.append(LineLogHandler(tool: tool, fd: try openLog("\(folder)/error.log"), level: .error, timestamps: true))
+        }
+        let chosen = handlers
+        LoggingSystem.bootstrap { _ in MultiplexLogHandler(chosen) }
+        // The multiplexer's level is its lowest handler's; each handler filters for itself.
+        return Logger(label: tool)
+    }
+
+    private static func makeFolder(_ path: String) throws {
+        var built = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            built += part + "/"
+            if mkdir(built, 0o777) != 0 && errno != EEXIST {
+                throw ToolError.io("cannot create log folder \(path): \(FileDescriptor.errnoText())")
+            }
+        }
+    }
+
+    private static func openLog(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o666)
+        if fd < 0 { throw ToolError.io("cannot open log \(path): \(FileDescriptor.errnoText())") }
+        return fd
+    }
+}
+
+/// One line per record, written with a single write(2) (O_APPEND keeps lines whole when
+/// several tools share a log file). stderr: `fu-TOOL: level: message`; files add a UTC
+/// timestamp and the pid.
+struct LineLogHandler: LogHandler {
+    let tool: String
+    let fd: Int32
+    let timestamps: Bool
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(tool: String, fd: Int32, level: Logger.Level, timestamps: Bool) {
+        self.tool = tool
+        self.fd = fd
+        self.logLevel = level
+        self.timestamps = timestamps
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var line = timestamps ? "\(utcTimestamp()) \(tool)[\(getpid())] " : "\(tool): "
+        line += "\(event.level): \(event.message)"
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
+        line += "\n"
+        line.withUTF8 { bytes in
+            _ = try? FileDescriptor.writeAll(fd, UnsafeRawBufferPointer(bytes), name: "log")
+        }
+    }
+
+    private func utcTimestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        var text = [CChar](repeating: 0, count: 32)
+        strftime(&text, text.count, "%Y-%m-%dT%H:%M:%S", &parts)
+        let millis = Int(now.tv_nsec / 1_000_000)
+        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ".\(fraction)Z"
+    }
+}

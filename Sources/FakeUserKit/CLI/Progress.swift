@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Rows and throughput on stderr, redrawn in place, only when stderr is a terminal.
+public final class Progress {
+    private let tool: String
+    private let started = monotonicSeconds()
+    private var lastDraw = 0.0
+    private var drawn = false
+
+    /// nil when stderr is not a terminal: callers then skip progress entirely.
+    public static func forTerminal(tool: String) -> Progress? {
+        isatty(2) != 0 ? Progress(tool: tool) : nil
+    }
+
+    init(tool: String) {
+        self.tool = tool
+    }
+
+    @inline(__always)
+    public func tick(rows: Int, bytes: Int) {
+        guard rows & 0xFFFF == 0 else { return }
+        let now = monotonicSeconds()
+        guard now - lastDraw >= 0.25 else { return }
+        lastDraw = now
+        let megabytes = Double(bytes) / 1e6
+        let rate = megabytes / max(now - started, 1e-9)
+        let line = "\r\(tool): \(rows) rows, \(Int(megabytes)) MB read, \(Int(rate)) MB/s "
+        writeToStandardError(line)
+        drawn = true
+    }
+
+    public func finish() {
+        if drawn { writeToStandardError("\r\u{1B}[K") }
+        drawn = false
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}

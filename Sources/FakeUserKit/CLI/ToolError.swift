@@ -1,0 +1,57 @@
+/// Exit codes from sysexits.h, the contract of DESIGN.md.
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    case usage = 64
+    case dataError = 65
+    case noInput = 66
+    case software = 70
+    case ioError = 74
+}
+
+/// Where in the input a problem was found: a file name (or "stdin") and a 1-based line.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+
+    public init(file: String, line: Int? = nil) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line)" }
+        return file
+    }
+}
+
+/// The one error type of fu: every failure becomes one line on stderr and a sysexits code.
+public struct ToolError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var status: ExitStatus
+    public var message: String
+    public var location: SourceLocation?
+
+    public init(_ status: ExitStatus, _ message: String, at location: SourceLocation? = nil) {
+        self.status = status
+        self.message = message
+        self.location = location
+    }
+
+    public static func usage(_ message: String) -> ToolError { ToolError(.usage, message) }
+    public static func data(_ message: String, at location: SourceLocation? = nil) -> ToolError {
+        ToolError(.dataError, message, at: location)
+    }
+    public static func io(_ message: String, at location: SourceLocation? = nil) -> ToolError {
+        ToolError(.ioError, message, at: location)
+    }
+
+    /// `WHAT (FILE:LINE)`, the text after `fu-TOOL: error: `.
+    public var description: String {
+        if let location { return "\(message) (\(location))" }
+        return message
+    }
+}
+
+/// Thrown when stdout's reader went away (`| head`): the tool stops quietly with status 0.
+public struct BrokenPipe: Error, Sendable {
+    public init() {}
+}

@@ -1,0 +1,97 @@
+/// Per-user counters in one flat block: for each user, a count per event type, a count per
+/// category, and a bit per event×category pair. The block is re-laid out (rarely) when a
+/// new type or category exceeds the current capacity, so memory is a few dozen bytes per
+/// user whatever the number of events.
+final class EventCounts {
+    private(set) var eventCapacity = 8
+    private(set) var categoryCapacity = 8
+    private var stride: Int
+    private var storage: UnsafeMutablePointer<UInt32>
+    private var capacity: Int
+    private(set) var users = 0
+
+    init(users initialUsers: Int = 1024) {
+        stride = EventCounts.stride(events: 8, categories: 8)
+        capacity = max(initialUsers, 1)
+        storage = .allocate(capacity: capacity * stride)
+    }
+
+    deinit { storage.deallocate() }
+
+    private static func stride(events: Int, categories: Int) -> Int {
+        events + categories + (events * categories + 31) / 32
+    }
+
+    /// Adds a user with all counts zero; returns its number.
+    func addUser() -> Int {
+        if users == capacity {
+            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity * 2 * stride)
+            bigger.update(from: storage, count: users * stride)
+            storage.deallocate()
+            storage = bigger
+            capacity *= 2
+        }
+        (storage + users * stride).initialize(repeating: 0, count: stride)
+        users += 1
+        return users - 1
+    }
+
+    /// Forgets all users (the streaming mode reuses one slot).
+    func removeAll() { users = 0 }
+
+    @inline(__always)
+    func add(user: Int, event: Int, category: Int) {
+        if event >= eventCapacity || category >= categoryCapacity {
+            grow(events: event + 1, categories: category + 1)
+        }
+        let base = storage + user * stride
+        base[event] &+= 1
+        base[eventCapacity + category] &+= 1
+        let pair = event * categoryCapacity + category
+        base[eventCapacity + categoryCapacity + pair >> 5] |= 1 << UInt32(pair & 31)
+    }
+
+    func eventCount(user: Int, event: Int) -> Int {
+        event < eventCapacity ? Int(storage[user * stride + event]) : 0
+    }
+
+    func categoryCount(user: Int, category: Int) -> Int {
+        category < categoryCapacity ? Int(storage[user * stride + eventCapacity + category]) : 0
+    }
+
+    func distinctPairs(user: Int) -> Int {
+        let base = storage + user * stride + eventCapacity + categoryCapacity
+        var total = 0
+        for word in 0..<(stride - eventCapacity - categoryCapacity) { total += base[word].nonzeroBitCount }
+        return total
+    }
+
+    private func grow(events: Int, categories: Int) {
+        var newEvents = eventCapacity
+        var newCategories = categoryCapacity
+        while newEvents < events { newEvents *= 2 }
+        while newCategories < categories { newCategories *= 2 }
+        let newStride = EventCounts.stride(events: newEvents, categories: newCategories)
+        let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity * newStride)
+        bigger.initialize(repeating: 0, count: capacity * newStride)
+        for user in 0..<users {
+            let from = storage + user * stride
+            let to = bigger + user * newStride
+            to.update(from: from, count: eventCapacity)
+            (to + newEvents).update(from: from + eventCapacity, count: categoryCapacity)
+            for event in 0..<eventCapacity {
+                for category in 0..<categoryCapacity {
+                    let pair = event * categoryCapacity + category
+                    guard from[eventCapacity + categoryCapacity + pair >> 5] & (1 << UInt32(pair & 31)) != 0 else { continue }
+                    let newPair = event * newCategories + category
+                    to[newEvents + newCategories + newPair >> 5] |= 1 << UInt32(newPair & 31)
+                }
+            }
+        }
+        storage.deallocate()
+        storage = bigger
+        stride = newStride
+        eventCapacity = newEvents
+        categoryCapacity = newCategories
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The event types of the real data, used as the fixed vocabulary when the columns must be
+/// known before reading (`--sorted` without `--events`).
+public let standardEventTypes = ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"]
+
+/// The feature columns for a given event vocabulary, and the arithmetic that fills them.
+/// Every definition here is documented in README.md ("Features").
+struct FeatureSet {
+    /// Event ids with a count (and a ratio) column, in column order.
+    let columnEvents: [Int]
+    let columnNames: [String]
+    private let clickAd: Int?
+    private let sendEmail: Int?
+    private let clickCarrousel: Int?
+    /// Event ids of the per-type ratio columns beyond the reference's two.
+    private let extraRatioEvents: [Int]
+    /// Summation orders (by name) for entropies, so results do not depend on file order.
+    private let eventOrder: [Int]
+    private let categoryOrder: [Int]
+
+    static let referenceNames = [
+        "total_events", "click_ad_ratio", "send_email_ratio", "unique_categories", "category_repeat_ratio",
+    ]
+    static let extendedNames = [
+        "click_ratio", "unique_events", "event_entropy", "category_entropy",
+        "top_category_share", "unique_event_category_pairs",
+    ]
+
+    init(events: Vocabulary, categories: Vocabulary, columnEvents: [Int]) {
+        self.columnEvents = columnEvents
+        clickAd = events.lookup("click_ad")
+        sendEmail = events.lookup("send_email")
+        clickCarrousel = events.lookup("click_carrousel")
+        extraRatioEvents = columnEvents.filter { $0 != events.lookup("click_ad") && $0 != events.lookup("send_email") }
+        eventOrder = events.idsSortedByName()
+        categoryOrder = categories.idsSortedByName()
+        columnNames = FeatureSet.referenceNames
+            + columnEvents.map { events.name($0) }
+            + extraRatioEvents.map { events.name($0) + "_ratio" }
+            + FeatureSet.extendedNames
+    }
+
+    /// Writes one user's feature values, in `columnNames` order.
+    func write(user: Int, counts: EventCounts, to writer: TableWriter) throws {
+        var total = 0
+        var uniqueEvents = 0
+        var eventEntropy = 0.0
+        for event in eventOrder {
+            let count = counts.eventCount(user: user, event: event)
+            total += count
+            if count > 0 { uniqueEvents += 1 }
+        }
+        let totalValue = Double(total)
+        var uniqueCategories = 0
+        var topCategory = 0
+        var categoryEntropy = 0.0
+        for event in eventOrder {
+            let count = counts.eventCount(user: user, event: event)
+            if count > 0 {
+                let p = Double(count) / totalValue
+                eventEntropy -= p * log(p)
+            }
+        }
+        for category in categoryOrder {
+            let count = counts.categoryCount(user: user, category: category)
+            guard count > 0 else { continue }
+            uniqueCategories += 1
+            topCategory = max(topCategory, count)
+            let p = Double(count) / totalValue
+            categoryEntropy -= p * log(p)
+        }
+        func share(_ event: Int?) -> Double {
+            guard let event else { return 0 }
+            return Double(counts.eventCount(user: user, event: event)) / totalValue
+        }
+        try writer.field(total)
+        try writer.field(share(clickAd))
+        try writer.field(share(sendEmail))
+        try writer.field(uniqueCategories)
+        try writer.field(totalValue / Double(uniqueCategories))
+        for event in columnEvents { try writer.field(counts.eventCount(user: user, event: event)) }
+        for event in extraRatioEvents { try writer.field(share(event)) }
+        let clicks = (clickAd.map { counts.eventCount(user: user, event: $0) } ?? 0)
+            + (clickCarrousel.map { counts.eventCount(user: user, event: $0) } ?? 0)
+        try writer.field(Double(clicks) / totalValue)
+        try writer.field(uniqueEvents)
+        try writer.field(eventEntropy == 0 ? 0 : eventEntropy)
+        try writer.field(categoryEntropy == 0 ? 0 : categoryEntropy)
+        try writer.field(Double(topCategory) / totalValue)
+        try writer.field(counts.distinctPairs(user: user))
+    }
+}

@@ -1,0 +1,176 @@
+/// A parser for one flat JSON object per line: string keys, and values that are strings,
+/// numbers, booleans or null. Numbers keep their literal text, so values round-trip exactly.
+struct FlatJSONParser {
+    struct Failure: Error {
+        var message: String
+    }
+
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    mutating func parseObject(_ visit: ([UInt8], [UInt8]) throws -> Void) throws {
+        skipSpace()
+        try expect(UInt8(ascii: "{"), "expected a JSON object")
+        skipSpace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+        } else {
+            while true {
+                skipSpace()
+                guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key") }
+                let key = try parseString()
+                skipSpace()
+                try expect(UInt8(ascii: ":"), "expected ':' after a key")
+                skipSpace()
+                let value = try parseValue()
+                try visit(key, value)
+                skipSpace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "}"), "expected ',' or '}'")
+                break
+            }
+        }
+        skipSpace()
+        if index != bytes.count { throw Failure(message: "unexpected text after the JSON object") }
+    }
+
+    private func peek() -> UInt8? {
+        index < bytes.count ? bytes[index] : nil
+    }
+
+    private mutating func skipSpace() {
+        while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+    }
+
+    private mutating func expect(_ byte: UInt8, _ message: String) throws {
+        guard peek() == byte else { throw Failure(message: message) }
+        index += 1
+    }
+
+    private mutating func parseValue() throws -> [UInt8] {
+        guard let first = peek() else { throw Failure(message: "expected a value") }
+        switch first {
+        case UInt8(ascii: "\""):
+            return try parseString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            throw Failure(message: "nested JSON values are not supported")
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return Array("true".utf8)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return Array("false".utf8)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return []
+        default:
+            return try parseNumber()
+        }
+    }
+
+    private mutating func literal(_ word: String) throws {
+        for byte in word.utf8 {
+            guard peek() == byte else { throw Failure(message: "invalid JSON literal") }
+            index += 1
+        }
+    }
+
+    /// JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    private mutating func parseNumber() throws -> [UInt8] {
+        let start = index
+        func digits(_ parser: inout FlatJSONParser) -> Int {
+            let from = parser.index
+            while let byte = parser.peek(), byte >= 0x30 && byte <= 0x39 { parser.index += 1 }
+            return parser.index - from
+        }
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        let integerDigits = digits(&self)
+        if integerDigits == 0 || (integerDigits > 1 && bytes[index - integerDigits] == 0x30) {
+            throw Failure(message: "invalid JSON value")
+        }
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            if digits(&self) == 0 { throw Failure(message: "invalid JSON number") }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            if digits(&self) == 0 { throw Failure(message: "invalid JSON number") }
+        }
+        return Array(bytes[start..<index])
+    }
+
+    private mutating func parseString() throws -> [UInt8] {
+        index += 1
+        var result: [UInt8] = []
+        while true {
+            guard let byte = peek() else { throw Failure(message: "unterminated JSON string") }
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return result
+            case UInt8(ascii: "\\"):
+                try parseEscape(into: &result)
+            case 0..<0x20:
+                throw Failure(message: "control character in JSON string")
+            default:
+                result.append(byte)
+            }
+        }
+    }
+
+    private mutating func parseEscape(into result: inout [UInt8]) throws {
+        guard let byte = peek() else { throw Failure(message: "unterminated JSON string") }
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): result.append(byte)
+        case UInt8(ascii: "b"): result.append(0x08)
+        case UInt8(ascii: "f"): result.append(0x0C)
+        case UInt8(ascii: "n"): result.append(0x0A)
+        case UInt8(ascii: "r"): result.append(0x0D)
+        case UInt8(ascii: "t"): result.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try hex4()
+            if (0xD800...0xDBFF).contains(scalar) {
+                guard peek() == UInt8(ascii: "\\") else { throw Failure(message: "invalid JSON surrogate pair") }
+                index += 1
+                guard peek() == UInt8(ascii: "u") else { throw Failure(message: "invalid JSON surrogate pair") }
+                index += 1
+                let low = try hex4()
+                guard (0xDC00...0xDFFF).contains(low) else { throw Failure(message: "invalid JSON surrogate pair") }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(scalar) {
+                throw Failure(message: "invalid JSON surrogate pair")
+            }
+            result.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+        default:
+            throw Failure(message: "invalid JSON escape")
+        }
+    }
+
+    private mutating func hex4() throws -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let byte = peek(), let digit = hexValue(byte) else { throw Failure(message: "invalid JSON \\u escape") }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    private func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case 0x30...0x39: return UInt32(byte - 0x30)
+        case 0x41...0x46: return UInt32(byte - 0x41 + 10)
+        case 0x61...0x66: return UInt32(byte - 0x61 + 10)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,399 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a table, CSV (RFC 4180) or JSON Lines, chosen by the first non-blank byte.
+/// Works on bytes in one growing buffer: rows are views into it (see `Row`), so memory
+/// stays at the size of the longest record, whatever the input size.
+public final class TableReader {
+    public let input: ByteInput
+    public private(set) var header: [String] = []
+    public private(set) var format: TableFormat = .csv
+    /// Skip malformed rows (and count them) instead of failing.
+    public let skipBadRows: Bool
+    public private(set) var skippedRows = 0
+
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var position = 0
+    private var end = 0
+    private var atEOF = false
+    /// The 1-based line at `position`.
+    private var line = 1
+
+    private var bounds: UnsafeMutablePointer<Int>
+    private var boundsCapacity = 64
+    private var escapedFields: [Int] = []
+
+    /// JSON Lines only: decoded values, header names as bytes, and the first object's line
+    /// while that object waits to be returned as the first row.
+    private var scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 12)
+    private var scratchCapacity = 1 << 12
+    private var scratchCount = 0
+    private var headerBytes: [[UInt8]] = []
+    private var heldFirstRow: Int?
+
+    public var name: String { input.name }
+
+    public init(_ input: ByteInput, skipBadRows: Bool = false) throws {
+        self.input = input
+        self.skipBadRows = skipBadRows
+        capacity = 1 << 20
+        buffer = .allocate(capacity: capacity)
+        bounds = .allocate(capacity: boundsCapacity)
+        try start()
+    }
+
+    deinit {
+        buffer.deallocate()
+        bounds.deallocate()
+        scratch.deallocate()
+    }
+
+    public func location(line: Int? = nil) -> SourceLocation {
+        SourceLocation(file: name, line: line)
+    }
+
+    /// The index of a column, or nil.
+    public func column(_ name: String) -> Int? {
+        header.firstIndex(of: name)
+    }
+
+    /// The index of a column the caller cannot do without.
+    public func requireColumn(_ name: String) throws -> Int {
+        guard let index = column(name) else {
+            throw ToolError.data("missing required column '\(name)'", at: location(line: 1))
+        }
+        return index
+    }
+
+    /// Counts a bad row when skipping, or throws it.
+    public func reject(_ message: String, line: Int) throws {
+        if skipBadRows {
+            skippedRows += 1
+        } else {
+            throw ToolError.data(message, at: location(line: line))
+        }
+    }
+
+    // MARK: Buffer
+
+    /// Moves the unparsed bytes to the front (growing when a record fills the buffer) and reads more.
+    /// Returns false at the end of input. Positions into the buffer are stale afterwards.
+    @discardableResult
+    private func fill() throws -> Bool {
+        if atEOF { return false }
+        if position > 0 {
+            let kept = end - position
+            if kept > 0 { buffer.update(from: buffer + position, count: kept) }
+            end = kept
+            position = 0
+        }
+        if end == capacity {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            bigger.update(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = bigger
+            capacity *= 2
+        }
+        let n = try input.read(into: buffer + end, count: capacity - end)
+        if n == 0 {
+            atEOF = true
+            return false
+        }
+        end += n
+        return true
+    }
+
+    private func ensureBounds(_ fields: Int) {
+        if 2 * fields <= boundsCapacity { return }
+        let bigger = UnsafeMutablePointer<Int>.allocate(capacity: max(boundsCapacity * 2, 2 * fields))
+        bigger.update(from: bounds, count: boundsCapacity)
+        bounds.deallocate()
+        bounds = bigger
+        boundsCapacity = max(boundsCapacity * 2, 2 * fields)
+    }
+
+    /// Skips a BOM, finds the first non-blank byte and reads the header.
+    private func start() throws {
+        while end - position < 3 {
+            if !(try fill()) { break }
+        }
+        if end - position >= 3 && buffer[position] == 0xEF && buffer[position + 1] == 0xBB && buffer[position + 2] == 0xBF {
+            position += 3
+        }
+        while true {
+            while position < end, isBlank(buffer[position]) {
+                if buffer[position] == UInt8(ascii: "\n") { line += 1 }
+                position += 1
+            }
+            if position < end { break }
+            if !(try fill()) { throw ToolError.data("empty input", at: location()) }
+        }
+        if buffer[position] == UInt8(ascii: "{") {
+            format = .jsonl
+            try readJSONHeader()
+        } else {
+            try readCSVHeader()
+        }
+    }
+
+    private func isBlank(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    // MARK: Rows
+
+    /// The next row, or nil at the end. The row is valid until the next call.
+    public func next() throws -> Row? {
+        switch format {
+        case .csv: return try nextCSV()
+        case .jsonl: return try nextJSON()
+        }
+    }
+
+    // MARK: CSV
+
+    private func readCSVHeader() throws {
+        guard let (count, startLine, highBytes) = try scanCSVRecord() else {
+            throw ToolError.data("empty input", at: location())
+        }
+        let row = Row(base: buffer, bounds: bounds, count: count, line: startLine)
+        if highBytes {
+            for i in 0..<count where !isValidUTF8(row.field(i)) {
+                throw ToolError.data("invalid UTF-8 in header", at: location(line: startLine))
+            }
+        }
+        header = (0..<count).map { row.string($0) }
+    }
+
+    private func nextCSV() throws -> Row? {
+        while true {
+            guard let (count, startLine, highBytes) = try scanCSVRecord() else { return nil }
+            let row = Row(base: buffer, bounds: bounds, count: count, line: startLine)
+            if count != header.count {
+                try reject("expected \(header.count) fields, found \(count)", line: startLine)
+                continue
+            }
+            if highBytes, !(0..<count).allSatisfy({ isValidUTF8(row.field($0)) }) {
+                try reject("invalid UTF-8", line: startLine)
+                continue
+            }
+            return row
+        }
+    }
+
+    /// Finds the next record's fields (quote-aware) and unescapes doubled quotes in place.
+    /// Returns the field count, the record's first line, and whether any byte was non-ASCII.
+    private func scanCSVRecord() throws -> (Int, Int, Bool)? {
+        scan: while true {
+            var p = position
+            // Blank lines between records are skipped, as pandas and xsv do.
+            while p < end && (buffer[p] == 0x0A || buffer[p] == 0x0D) {
+                if buffer[p] == 0x0A { line += 1 }
+                p += 1
+            }
+            position = p
+            if p == end {
+                if atEOF { return nil }
+                try fill()
+                continue scan
+            }
+            let startLine = line
+            var fields = 0
+            var newlines = 0
+            var highBytes = false
+            escapedFields.removeAll(keepingCapacity: true)
+            while true {
+                ensureBounds(fields + 1)
+                if p < end && buffer[p] == UInt8(ascii: "\"") {
+                    p += 1
+                    let fieldStart = p
+                    var escaped = false
+                    while true {
+                        while p < end && buffer[p] != UInt8(ascii: "\"") {
+                            let byte = buffer[p]
+                            if byte == 0x0A { newlines += 1 } else if byte >= 0x80 { highBytes = true }
+                            p += 1
+                        }
+                        if p + 1 >= end && !atEOF {
+                            try fill()
+                            continue scan
+                        }
+                        if p == end {
+                            throw ToolError.data("unterminated quote", at: location(line: startLine))
+                        }
+                        if p + 1 < end && buffer[p + 1] == UInt8(ascii: "\"") {
+                            escaped = true
+                            p += 2
+                            continue
+                        }
+                        break
+                    }
+                    bounds[2 * fields] = fieldStart
+                    bounds[2 * fields + 1] = p
+                    if escaped { escapedFields.append(fields) }
+                    fields += 1
+                    p += 1
+                    if p < end {
+                        let byte = buffer[p]
+                        if byte != UInt8(ascii: ",") && byte != 0x0A && byte != 0x0D {
+                            // Malformed: skip to the end of the line so the next record can be read.
+                            while p < end && buffer[p] != 0x0A { p += 1 }
+                            if p == end && !atEOF {
+                                try fill()
+                                continue scan
+                            }
+                            position = min(p + 1, end)
+                            line = startLine + newlines + 1
+                            try reject("unexpected character after closing quote", line: startLine)
+                            continue scan
+                        }
+                    }
+                } else {
+                    let fieldStart = p
+                    while p < end {
+                        let byte = buffer[p]
+                        if byte == UInt8(ascii: ",") || byte == 0x0A || byte == 0x0D { break }
+                        if byte >= 0x80 { highBytes = true }
+                        p += 1
+                    }
+                    if p == end && !atEOF {
+                        try fill()
+                        continue scan
+                    }
+                    bounds[2 * fields] = fieldStart
+                    bounds[2 * fields + 1] = p
+                    fields += 1
+                }
+                // p is at a separator, a line end or the end of input.
+                if p == end { break }
+                let byte = buffer[p]
+                if byte == UInt8(ascii: ",") {
+                    p += 1
+                    continue
+                }
+                if byte == 0x0D {
+                    if p + 1 == end && !atEOF {
+                        try fill()
+                        continue scan
+                    }
+                    p += (p + 1 < end && buffer[p + 1] == 0x0A) ? 2 : 1
+                } else {
+                    p += 1
+                }
+                break
+            }
+            position = p
+            line = startLine + newlines + 1
+            for field in escapedFields { unescapeQuotes(field) }
+            return (fields, startLine, highBytes)
+        }
+    }
+
+    /// `a""b` becomes `a"b`, in place: the result is never longer.
+    private func unescapeQuotes(_ field: Int) {
+        var read = bounds[2 * field]
+        let stop = bounds[2 * field + 1]
+        var write = read
+        while read < stop {
+            buffer[write] = buffer[read]
+            read += buffer[read] == UInt8(ascii: "\"") ? 2 : 1
+            write += 1
+        }
+        bounds[2 * field + 1] = write
+    }
+
+    // MARK: JSON Lines
+
+    private func readJSONHeader() throws {
+        guard let (lineStart, lineEnd, startLine) = try nextLine() else {
+            throw ToolError.data("empty input", at: location())
+        }
+        var keys: [[UInt8]] = []
+        try parseJSONObject(lineStart, lineEnd, line: startLine) { key, _ in
+            if !keys.contains(key) { keys.append(key) }
+        }
+        headerBytes = keys
+        header = keys.map { String(decoding: $0, as: UTF8.self) }
+        // The first object is also a row: parse it again now that the columns are known.
+        try storeJSONRow(lineStart, lineEnd, line: startLine)
+        heldFirstRow = startLine
+    }
+
+    private func nextJSON() throws -> Row? {
+        if let held = heldFirstRow {
+            heldFirstRow = nil
+            return Row(base: scratch, bounds: bounds, count: header.count, line: held)
+        }
+        while true {
+            guard let (lineStart, lineEnd, startLine) = try nextLine() else { return nil }
+            do {
+                try storeJSONRow(lineStart, lineEnd, line: startLine)
+            } catch let error as ToolError where skipBadRows && error.status == .dataError {
+                skippedRows += 1
+                continue
+            }
+            return Row(base: scratch, bounds: bounds, count: header.count, line: startLine)
+        }
+    }
+
+    /// The next non-blank line as a byte range of the buffer, with its line number.
+    private func nextLine() throws -> (Int, Int, Int)? {
+        while true {
+            var p = position
+            while p < end && buffer[p] != 0x0A { p += 1 }
+            if p == end && !atEOF {
+                try fill()
+                continue
+            }
+            if position == end { return nil }
+            let startLine = line
+            var lineEnd = p
+            while lineEnd > position && isBlank(buffer[lineEnd - 1]) { lineEnd -= 1 }
+            var lineStart = position
+            while lineStart < lineEnd && isBlank(buffer[lineStart]) { lineStart += 1 }
+            position = min(p + 1, end)
+            line += 1
+            if lineStart < lineEnd { return (lineStart, lineEnd, startLine) }
+        }
+    }
+
+    /// Decodes one object's values into `scratch`, each under its header column;
+    /// keys outside the header are ignored and missing keys are empty fields.
+    private func storeJSONRow(_ start: Int, _ stop: Int, line: Int) throws {
+        scratchCount = 0
+        ensureBounds(header.count)
+        for i in 0..<(2 * header.count) { bounds[i] = 0 }
+        try parseJSONObject(start, stop, line: line) { key, value in
+            guard let column = headerBytes.firstIndex(of: key) else { return }
+            if scratchCount + value.count > scratchCapacity {
+                let grown = max(scratchCapacity * 2, scratchCount + value.count)
+                let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+                bigger.update(from: scratch, count: scratchCount)
+                scratch.deallocate()
+                scratch = bigger
+                scratchCapacity = grown
+            }
+            value.withUnsafeBufferPointer { (scratch + scratchCount).update(from: $0.baseAddress!, count: $0.count) }
+            bounds[2 * column] = scratchCount
+            scratchCount += value.count
+            bounds[2 * column + 1] = scratchCount
+        }
+    }
+
+    private func parseJSONObject(
+        _ start: Int, _ stop: Int, line: Int, _ visit: ([UInt8], [UInt8]) throws -> Void
+    ) throws {
+        let bytes = UnsafeBufferPointer(start: buffer + start, count: stop - start)
+        if !isValidUTF8(bytes) { throw ToolError.data("invalid UTF-8", at: location(line: line)) }
+        var parser = FlatJSONParser(bytes: bytes)
+        do {
+            try parser.parseObject(visit)
+        } catch let error as FlatJSONParser.Failure {
+            throw ToolError.data(error.message, at: location(line: line))
+        }
+    }
+}

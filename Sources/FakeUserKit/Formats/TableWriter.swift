@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes rows as CSV (quoting only where RFC 4180 needs it) or JSON Lines, with the
+/// same calls: `field(...)` once per column, then `endRow()`.
+public final class TableWriter {
+    public let output: ByteOutput
+    public let format: TableFormat
+    public let columns: [String]
+    /// JSON keys, pre-encoded as `"name":` with their separators.
+    private let jsonKeys: [[UInt8]]
+    private var column = 0
+    private var numbers = NumberFormatterCache()
+
+    public init(_ output: ByteOutput, format: TableFormat, columns: [String]) throws {
+        self.output = output
+        self.format = format
+        self.columns = columns
+        jsonKeys = columns.enumerated().map { index, name in
+            Array(((index == 0 ? "{" : ",") + jsonString(name) + ":").utf8)
+        }
+        if format == .csv {
+            for name in columns { try field(name) }
+            try endRow()
+        }
+    }
+
+    @inline(__always)
+    private func beginField() throws {
+        switch format {
+        case .csv:
+            if column > 0 { try output.write(byte: UInt8(ascii: ",")) }
+        case .jsonl:
+            try output.write(jsonKeys[column])
+        }
+        column += 1
+    }
+
+    public func field(_ text: String) throws {
+        try beginField()
+        switch format {
+        case .csv:
+            if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
+                var quoted = "\""
+                for character in text {
+                    quoted.append(character)
+                    if character == "\"" { quoted.append("\"") }
+                }
+                try output.write(quoted + "\"")
+            } else {
+                try output.write(text)
+            }
+        case .jsonl:
+            try output.write(jsonString(text))
+        }
+    }
+
+    /// A text field given as bytes (e.g. a UserId straight from the reader).
+    public func field(bytes: UnsafeBufferPointer<UInt8>) throws {
+        let needsQuoting = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D || $0 == 0x5C || $0 < 0x20 }
+        if needsQuoting {
+            try field(String(decoding: bytes, as: UTF8.self))
+            return
+        }
+        try beginField()
+        if format == .jsonl { try output.write(byte: UInt8(ascii: "\"")) }
+        try output.write(bytes)
+        if format == .jsonl { try output.write(byte: UInt8(ascii: "\"")) }
+    }
+
+    public func field(_ value: Int) throws {
+        try beginField()
+        let pointer = try output.reserve(24)
+        output.advance(formatInteger(value, into: pointer))
+    }
+
+    /// A float in C's `%.17g`: round-trips exactly, and integral values print without a point.
+    public func field(_ value: Double) throws {
+        try beginField()
+        let pointer = try output.reserve(32)
+        output.advance(numbers.format(value, into: pointer))
+    }
+
+    public func endRow() throws {
+        if format == .jsonl { try output.write(byte: UInt8(ascii: "}")) }
+        try output.write(byte: 0x0A)
+        column = 0
+    }
+}
+
+/// Decimal digits of an integer; returns the length.
+@inline(__always)
+func formatInteger(_ value: Int, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
+    var magnitude = value.magnitude
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    return withUnsafeMutableBytes(of: &digits) { raw in
+        var n = 0
+        repeat {
+            raw[23 - n] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+            magnitude /= 10
+            n += 1
+        } while magnitude > 0
+        var length = 0
+        if value < 0 {
+            pointer[0] = UInt8(ascii: "-")
+            length = 1
+        }
+        for i in 0..<n { pointer[length + i] = raw[24 - n + i] }
+        return length + n
+    }
+}
+
+/// `%.17g` through snprintf is slow, and feature values repeat a lot (ratios of small counts),
+/// so recent results are kept in a direct-mapped cache keyed by the value's bits.
+struct NumberFormatterCache {
+    private static let slots = 1 << 14
+    private var keys = [UInt64](repeating: UInt64.max, count: slots)
+    private var lengths = [UInt8](repeating: 0, count: slots)
+    private var texts = [UInt8](repeating: 0, count: slots * 32)
+
+    mutating func format(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
+        let bits = value.bitPattern
+        let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 50)
+        if keys[slot] == bits {
+            let length = Int(lengths[slot])
+            texts.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress! + slot * 32, count: length) }
+            return length
+        }
+        let length = formatDouble(value, into: pointer)
+        keys[slot] = bits
+        lengths[slot] = UInt8(length)
+        texts.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * 32).update(from: pointer, count: length) }
+        return length
+    }
+}
+
+func formatDouble(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
+    let written = pointer.withMemoryRebound(to: CChar.self, capacity: 32) { text in
+        withVaList([value]) { vsnprintf(text, 32, "%.17g", $0) }
+    }
+    return Int(written)
+}
+
+/// A JSON string literal with the escapes JSON requires.
+public func jsonString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        case _ where scalar.value < 0x20:
+            result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result + "\""
+}

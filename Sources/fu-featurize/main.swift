@@ -1,0 +1,60 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct Featurize: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-featurize",
+        abstract: "Turn events (UserId,Event,Category[,Fake]) into one feature row per user, sorted by UserId.",
+        discussion: """
+            Reads CSV or JSON Lines, plain or zstd, from stdin or -i. Writes UserId, Fake (when \
+            the input has it) and the feature columns documented in README.md.
+
+            Examples:
+              fu-featurize < data/events.csv.zst > features.csv
+              fu-featurize --shard 0/4 -i events.csv.zst -o features-0.csv.zst
+              sort -t, -k1,1 events.csv | fu-featurize --sorted
+            """)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Per-type columns for exactly these event types, in this order (comma-separated).", valueName: "a,b,c"))
+    var events: String?
+
+    @Option(help: ArgumentHelp("Keep only users whose FNV-1a 64 hash of UserId mod n is i.", valueName: "i/n"))
+    var shard: String?
+
+    @Flag(help: "Input is sorted by UserId: stream in constant memory (fails if UserIds go backwards).")
+    var sorted = false
+
+    func validate() throws {
+        if let shard {
+            do { _ = try Shard(parsing: shard) } catch let error as ToolError { throw ValidationError(error.message) }
+        }
+        if let events, parseEvents(events).isEmpty {
+            throw ValidationError("--events needs at least one event type")
+        }
+    }
+
+    private func parseEvents(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
+    }
+
+    func execute(logger: Logger) throws {
+        let options = FeaturizeOptions(
+            events: events.map(parseEvents), shard: try shard.map { try Shard(parsing: $0) }, sorted: sorted)
+        let reader = try inputOptions.openTable()
+        let output = try outputOptions.openOutput()
+        let summary = try Featurizer(options: options, progress: Progress.forTerminal(tool: "fu-featurize"))
+            .run(reader: reader, output: output, format: outputOptions.format)
+        try output.commit()
+        if summary.skippedRows > 0 {
+            logger.warning("skipped \(summary.skippedRows) bad rows", metadata: ["input": "\(reader.name)"])
+        }
+        logger.info("featurized", metadata: ["rows": "\(summary.rows)", "users": "\(summary.users)"])
+    }
+}
+
+ToolMain.run(Featurize.self)

@@ -1,0 +1,52 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct Synth: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-synth",
+        abstract: "Write synthetic events (UserId,Event,Category,Fake) with the real data's shape.",
+        discussion: """
+            The same --seed gives byte-identical output on every machine.
+
+            Examples:
+              fu-synth --users 5000 --seed 7 | zstd > data/events.csv.zst
+              fu-synth --users 550000 --seed 1 -o big.csv.zst
+            """)
+
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Number of users.")
+    var users = 5000
+
+    @Option(help: "Seed of the random generator.")
+    var seed: UInt64 = 7
+
+    @Option(help: "Share of fake users.")
+    var fakeRate = 0.056
+
+    @Flag(help: "Leave out the Fake column.")
+    var noLabel = false
+
+    func validate() throws {
+        guard users >= 1 else { throw ValidationError("--users must be at least 1") }
+        guard users <= 1 << 40 / 2 else { throw ValidationError("--users is too large") }
+        guard (0...1).contains(fakeRate) else { throw ValidationError("--fake-rate must be between 0 and 1") }
+        guard outputOptions.format == .csv else { throw ValidationError("fu-synth writes CSV only") }
+    }
+
+    func execute(logger: Logger) throws {
+        var options = SynthOptions()
+        options.users = users
+        options.seed = seed
+        options.fakeRate = fakeRate
+        options.label = !noLabel
+        let output = try outputOptions.openOutput()
+        let events = try Synthesizer(options: options).write(to: output)
+        try output.commit()
+        logger.info("synthesized", metadata: ["users": "\(users)", "events": "\(events)"])
+    }
+}
+
+ToolMain.run(Synth.self)
