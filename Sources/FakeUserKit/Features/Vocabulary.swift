@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Interns the few distinct values of a column (event types, categories) as small ids,
 /// in order of first appearance. A linear scan with a last-hit shortcut beats hashing here.
 struct Vocabulary {
@@ -12,14 +18,19 @@ struct Vocabulary {
 
     @inline(__always)
     mutating func id(for bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        if lastHit >= 0 && names[lastHit].elementsEqual(bytes) { return lastHit }
-        for (index, name) in names.enumerated() where name.elementsEqual(bytes) {
+        if lastHit >= 0 && Vocabulary.equal(names[lastHit], bytes) { return lastHit }
+        for index in names.indices where Vocabulary.equal(names[index], bytes) {
             lastHit = index
             return index
         }
         names.append(Array(bytes))
         lastHit = names.count - 1
         return lastHit
+    }
+
+    @inline(__always)
+    private static func equal(_ name: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.count == bytes.count && name.withUnsafeBufferPointer { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
     }
 
     mutating func id(for bytes: [UInt8]) -> Int {
