@@ -92,8 +92,9 @@ struct FlatJSONParser {
         }
         if peek() == UInt8(ascii: "-") { index += 1 }
         let integerDigits = digits(&self)
-        if integerDigits == 0 || (integerDigits > 1 && bytes[index - integerDigits] == 0x30) {
-            throw Failure(message: "invalid JSON value")
+        if integerDigits == 0 { throw Failure(message: "expected a value") }
+        if integerDigits > 1 && bytes[index - integerDigits] == 0x30 {
+            throw Failure(message: "invalid JSON number")
         }
         if peek() == UInt8(ascii: ".") {
             index += 1

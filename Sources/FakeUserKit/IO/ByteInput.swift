@@ -12,6 +12,9 @@ public final class ByteInput {
     public let name: String
     private let fd: Int32
     private let ownsDescriptor: Bool
+    /// In-memory input (a request body, a test case) instead of a descriptor.
+    private let memory: [UInt8]?
+    private var memoryOffset = 0
     private var decoder: ZstdDecoder?
     /// Raw bytes read while sniffing the format, handed out before reading more.
     private var pending: [UInt8] = []
@@ -30,6 +33,16 @@ public final class ByteInput {
             name = "stdin"
             ownsDescriptor = false
         }
+        memory = nil
+        try sniff()
+    }
+
+    /// Reads from bytes already in memory; `name` is what errors call them.
+    public init(bytes: [UInt8], name: String) throws {
+        fd = -1
+        ownsDescriptor = false
+        memory = bytes
+        self.name = name
         try sniff()
     }
 
@@ -43,12 +56,11 @@ public final class ByteInput {
         var have = 0
         while have < 4 {
             let n = try head.withUnsafeMutableBytes { buffer in
-                try FileDescriptor.read(fd, into: buffer.baseAddress! + have, count: 4 - have, name: name)
+                try readSource(into: buffer.baseAddress! + have, count: 4 - have)
             }
             if n == 0 { break }
             have += n
         }
-        rawBytesRead += have
         pending = Array(head[0..<have])
         if ZstdDecoder.isZstdMagic(pending) {
             decoder = try ZstdDecoder(name: name)
@@ -65,7 +77,20 @@ public final class ByteInput {
             pendingOffset += n
             return n
         }
-        let n = try FileDescriptor.read(fd, into: pointer, count: count, name: name)
+        return try readSource(into: pointer, count: count)
+    }
+
+    private func readSource(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        let n: Int
+        if let memory {
+            n = min(count, memory.count - memoryOffset)
+            if n > 0 {
+                memory.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + memoryOffset, byteCount: n) }
+            }
+            memoryOffset += n
+        } else {
+            n = try FileDescriptor.read(fd, into: pointer, count: count, name: name)
+        }
         rawBytesRead += n
         return n
     }

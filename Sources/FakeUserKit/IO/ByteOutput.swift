@@ -162,6 +162,8 @@ final class ZstdEncoder {
         guard let context = ZSTD_createCCtx() else { throw ToolError(.software, "cannot create zstd encoder") }
         self.context = context
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        // A content checksum, as the zstd tool writes: corruption is found, not decoded.
+        ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
         outputCapacity = ZSTD_CStreamOutSize()
         output = UnsafeMutableRawPointer.allocate(byteCount: outputCapacity, alignment: 16)
     }

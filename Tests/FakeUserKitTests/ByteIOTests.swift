@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+@testable import FakeUserKit
+
+/// A fresh temporary folder per test.
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fu-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func writeOutput(_ path: String, compress: Bool?, _ text: String) throws {
+    let output = try ByteOutput(path: path, compress: compress)
+    try output.write(text)
+    try output.commit()
+}
+
+func readAll(_ path: String) throws -> String {
+    String(decoding: try ByteInput(path: path).readAll(), as: UTF8.self)
+}
+
+@Suite struct ByteIO {
+    @Test func zstdRoundTripByFileName() throws {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("x.csv.zst").path
+        let text = String(repeating: "UserId,Event\nAB,click_ad\n", count: 50_000)
+        try writeOutput(path, compress: nil, text)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(Array(raw.prefix(4)) == [0x28, 0xB5, 0x2F, 0xFD])
+        #expect(raw.count < text.utf8.count / 10)
+        #expect(try readAll(path) == text)
+    }
+
+    @Test func zstdIsDetectedByMagicNotName() throws {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("plain-looking.csv").path
+        try writeOutput(path, compress: true, "a,b\n1,2\n")
+        #expect(try readAll(path) == "a,b\n1,2\n")
+    }
+
+    @Test func concatenatedFramesAreOneStream() throws {
+        let folder = try temporaryFolder()
+        let first = folder.appendingPathComponent("1.zst").path
+        let second = folder.appendingPathComponent("2.zst").path
+        try writeOutput(first, compress: nil, "a,b\n1,2\n")
+        try writeOutput(second, compress: nil, "3,4\n")
+        let joined = try Data(contentsOf: URL(fileURLWithPath: first)) + Data(contentsOf: URL(fileURLWithPath: second))
+        let path = folder.appendingPathComponent("joined").path
+        try joined.write(to: URL(fileURLWithPath: path))
+        #expect(try readAll(path) == "a,b\n1,2\n3,4\n")
+    }
+
+    @Test func truncatedZstdIsAnError() throws {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("x.zst").path
+        try writeOutput(path, compress: nil, String(repeating: "some text that compresses\n", count: 10_000))
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        try raw.prefix(raw.count - 5).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ToolError.data("truncated zstd stream in \(path)")) { try readAll(path) }
+    }
+
+    @Test func corruptZstdIsAnError() throws {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("x.zst").path
+        try writeOutput(path, compress: nil, String(repeating: "some text that compresses\n", count: 1000))
+        var raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        for i in 12..<min(40, raw.count) { raw[i] ^= 0x5A }
+        try raw.write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try readAll(path)
+            Issue.record("corrupt stream was read")
+        } catch let error as ToolError {
+            #expect(error.status == .dataError)
+            #expect(error.message.hasPrefix("corrupt zstd stream in \(path)"))
+        }
+    }
+
+    @Test func missingFileIsMissingInput() {
+        #expect(throws: ToolError(.noInput, "cannot open /nonexistent/x.csv: No such file or directory")) {
+            _ = try ByteInput(path: "/nonexistent/x.csv")
+        }
+    }
+
+    @Test func abandonedOutputLeavesThePreviousFile() throws {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("out.csv").path
+        try writeOutput(path, compress: nil, "good\n")
+        do {
+            let output = try ByteOutput(path: path)
+            try output.write(String(repeating: "half-written\n", count: 100_000))
+            output.abandon()
+        }
+        #expect(try readAll(path) == "good\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["out.csv"])
+    }
+
+    @Test func memoryInputReadsLikeAFile() throws {
+        let input = try ByteInput(bytes: Array("hello".utf8), name: "body")
+        #expect(try input.readAll() == Array("hello".utf8))
+    }
+}
+
+@Suite struct TableWriting {
+    func written(_ format: TableFormat, _ body: (TableWriter) throws -> Void) throws -> String {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("t").path
+        let output = try ByteOutput(path: path)
+        let writer = try TableWriter(output, format: format, columns: ["UserId", "n", "x"])
+        try body(writer)
+        try output.commit()
+        return try readAll(path)
+    }
+
+    @Test func csvQuotesOnlyWhereNeeded() throws {
+        let text = try written(.csv) { writer in
+            try writer.field("plain"); try writer.field(-42); try writer.field(0.1); try writer.endRow()
+            try writer.field("a,\"b\""); try writer.field(0); try writer.field(8.0); try writer.endRow()
+        }
+        #expect(text == "UserId,n,x\nplain,-42,0.10000000000000001\n\"a,\"\"b\"\"\",0,8\n")
+    }
+
+    @Test func jsonLinesUseTheSameCalls() throws {
+        let text = try written(.jsonl) { writer in
+            try writer.field("U\"1"); try writer.field(3); try writer.field(1.0 / 3.0); try writer.endRow()
+        }
+        #expect(text == "{\"UserId\":\"U\\\"1\",\"n\":3,\"x\":0.33333333333333331}\n")
+    }
+
+    @Test func doublesRoundTrip() throws {
+        var cache = NumberFormatterCache()
+        var buffer = [UInt8](repeating: 0, count: 32)
+        for value in [0.0, 1.0, 5.333333333333333, 1e-300, 123456789.125, 0.1 + 0.2, 2.5e-5] {
+            for _ in 0..<2 {  // the second time comes from the cache
+                let length = buffer.withUnsafeMutableBufferPointer { cache.format(value, into: $0.baseAddress!) }
+                #expect(Double(String(decoding: buffer[0..<length], as: UTF8.self)) == value)
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+@testable import FakeUserKit
+
+/// Featurizes CSV text and returns the output rows as dictionaries by column name.
+func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions()) throws -> (header: [String], rows: [[String: String]]) {
+    let folder = try temporaryFolder()
+    let path = folder.appendingPathComponent("features.csv").path
+    let reader = try TableReader(ByteInput(bytes: Array(text.utf8), name: "events.csv"))
+    let output = try ByteOutput(path: path)
+    _ = try Featurizer(options: options).run(reader: reader, output: output, format: .csv)
+    try output.commit()
+    let table = try readTable(readAll(path))
+    return (table.header, table.rows.map { Dictionary(uniqueKeysWithValues: zip(table.header, $0)) })
+}
+
+@Suite struct StableHashing {
+    @Test func fnv1aTestVectors() {
+        #expect(stableHash("") == 0xCBF2_9CE4_8422_2325)
+        #expect(stableHash("a") == 0xAF63_DC4C_8601_EC8C)
+        #expect(stableHash("foobar") == 0x8594_4171_F739_67E8)
+    }
+
+    @Test func shardParsing() throws {
+        #expect(try Shard(parsing: "1/4") == Shard(index: 1, count: 4))
+        #expect(throws: ToolError.usage("invalid shard 3/2: expected i/n with 0 <= i < n")) { try Shard(parsing: "3/2") }
+        #expect(throws: ToolError.usage("invalid shard 'x': expected i/n, e.g. 0/4")) { try Shard(parsing: "x") }
+        #expect(throws: ToolError.self) { try Shard(parsing: "0/0") }
+    }
+}
+
+@Suite struct Features {
+    let events = """
+        UserId,Event,Category,Fake
+        B,click_ad,Jobs,1
+        A,send_email,Motor,0
+        B,send_email,Jobs,1
+        A,send_email,Jobs,0
+        B,click_ad,Motor,1
+        B,send_email,Motor,1
+        A,phone_call,Motor,0
+        A,send_email,Motor,0
+        """
+
+    @Test func columnsAndOrder() throws {
+        let result = try featurize(events)
+        #expect(result.header == [
+            "UserId", "Fake", "total_events", "click_ad_ratio", "send_email_ratio", "unique_categories",
+            "category_repeat_ratio", "click_ad", "phone_call", "send_email", "phone_call_ratio",
+            "click_ratio", "unique_events", "event_entropy", "category_entropy", "top_category_share",
+            "unique_event_category_pairs",
+        ])
+        #expect(result.rows.map { $0["UserId"] } == ["A", "B"])
+    }
+
+    @Test func handComputedValues() throws {
+        let rows = try featurize(events).rows
+        let a = rows[0]  // send_email ×3 (Motor, Jobs, Motor), phone_call ×1 (Motor)
+        #expect(a["Fake"] == "0")
+        #expect(a["total_events"] == "4")
+        #expect(a["click_ad_ratio"] == "0")
+        #expect(a["send_email_ratio"] == "0.75")
+        #expect(a["unique_categories"] == "2")
+        #expect(a["category_repeat_ratio"] == "2")
+        #expect(a["click_ad"] == "0" && a["phone_call"] == "1" && a["send_email"] == "3")
+        #expect(a["phone_call_ratio"] == "0.25")
+        #expect(a["unique_events"] == "2")
+        let entropy = -(0.75 * log(0.75) + 0.25 * log(0.25))
+        #expect(Double(a["event_entropy"]!) == entropy)
+        #expect(Double(a["category_entropy"]!) == entropy)  // Motor 3, Jobs 1
+        #expect(a["top_category_share"] == "0.75")
+        #expect(a["unique_event_category_pairs"] == "3")
+        let b = rows[1]  // click_ad ×2, send_email ×2, Jobs ×2, Motor ×2
+        #expect(Double(b["event_entropy"]!) == log(2.0))
+        #expect(Double(b["category_entropy"]!) == log(2.0))
+        #expect(b["click_ratio"] == "0.5")
+        #expect(b["unique_event_category_pairs"] == "4")
+    }
+
+    @Test func singleTypeHasZeroEntropy() throws {
+        let row = try featurize("UserId,Event,Category\nU,click_ad,Jobs\nU,click_ad,Jobs\n").rows[0]
+        #expect(row["event_entropy"] == "0")
+        #expect(row["category_entropy"] == "0")
+        #expect(row["Fake"] == nil)
+    }
+
+    @Test func eventsOptionFixesTheColumns() throws {
+        let result = try featurize(events, FeaturizeOptions(events: ["send_sms", "click_ad"]))
+        #expect(result.header.contains("send_sms") && result.header.contains("send_sms_ratio"))
+        #expect(!result.header.contains("phone_call") && !result.header.contains("send_email"))
+        let a = result.rows[0]
+        #expect(a["send_sms"] == "0" && a["total_events"] == "4")  // unseen types still count in totals
+        #expect(Double(a["event_entropy"]!) == -(0.75 * log(0.75) + 0.25 * log(0.25)))
+    }
+
+    @Test func manyTypesAndCategoriesGrowTheCounters() throws {
+        var text = "UserId,Event,Category\n"
+        for i in 0..<40 { text += "U\(i % 3),e\(i % 20),c\(i % 17)\n" }
+        let rows = try featurize(text).rows
+        #expect(rows.count == 3)
+        let totals = rows.map { Int($0["total_events"]!)! }
+        #expect(totals.reduce(0, +) == 40)
+        for row in rows {
+            let perType = (0..<20).map { Int(row["e\($0)"]!)! }.reduce(0, +)
+            #expect(perType == Int(row["total_events"]!)!)
+            #expect(Int(row["unique_event_category_pairs"]!)! == Int(row["total_events"]!)!)
+        }
+    }
+
+    @Test func sortedModeEqualsDefaultOnSortedInput() throws {
+        let lines = events.split(separator: "\n")
+        let sorted = ([lines[0]] + lines.dropFirst().sorted()).joined(separator: "\n")
+        let options = FeaturizeOptions(events: ["click_ad", "phone_call", "send_email"], sorted: true)
+        #expect(try featurize(sorted, options).rows == featurize(sorted, FeaturizeOptions(events: ["click_ad", "phone_call", "send_email"])).rows)
+    }
+
+    @Test func sortedModeRejectsUserIdsGoingBackwards() {
+        #expect(throws: ToolError.data("input is not sorted by UserId ('A' after 'B')", at: SourceLocation(file: "events.csv", line: 3))) {
+            _ = try featurize("UserId,Event,Category\nB,click_ad,Jobs\nA,click_ad,Jobs\n", FeaturizeOptions(sorted: true))
+        }
+    }
+
+    @Test func badRows() {
+        func expectError(_ body: String, _ message: String, line: Int) {
+            #expect(throws: ToolError.data(message, at: SourceLocation(file: "events.csv", line: line))) {
+                _ = try featurize("UserId,Event,Category,Fake\nA,click_ad,Jobs,0\n" + body)
+            }
+        }
+        expectError(",click_ad,Jobs,0\n", "empty UserId", line: 3)
+        expectError("B,click_ad,Jobs,2\n", "Fake must be 0 or 1, found '2'", line: 3)
+        expectError("A,click_ad,Jobs,1\n", "Fake changes within user 'A' (0 before, 1 here)", line: 3)
+        #expect(throws: ToolError.data("missing required column 'Category'", at: SourceLocation(file: "events.csv", line: 1))) {
+            _ = try featurize("UserId,Event\nA,click_ad\n")
+        }
+    }
+}
+
+@Suite struct Synthesis {
+    @Test func splitMix64KnownSequence() {
+        var random = SplitMix64(seed: 0)
+        #expect(random.next() == 0xE220_A839_7B1D_CDAF)
+        #expect(random.next() == 0x6E78_9E6A_A1B9_65F4)
+    }
+
+    @Test func belowStaysInRange() {
+        var random = SplitMix64(seed: 3)
+        var seen = Set<Int>()
+        for _ in 0..<1000 {
+            let value = random.below(7)
+            #expect((0..<7).contains(value))
+            seen.insert(value)
+        }
+        #expect(seen.count == 7)
+    }
+}

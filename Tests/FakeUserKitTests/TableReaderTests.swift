@@ -1,0 +1,147 @@
+import Testing
+@testable import FakeUserKit
+
+/// Reads a whole table from text: header and rows as strings.
+func readTable(_ text: String, skipBadRows: Bool = false) throws -> (header: [String], rows: [[String]], reader: TableReader) {
+    try readTable(bytes: Array(text.utf8), skipBadRows: skipBadRows)
+}
+
+func readTable(bytes: [UInt8], skipBadRows: Bool = false) throws -> (header: [String], rows: [[String]], reader: TableReader) {
+    let reader = try TableReader(ByteInput(bytes: bytes, name: "test.csv"), skipBadRows: skipBadRows)
+    var rows: [[String]] = []
+    while let row = try reader.next() {
+        rows.append((0..<row.count).map { row.string($0) })
+    }
+    return (reader.header, rows, reader)
+}
+
+func expectDataError(_ text: String, _ message: String, line: Int?, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    do {
+        _ = try readTable(text)
+        Issue.record("expected an error", sourceLocation: sourceLocation)
+    } catch let error as ToolError {
+        #expect(error.status == .dataError, sourceLocation: sourceLocation)
+        #expect(error.message == message, sourceLocation: sourceLocation)
+        #expect(error.location?.line == line, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite struct CSVReading {
+    @Test func plainRows() throws {
+        let table = try readTable("a,b\n1,2\n3,4\n")
+        #expect(table.header == ["a", "b"])
+        #expect(table.rows == [["1", "2"], ["3", "4"]])
+        #expect(table.reader.format == .csv)
+    }
+
+    @Test func quotedFieldsWithCommasQuotesAndNewlines() throws {
+        let table = try readTable("a,b\n\"x,y\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\nlast,\"\"\n")
+        #expect(table.rows == [["x,y", "say \"hi\""], ["two\nlines", "z"], ["last", ""]])
+    }
+
+    @Test func crlfAndBOMAndNoFinalNewline() throws {
+        let table = try readTable("\u{FEFF}a,b\r\n1,2\r\n3,4")
+        #expect(table.header == ["a", "b"])
+        #expect(table.rows == [["1", "2"], ["3", "4"]])
+    }
+
+    @Test func blankLinesAreSkippedAndLinesStillCounted() throws {
+        let reader = try TableReader(ByteInput(bytes: Array("a\n\n1\n\n\n2\n".utf8), name: "t"))
+        var lines: [Int] = []
+        while let row = try reader.next() { lines.append(row.line) }
+        #expect(lines == [3, 6])
+    }
+
+    @Test func lineNumbersCountNewlinesInsideQuotes() throws {
+        let reader = try TableReader(ByteInput(bytes: Array("a,b\n\"1\n2\n3\",x\nq,r\n".utf8), name: "t"))
+        _ = try reader.next()
+        #expect(try reader.next()?.line == 5)
+    }
+
+    @Test func columnsAreFoundByName() throws {
+        let table = try readTable("extra,Category,UserId,Event\nq,Jobs,U1,click_ad\n")
+        #expect(table.reader.column("UserId") == 2)
+        #expect(try table.reader.requireColumn("Event") == 3)
+        #expect(throws: ToolError.data("missing required column 'Fake'", at: SourceLocation(file: "test.csv", line: 1))) {
+            try table.reader.requireColumn("Fake")
+        }
+    }
+
+    @Test func recordLongerThanTheBuffer() throws {
+        let long = String(repeating: "x", count: 3 << 20)
+        let table = try readTable("a,b\n\"\(long)\",1\nshort,2\n")
+        #expect(table.rows.count == 2)
+        #expect(table.rows[0][0].count == 3 << 20)
+        #expect(table.rows[1] == ["short", "2"])
+    }
+
+    @Test func wrongFieldCount() {
+        expectDataError("a,b\n1,2\n1,2,3\n", "expected 2 fields, found 3", line: 3)
+    }
+
+    @Test func unterminatedQuote() {
+        expectDataError("a,b\n1,2\n\"open,2\n3,4\n", "unterminated quote", line: 3)
+    }
+
+    @Test func textAfterClosingQuote() {
+        expectDataError("a,b\n\"x\"y,2\n", "unexpected character after closing quote", line: 2)
+    }
+
+    @Test func invalidUTF8() {
+        var bytes = Array("a,b\nok,1\n".utf8)
+        bytes += [0x66, 0xFF, 0x2C, 0x31, 0x0A]
+        #expect(throws: ToolError.data("invalid UTF-8", at: SourceLocation(file: "test.csv", line: 3))) {
+            _ = try readTable(bytes: bytes)
+        }
+    }
+
+    @Test func validMultibyteUTF8IsKept() throws {
+        let table = try readTable("a\nMotor – café ✓ 𝄞\n")
+        #expect(table.rows == [["Motor – café ✓ 𝄞"]])
+    }
+
+    @Test func emptyInput() {
+        expectDataError("", "empty input", line: nil)
+        expectDataError("\n\n", "empty input", line: nil)
+    }
+
+    @Test func headerOnly() throws {
+        let table = try readTable("a,b\n")
+        #expect(table.header == ["a", "b"])
+        #expect(table.rows.isEmpty)
+    }
+
+    @Test func skipBadRowsCountsThem() throws {
+        let table = try readTable("a,b\n1,2\n1\n\"x\"y,3\n5,6\n", skipBadRows: true)
+        #expect(table.rows == [["1", "2"], ["5", "6"]])
+        #expect(table.reader.skippedRows == 2)
+    }
+}
+
+@Suite struct JSONLinesReading {
+    @Test func objectsBecomeRowsUnderTheFirstObjectsKeys() throws {
+        let table = try readTable("""
+            {"UserId": "U1", "Event": "click_ad", "Fake": 0}
+            {"Event": "send_sms", "UserId": "U\\"2\\u00e9", "extra": true, "Fake": 1}
+
+            {"UserId": "U3", "Event": null, "Fake": 1.5e3}
+            """)
+        #expect(table.reader.format == .jsonl)
+        #expect(table.header == ["UserId", "Event", "Fake"])
+        #expect(table.rows == [["U1", "click_ad", "0"], ["U\"2é", "send_sms", "1"], ["U3", "", "1.5e3"]])
+    }
+
+    @Test func malformedLineNamesItsLine() {
+        expectDataError("{\"a\": 1}\n{\"a\": }\n", "expected a value", line: 2)
+        expectDataError("{\"a\": 1}\n{\"a\": [1]}\n", "nested JSON values are not supported", line: 2)
+        expectDataError("{\"a\": \"open}\n", "unterminated JSON string", line: 1)
+    }
+
+    @Test func skipBadRows() throws {
+        let table = try readTable("{\"a\": 1}\nnot json\n{\"a\": 2}\n", skipBadRows: true)
+        #expect(table.rows == [["1"], ["2"]])
+        #expect(table.reader.skippedRows == 1)
+    }
+}

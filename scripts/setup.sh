@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what fu needs from Debian's packages (when missing) and builds the tools.
+#   scripts/setup.sh            release build (.build/release)
+#   scripts/setup.sh --debug    debug build, as the tests use
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+missing=()
+pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v zstd >/dev/null || missing+=(zstd)
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--debug" ]; then
+    swift build
+else
+    swift build -c release
+fi
