@@ -49,23 +49,53 @@ public struct Featurizer {
     }
 
     /// Any order of rows: counts per user in memory (a few dozen bytes a user), then sorts.
+    /// Rows go through in batches: the users' table slots and counters are random memory
+    /// accesses, and loading a whole batch's first lets their cache misses overlap.
     private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
         let users = UserIndex()
         let counts = EventCounts(users: 1 << 14)
         var labels: [Int8] = []
         var summary = FeaturizeSummary()
-        while let event = try parser.next() {
-            summary.rows += 1
-            progress?.tick(rows: summary.rows, bytes: parser.reader.input.rawBytesRead)
-            if let shard = options.shard, !shard.contains(hash: event.hash) { continue }
-            let user = users.findOrInsert(event.userID, hash: event.hash)
-            if user == counts.users {
-                _ = counts.addUser()
-                labels.append(event.label)
-            } else if labels[user] != event.label {
-                throw parser.labelConflict(event, previous: labels[user])
+        let batch = EventBatch()
+        var keepAlive: UInt64 = 0
+        var finished = false
+        while !finished {
+            batch.removeAll()
+            var failure: (any Error)?
+            do {
+                while batch.count < EventBatch.capacity {
+                    guard let event = try parser.next() else {
+                        finished = true
+                        break
+                    }
+                    summary.rows += 1
+                    if let shard = options.shard, !shard.contains(hash: event.hash) { continue }
+                    batch.append(event)
+                }
+            } catch {
+                failure = error  // the rows before the bad one still count, in file order
             }
-            counts.add(user: user, event: event.event, category: event.category)
+            progress?.tick(rows: summary.rows, bytes: parser.reader.input.rawBytesRead)
+            // Independent loads (no running sum: that would chain them one after another).
+            for i in 0..<batch.count { batch.touched[i] = users.touch(hash: batch.hashes[i]) }
+            for i in 0..<batch.count {
+                let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                if user == counts.users {
+                    _ = counts.addUser()
+                    labels.append(batch.labels[i])
+                }
+                batch.users[i] = user
+            }
+            for i in 0..<batch.count { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
+            for i in 0..<batch.count {
+                let user = batch.users[i]
+                if labels[user] != batch.labels[i] {
+                    throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
+                }
+                counts.add(user: user, event: batch.events[i], category: batch.categories[i])
+            }
+            keepAlive &+= batch.count > 0 ? batch.touched[0] : 0
+            if let failure { throw failure }
         }
         let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
         let writer = try TableWriter(output, format: format, columns: header(parser.hasLabel, features))
@@ -75,6 +105,7 @@ public struct Featurizer {
             try features.write(user: user, counts: counts, to: writer)
             try writer.endRow()
         }
+        prefetchSink = keepAlive
         summary.users = users.count
         return summary
     }
@@ -128,7 +159,7 @@ public struct Featurizer {
                 counts.removeAll()
                 _ = counts.addUser()
             } else if currentLabel != event.label {
-                throw parser.labelConflict(event, previous: currentLabel)
+                throw parser.labelConflict(userID: event.userID, label: event.label, previous: currentLabel, line: event.line)
             }
             if keep { counts.add(user: 0, event: event.event, category: event.category) }
         }
@@ -204,9 +235,71 @@ struct EventRowParser {
         return nil
     }
 
-    func labelConflict(_ row: EventRow, previous: Int8) -> ToolError {
+    func labelConflict(userID: UnsafeBufferPointer<UInt8>, label: Int8, previous: Int8, line: Int) -> ToolError {
         ToolError.data(
-            "Fake changes within user '\(String(decoding: row.userID, as: UTF8.self))' (\(previous) before, \(row.label) here)",
-            at: reader.location(line: row.line))
+            "Fake changes within user '\(String(decoding: userID, as: UTF8.self))' (\(previous) before, \(label) here)",
+            at: reader.location(line: line))
+    }
+}
+
+/// Where the batch's early loads end up, so the compiler cannot drop them as unused.
+nonisolated(unsafe) var prefetchSink: UInt64 = 0
+
+/// A few dozen validated rows copied out of the reader (whose row views do not outlive
+/// the next row), as parallel arrays in buffers allocated once: no reference counting on
+/// the hot path.
+final class EventBatch {
+    static let capacity = 1024
+    private(set) var count = 0
+    let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+    let events = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+    let categories = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+    let labels = UnsafeMutablePointer<Int8>.allocate(capacity: capacity)
+    let lines = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+    let users = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+    /// Values of the early loads; kept so the loads are not optimised away.
+    let touched = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+    private let idStarts = UnsafeMutablePointer<Int>.allocate(capacity: capacity + 1)
+    private var ids = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
+    private var idCapacity = 4096
+
+    deinit {
+        for pointer in [UnsafeMutableRawPointer(hashes), UnsafeMutableRawPointer(events), UnsafeMutableRawPointer(categories),
+                        UnsafeMutableRawPointer(labels), UnsafeMutableRawPointer(lines), UnsafeMutableRawPointer(users), UnsafeMutableRawPointer(touched),
+                        UnsafeMutableRawPointer(idStarts), UnsafeMutableRawPointer(ids)] {
+            pointer.deallocate()
+        }
+    }
+
+    func removeAll() {
+        count = 0
+        idStarts[0] = 0
+    }
+
+    @inline(__always)
+    func append(_ row: EventRow) {
+        let start = idStarts[count]
+        if start + row.userID.count > idCapacity {
+            let grown = max(idCapacity * 2, start + row.userID.count)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            bigger.update(from: ids, count: start)
+            ids.deallocate()
+            ids = bigger
+            idCapacity = grown
+        }
+        (ids + start).update(from: row.userID.baseAddress!, count: row.userID.count)
+        hashes[count] = row.hash
+        events[count] = row.event
+        categories[count] = row.category
+        labels[count] = row.label
+        lines[count] = row.line
+        count += 1
+        idStarts[count] = start + row.userID.count
+    }
+
+    /// Row `index`'s UserId, valid until the batch is refilled.
+    @inline(__always)
+    func id(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: ids + idStarts[index], count: idStarts[index + 1] - idStarts[index])
     }
 }

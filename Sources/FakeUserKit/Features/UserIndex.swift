@@ -5,15 +5,17 @@ import Darwin
 #endif
 
 /// UserId bytes → dense user number, with the ids kept in one byte arena. Open addressing
-/// over the (already computed) stable hash: no String and no allocation per user.
+/// over the (already computed) stable hash; each 32-byte slot holds the hash, the user
+/// number, the id's length and its first 16 bytes, so a lookup of a typical id touches one
+/// cache line and never the arena. No String and no allocation per user.
 final class UserIndex {
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity = 1 << 16
     private var arenaCount = 0
     private(set) var starts: [Int] = []
     private(set) var lengths: [Int32] = []
-    private var hashes: [UInt64] = []
-    private var slots: UnsafeMutablePointer<Int32>
+    /// Four words a slot: hash, (user + 1) | length << 32, then 16 id bytes zero-padded.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var slotMask: Int
 
     var count: Int { starts.count }
@@ -21,8 +23,8 @@ final class UserIndex {
     init() {
         arena = .allocate(capacity: arenaCapacity)
         slotMask = (1 << 12) - 1
-        slots = .allocate(capacity: slotMask + 1)
-        slots.initialize(repeating: -1, count: slotMask + 1)
+        slots = .allocate(capacity: 4 * (slotMask + 1))
+        slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
     }
 
     deinit {
@@ -34,27 +36,51 @@ final class UserIndex {
         UnsafeBufferPointer(start: arena + starts[user], count: Int(lengths[user]))
     }
 
+    /// Loads the slot a hash starts probing at, so that a batch of lookups can have their
+    /// cache misses in flight together (see `Featurizer`). Returns a word to keep it alive.
+    @inline(__always)
+    func touch(hash: UInt64) -> UInt64 {
+        slots[4 * (Int(truncatingIfNeeded: hash) & slotMask)]
+    }
+
+    /// The first 16 bytes of an id as two words, zero-padded.
+    @inline(__always)
+    private static func prefix(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: min(bytes.count, 16)) }
+        return words
+    }
+
     /// The user's number, adding the user when new.
     @inline(__always)
     func findOrInsert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int {
+        let (first, second) = UserIndex.prefix(bytes)
+        let length = UInt64(bytes.count)
         var slot = Int(truncatingIfNeeded: hash) & slotMask
         while true {
-            let user = Int(slots[slot])
-            if user < 0 { break }
-            if hashes[user] == hash && Int(lengths[user]) == bytes.count
-                && memcmp(arena + starts[user], bytes.baseAddress!, bytes.count) == 0 {
-                return user
+            let entry = slots + 4 * slot
+            let userAndLength = entry[1]
+            if userAndLength == 0 { break }
+            if entry[0] == hash && userAndLength >> 32 == length && entry[2] == first && entry[3] == second {
+                let user = Int(userAndLength & 0xFFFF_FFFF) - 1
+                if bytes.count <= 16 || memcmp(arena + starts[user] + 16, bytes.baseAddress! + 16, bytes.count - 16) == 0 {
+                    return user
+                }
             }
             slot = (slot + 1) & slotMask
         }
         let user = starts.count
-        append(bytes, hash: hash)
-        slots[slot] = Int32(user)
-        if count * 2 > slotMask { rehash() }
+        append(bytes)
+        let entry = slots + 4 * slot
+        entry[0] = hash
+        entry[1] = UInt64(user + 1) | length << 32
+        entry[2] = first
+        entry[3] = second
+        if count * 4 > slotMask * 3 { rehash() }
         return user
     }
 
-    private func append(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) {
+    private func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         if arenaCount + bytes.count > arenaCapacity {
             let grown = max(arenaCapacity * 2, arenaCount + bytes.count)
             let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
@@ -66,20 +92,21 @@ final class UserIndex {
         (arena + arenaCount).update(from: bytes.baseAddress!, count: bytes.count)
         starts.append(arenaCount)
         lengths.append(Int32(bytes.count))
-        hashes.append(hash)
         arenaCount += bytes.count
     }
 
     private func rehash() {
-        slots.deallocate()
-        slotMask = (slotMask + 1) * 2 - 1
-        slots = .allocate(capacity: slotMask + 1)
-        slots.initialize(repeating: -1, count: slotMask + 1)
-        for user in 0..<count {
-            var slot = Int(truncatingIfNeeded: hashes[user]) & slotMask
-            while slots[slot] >= 0 { slot = (slot + 1) & slotMask }
-            slots[slot] = Int32(user)
+        let old = slots
+        let oldCount = slotMask + 1
+        slotMask = oldCount * 2 - 1
+        slots = .allocate(capacity: 4 * (slotMask + 1))
+        slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
+        for index in 0..<oldCount where old[4 * index + 1] != 0 {
+            var slot = Int(truncatingIfNeeded: old[4 * index]) & slotMask
+            while slots[4 * slot + 1] != 0 { slot = (slot + 1) & slotMask }
+            (slots + 4 * slot).update(from: old + 4 * index, count: 4)
         }
+        old.deallocate()
     }
 
     /// User numbers in byte order of their ids, the order of every output.
