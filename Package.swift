@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "fu",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "FakeUserKit", targets: ["FakeUserKit"]),
         .executable(name: "fu-synth", targets: ["fu-synth"]),

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What `fu-featurize` is asked to do.
 public struct FeaturizeOptions: Sendable {
     /// Exactly these per-type columns (others count only in totals and entropies).
@@ -17,6 +19,12 @@ public struct FeaturizeSummary: Sendable, Equatable {
     public var rows = 0
     public var users = 0
     public var skippedRows = 0
+
+    public init(rows: Int = 0, users: Int = 0, skippedRows: Int = 0) {
+        self.rows = rows
+        self.users = users
+        self.skippedRows = skippedRows
+    }
 }
 
 /// Turns event rows into one feature row per user, sorted by UserId.
@@ -49,54 +57,40 @@ public struct Featurizer {
     }
 
     /// Any order of rows: counts per user in memory (a few dozen bytes a user), then sorts.
-    /// Rows go through in batches: the users' table slots and counters are random memory
-    /// accesses, and loading a whole batch's first lets their cache misses overlap.
+    /// Parsing runs on a second thread and hands over batches of rows. The users' table
+    /// slots and counters are random memory accesses; loading a whole batch's first, in
+    /// loops with no dependency between rows, lets their cache misses overlap.
     private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
         let users = UserIndex()
         let counts = EventCounts(users: 1 << 14)
         var labels: [Int8] = []
-        var summary = FeaturizeSummary()
-        let batch = EventBatch()
-        var keepAlive: UInt64 = 0
-        var finished = false
-        while !finished {
-            batch.removeAll()
-            var failure: (any Error)?
-            do {
-                while batch.count < EventBatch.capacity {
-                    guard let event = try parser.next() else {
-                        finished = true
-                        break
+        let stage = ParseStage(parser: parser, shard: options.shard, progress: progress)
+        do {
+            while let batch = try stage.nextBatch() {
+                for i in 0..<batch.count { batch.touched[i] = users.touch(hash: batch.hashes[i]) }
+                for i in 0..<batch.count {
+                    let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                    if user == counts.users {
+                        _ = counts.addUser()
+                        labels.append(batch.labels[i])
                     }
-                    summary.rows += 1
-                    if let shard = options.shard, !shard.contains(hash: event.hash) { continue }
-                    batch.append(event)
+                    batch.users[i] = user
                 }
-            } catch {
-                failure = error  // the rows before the bad one still count, in file order
-            }
-            progress?.tick(rows: summary.rows, bytes: parser.reader.input.rawBytesRead)
-            // Independent loads (no running sum: that would chain them one after another).
-            for i in 0..<batch.count { batch.touched[i] = users.touch(hash: batch.hashes[i]) }
-            for i in 0..<batch.count {
-                let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
-                if user == counts.users {
-                    _ = counts.addUser()
-                    labels.append(batch.labels[i])
+                for i in 0..<batch.count { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
+                for i in 0..<batch.count {
+                    let user = batch.users[i]
+                    if labels[user] != batch.labels[i] {
+                        throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
+                    }
+                    counts.add(user: user, event: batch.events[i], category: batch.categories[i])
                 }
-                batch.users[i] = user
+                stage.recycle(batch)
             }
-            for i in 0..<batch.count { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
-            for i in 0..<batch.count {
-                let user = batch.users[i]
-                if labels[user] != batch.labels[i] {
-                    throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
-                }
-                counts.add(user: user, event: batch.events[i], category: batch.categories[i])
-            }
-            keepAlive &+= batch.count > 0 ? batch.touched[0] : 0
-            if let failure { throw failure }
+        } catch {
+            stage.stop()
+            throw error
         }
+        parser = stage.parser
         let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
         let writer = try TableWriter(output, format: format, columns: header(parser.hasLabel, features))
         for user in users.sortedByID() {
@@ -105,9 +99,7 @@ public struct Featurizer {
             try features.write(user: user, counts: counts, to: writer)
             try writer.endRow()
         }
-        prefetchSink = keepAlive
-        summary.users = users.count
-        return summary
+        return FeaturizeSummary(rows: stage.rows, users: users.count)
     }
 
     /// Rows grouped and sorted by UserId: one user's counts at a time.
@@ -138,7 +130,7 @@ public struct Featurizer {
 
         while let event = try parser.next() {
             summary.rows += 1
-            progress?.tick(rows: summary.rows, bytes: parser.reader.input.rawBytesRead)
+            progress?.tick(rows: summary.rows, bytes: parser.reader.input.bytesRead)
             if options.events == nil && event.event >= fixedEvents {
                 throw ToolError.data(
                     "event type '\(parser.events.name(event.event))' is not one of \(standardEventTypes.joined(separator: ",")); with --sorted, name all types with --events",
@@ -242,9 +234,6 @@ struct EventRowParser {
     }
 }
 
-/// Where the batch's early loads end up, so the compiler cannot drop them as unused.
-nonisolated(unsafe) var prefetchSink: UInt64 = 0
-
 /// A few dozen validated rows copied out of the reader (whose row views do not outlive
 /// the next row), as parallel arrays in buffers allocated once: no reference counting on
 /// the hot path.
@@ -301,5 +290,101 @@ final class EventBatch {
     @inline(__always)
     func id(_ index: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: ids + idStarts[index], count: idStarts[index + 1] - idStarts[index])
+    }
+}
+
+/// Parses event rows on a background thread into batches, handed over in file order; a
+/// bad row arrives after the rows before it. The consumer gives batches back to be refilled.
+final class ParseStage: @unchecked Sendable {
+    private enum Message {
+        case batch(EventBatch)
+        case end
+        case failure(any Error)
+    }
+
+    /// Owned by the background thread until the stage has ended.
+    private(set) var parser: EventRowParser
+    private(set) var rows = 0
+    private let shard: Shard?
+    private let progress: Progress?
+    private let free = BlockingQueue<EventBatch>(capacity: 4)
+    private let full = BlockingQueue<Message>(capacity: 6)
+    private let cancelled = Atomic<Bool>(false)
+    private var thread: BackgroundThread?
+    private var ended = false
+
+    init(parser: EventRowParser, shard: Shard?, progress: Progress?) {
+        self.parser = parser
+        self.shard = shard
+        self.progress = progress
+        for _ in 0..<4 { free.put(EventBatch()) }
+        thread = BackgroundThread { [self] in produce() }
+    }
+
+    private func produce() {
+        while true {
+            let batch = free.take()
+            batch.removeAll()
+            if cancelled.load(ordering: .relaxed) {
+                full.put(.end)
+                return
+            }
+            do {
+                while batch.count < EventBatch.capacity {
+                    guard let event = try parser.next() else {
+                        full.put(.batch(batch))
+                        full.put(.end)
+                        return
+                    }
+                    rows += 1
+                    if let shard, !shard.contains(hash: event.hash) { continue }
+                    batch.append(event)
+                }
+                progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead)
+                full.put(.batch(batch))
+            } catch {
+                full.put(.batch(batch))
+                full.put(.failure(error))
+                return
+            }
+        }
+    }
+
+    /// The next batch in file order, nil at the end; throws the parser's error in its place.
+    func nextBatch() throws -> EventBatch? {
+        switch full.take() {
+        case .batch(let batch):
+            return batch
+        case .end:
+            finish()
+            return nil
+        case .failure(let error):
+            finish()
+            throw error
+        }
+    }
+
+    func recycle(_ batch: EventBatch) {
+        free.put(batch)
+    }
+
+    /// Stops the thread early (the consumer failed): recycles batches until it has ended.
+    func stop() {
+        guard !ended else { return }
+        cancelled.store(true, ordering: .relaxed)
+        while true {
+            switch full.take() {
+            case .batch(let batch): free.put(batch)
+            case .end, .failure:
+                finish()
+                return
+            }
+        }
+    }
+
+    private func finish() {
+        ended = true
+        thread?.join()
+        thread = nil
     }
 }

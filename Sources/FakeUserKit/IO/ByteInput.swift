@@ -1,106 +1,54 @@
 import CZstd
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// A source of bytes: stdin or a file, plain or zstd-compressed (detected by magic number,
-/// never by name). Memory is a few fixed buffers whatever the input size.
+/// A source of bytes: stdin, a file or memory, plain or zstd-compressed (detected by magic
+/// number, never by name). zstd is decoded on a background thread, so decoding and
+/// parsing use both cores. Memory is a few fixed buffers whatever the input size.
 public final class ByteInput {
     /// The name errors use: the path, or "stdin".
     public let name: String
-    private let fd: Int32
-    private let ownsDescriptor: Bool
-    /// In-memory input (a request body, a test case) instead of a descriptor.
-    private let memory: [UInt8]?
-    private var memoryOffset = 0
-    private var decoder: ZstdDecoder?
-    /// Raw bytes read while sniffing the format, handed out before reading more.
-    private var pending: [UInt8] = []
-    private var pendingOffset = 0
-    /// Total bytes read from the descriptor (compressed size for zstd), for progress.
-    public private(set) var rawBytesRead = 0
+    private let source: RawSource
+    private var decoded: DecodeStage?
+    /// Decoded bytes handed out so far, for progress.
+    public private(set) var bytesRead = 0
 
     /// `path` nil or "-" reads stdin.
     public init(path: String?) throws {
         if let path, path != "-" {
-            fd = try FileDescriptor.openForReading(path)
+            source = RawSource(fd: try FileDescriptor.openForReading(path), ownsDescriptor: true, name: path)
             name = path
-            ownsDescriptor = true
         } else {
-            fd = 0
+            source = RawSource(fd: 0, ownsDescriptor: false, name: "stdin")
             name = "stdin"
-            ownsDescriptor = false
         }
-        memory = nil
         try sniff()
     }
 
     /// Reads from bytes already in memory; `name` is what errors call them.
     public init(bytes: [UInt8], name: String) throws {
-        fd = -1
-        ownsDescriptor = false
-        memory = bytes
+        source = RawSource(memory: bytes, name: name)
         self.name = name
         try sniff()
     }
 
-    deinit {
-        if ownsDescriptor { close(fd) }
-    }
-
-    /// Reads the first bytes and decides whether a zstd decoder sits in between.
+    /// Decides from the first bytes whether a zstd decoder sits in between.
     private func sniff() throws {
-        var head = [UInt8](repeating: 0, count: 4)
-        var have = 0
-        while have < 4 {
-            let n = try head.withUnsafeMutableBytes { buffer in
-                try readSource(into: buffer.baseAddress! + have, count: 4 - have)
-            }
-            if n == 0 { break }
-            have += n
-        }
-        pending = Array(head[0..<have])
-        if ZstdDecoder.isZstdMagic(pending) {
-            decoder = try ZstdDecoder(name: name)
+        try source.peek(4)
+        if ZstdDecoder.isZstdMagic(source.pending) {
+            decoded = DecodeStage(decoder: try ZstdDecoder(name: name), source: source)
         }
     }
 
-    /// Reads raw (possibly compressed) bytes: first the sniffed ones, then from the descriptor.
-    private func readRaw(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        if pendingOffset < pending.count {
-            let n = min(count, pending.count - pendingOffset)
-            pending.withUnsafeBytes { source in
-                pointer.copyMemory(from: source.baseAddress! + pendingOffset, byteCount: n)
-            }
-            pendingOffset += n
-            return n
-        }
-        return try readSource(into: pointer, count: count)
-    }
-
-    private func readSource(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        let n: Int
-        if let memory {
-            n = min(count, memory.count - memoryOffset)
-            if n > 0 {
-                memory.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + memoryOffset, byteCount: n) }
-            }
-            memoryOffset += n
-        } else {
-            n = try FileDescriptor.read(fd, into: pointer, count: count, name: name)
-        }
-        rawBytesRead += n
-        return n
-    }
-
-    /// Fills `buffer` with up to `count` decoded bytes; returns 0 only at the end of input.
+    /// Fills `pointer` with up to `count` bytes; returns 0 only at the end of input.
     public func read(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        guard let decoder else { return try readRaw(into: pointer, count: count) }
-        return try decoder.read(into: pointer, count: count) { raw, rawCount in
-            try self.readRaw(into: raw, count: rawCount)
-        }
+        let n = try decoded?.read(into: pointer, count: count) ?? source.read(into: pointer, count: count)
+        bytesRead += n
+        return n
     }
 
     /// Reads the whole input into memory (for small inputs such as a model file).
@@ -115,8 +63,160 @@ public final class ByteInput {
     }
 }
 
+/// The raw (possibly compressed) bytes: a descriptor or memory, with the sniffed bytes
+/// handed out first.
+final class RawSource: @unchecked Sendable {
+    let name: String
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private let memory: [UInt8]?
+    private var memoryOffset = 0
+    private(set) var pending: [UInt8] = []
+    private var pendingOffset = 0
+
+    init(fd: Int32, ownsDescriptor: Bool, name: String) {
+        self.fd = fd
+        self.ownsDescriptor = ownsDescriptor
+        self.name = name
+        memory = nil
+    }
+
+    init(memory: [UInt8], name: String) {
+        fd = -1
+        ownsDescriptor = false
+        self.memory = memory
+        self.name = name
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Reads up to `count` bytes ahead into `pending` without consuming them.
+    func peek(_ count: Int) throws {
+        var head = [UInt8](repeating: 0, count: count)
+        var have = 0
+        while have < count {
+            let n = try head.withUnsafeMutableBytes { try readSource(into: $0.baseAddress! + have, count: count - have) }
+            if n == 0 { break }
+            have += n
+        }
+        pending = Array(head[0..<have])
+    }
+
+    func read(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        if pendingOffset < pending.count {
+            let n = min(count, pending.count - pendingOffset)
+            pending.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + pendingOffset, byteCount: n) }
+            pendingOffset += n
+            return n
+        }
+        return try readSource(into: pointer, count: count)
+    }
+
+    private func readSource(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        guard let memory else { return try FileDescriptor.read(fd, into: pointer, count: count, name: name) }
+        let n = min(count, memory.count - memoryOffset)
+        if n > 0 {
+            memory.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + memoryOffset, byteCount: n) }
+            memoryOffset += n
+        }
+        return n
+    }
+}
+
+/// Runs a zstd decoder on a background thread into a few 1 MiB chunks, handed out in order;
+/// a decoding error arrives after the bytes before it.
+final class DecodeStage: @unchecked Sendable {
+    private final class Chunk {
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: DecodeStage.chunkSize, alignment: 64)
+        var count = 0
+        deinit { bytes.deallocate() }
+    }
+
+    private enum Message {
+        case chunk(Chunk)
+        case end
+        case failure(any Error)
+    }
+
+    private static let chunkSize = 1 << 20
+    private let free = BlockingQueue<Chunk>(capacity: 4)
+    private let full = BlockingQueue<Message>(capacity: 5)
+    private let cancelled = Atomic<Bool>(false)
+    private var thread: BackgroundThread?
+    private var current: Chunk?
+    private var offset = 0
+    private var ended = false
+    private var failure: (any Error)?
+
+    init(decoder: ZstdDecoder, source: RawSource) {
+        for _ in 0..<4 { free.put(Chunk()) }
+        thread = BackgroundThread { [self] in
+            while true {
+                let chunk = free.take()
+                if cancelled.load(ordering: .relaxed) {
+                    full.put(.end)
+                    return
+                }
+                do {
+                    chunk.count = try decoder.read(into: chunk.bytes, count: DecodeStage.chunkSize) { raw, count in
+                        try source.read(into: raw, count: count)
+                    }
+                } catch {
+                    full.put(.failure(error))
+                    return
+                }
+                if chunk.count == 0 {
+                    full.put(.end)
+                    return
+                }
+                full.put(.chunk(chunk))
+            }
+        }
+    }
+
+    deinit {
+        // The reader may stop early (an error, a closed stdout): let the thread finish.
+        if !ended {
+            cancelled.store(true, ordering: .relaxed)
+            if let current { free.put(current) }
+            while !ended {
+                switch full.take() {
+                case .chunk(let chunk): free.put(chunk)
+                case .end, .failure: ended = true
+                }
+            }
+        }
+        thread?.join()
+    }
+
+    func read(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        while true {
+            if let current, offset < current.count {
+                let n = min(count, current.count - offset)
+                pointer.copyMemory(from: current.bytes + offset, byteCount: n)
+                offset += n
+                return n
+            }
+            if let failure { throw failure }
+            if ended { return 0 }
+            if let current { free.put(current) }
+            current = nil
+            offset = 0
+            switch full.take() {
+            case .chunk(let chunk): current = chunk
+            case .end: ended = true
+            case .failure(let error):
+                ended = true
+                failure = error
+            }
+        }
+    }
+}
+
 /// libzstd's streaming decoder; concatenated frames (and skippable frames) are one stream.
-final class ZstdDecoder {
+final class ZstdDecoder: @unchecked Sendable {
     private let context: OpaquePointer
     private let name: String
     private var input: UnsafeMutableRawPointer
@@ -124,7 +224,7 @@ final class ZstdDecoder {
     private var inputSize = 0
     private var inputPosition = 0
     private var rawFinished = false
-    /// libzstd's last hint: 0 exactly when the last frame ended cleanly.
+    /// Whether the last call that made progress left a frame unfinished (libzstd's hint != 0).
     private var frameOpen = false
 
     static func isZstdMagic(_ head: [UInt8]) -> Bool {
