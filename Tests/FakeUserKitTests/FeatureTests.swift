@@ -153,3 +153,42 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(seen.count == 7)
     }
 }
+
+/// The parse and decode threads hand rows over in batches: errors must still come in file order.
+@Suite struct FeaturizePipeline {
+    func bigEvents(rows: Int, users: Int = 997) -> String {
+        var text = "UserId,Event,Category,Fake\n"
+        for i in 0..<rows { text += "U\(i % users),click_ad,Jobs,\(i % users == 5 ? 1 : 0)\n" }
+        return text
+    }
+
+    @Test func manyBatchesGiveTheSameCountsAsOne() throws {
+        let rows = try featurize(bigEvents(rows: 20_000)).rows
+        #expect(rows.count == 997)
+        #expect(rows.map { Int($0["total_events"]!)! }.reduce(0, +) == 20_000)
+    }
+
+    @Test func aBadRowLateInTheInputNamesItsLine() {
+        let text = bigEvents(rows: 9_000) + "U1,click_ad\n" + bigEvents(rows: 10).dropFirst(27)
+        #expect(throws: ToolError.data("expected 4 fields, found 2", at: SourceLocation(file: "events.csv", line: 9_002))) {
+            _ = try featurize(text)
+        }
+    }
+
+    @Test func aLabelConflictBeforeABadRowIsReportedFirst() {
+        let text = bigEvents(rows: 5_000) + "U5,click_ad,Jobs,0\n" + "U1,click_ad\n"
+        #expect(throws: ToolError.data("Fake changes within user 'U5' (1 before, 0 here)", at: SourceLocation(file: "events.csv", line: 5_002))) {
+            _ = try featurize(text)
+        }
+    }
+
+    @Test func anErrorWhileDecodingZstdStopsCleanly() throws {
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("e.csv.zst").path
+        try writeOutput(path, compress: nil, "UserId,Event,Category\nA,click_ad\n" + String(repeating: "B,click_ad,Jobs\n", count: 400_000))
+        let output = try ByteOutput(path: folder.appendingPathComponent("out.csv").path)
+        #expect(throws: ToolError.data("expected 3 fields, found 2", at: SourceLocation(file: path, line: 2))) {
+            _ = try Featurizer(options: FeaturizeOptions()).run(reader: TableReader(ByteInput(path: path)), output: output, format: .csv)
+        }
+    }
+}
