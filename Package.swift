@@ -33,7 +33,11 @@ let package = Package(
         ),
         .executableTarget(name: "fu-synth", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-featurize", dependencies: ["FakeUserKit"]),
-        .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit"]),
+        .testTarget(
+            name: "FakeUserKitTests",
+            dependencies: ["FakeUserKit"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["FakeUserKit"],

@@ -115,21 +115,21 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     }
 
     @Test func sortedModeRejectsUserIdsGoingBackwards() {
-        #expect(throws: ToolError.data("input is not sorted by UserId ('A' after 'B')", at: SourceLocation(file: "events.csv", line: 3))) {
+        #expect(throws: ToolError.data("input is not sorted by UserId ('A' after 'B')", at: InputLocation(file: "events.csv", line: 3))) {
             _ = try featurize("UserId,Event,Category\nB,click_ad,Jobs\nA,click_ad,Jobs\n", FeaturizeOptions(sorted: true))
         }
     }
 
     @Test func badRows() {
         func expectError(_ body: String, _ message: String, line: Int) {
-            #expect(throws: ToolError.data(message, at: SourceLocation(file: "events.csv", line: line))) {
+            #expect(throws: ToolError.data(message, at: InputLocation(file: "events.csv", line: line))) {
                 _ = try featurize("UserId,Event,Category,Fake\nA,click_ad,Jobs,0\n" + body)
             }
         }
         expectError(",click_ad,Jobs,0\n", "empty UserId", line: 3)
         expectError("B,click_ad,Jobs,2\n", "Fake must be 0 or 1, found '2'", line: 3)
         expectError("A,click_ad,Jobs,1\n", "Fake changes within user 'A' (0 before, 1 here)", line: 3)
-        #expect(throws: ToolError.data("missing required column 'Category'", at: SourceLocation(file: "events.csv", line: 1))) {
+        #expect(throws: ToolError.data("missing required column 'Category'", at: InputLocation(file: "events.csv", line: 1))) {
             _ = try featurize("UserId,Event\nA,click_ad\n")
         }
     }
@@ -170,14 +170,14 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
 
     @Test func aBadRowLateInTheInputNamesItsLine() {
         let text = bigEvents(rows: 9_000) + "U1,click_ad\n" + bigEvents(rows: 10).dropFirst(27)
-        #expect(throws: ToolError.data("expected 4 fields, found 2", at: SourceLocation(file: "events.csv", line: 9_002))) {
+        #expect(throws: ToolError.data("expected 4 fields, found 2", at: InputLocation(file: "events.csv", line: 9_002))) {
             _ = try featurize(text)
         }
     }
 
     @Test func aLabelConflictBeforeABadRowIsReportedFirst() {
         let text = bigEvents(rows: 5_000) + "U5,click_ad,Jobs,0\n" + "U1,click_ad\n"
-        #expect(throws: ToolError.data("Fake changes within user 'U5' (1 before, 0 here)", at: SourceLocation(file: "events.csv", line: 5_002))) {
+        #expect(throws: ToolError.data("Fake changes within user 'U5' (1 before, 0 here)", at: InputLocation(file: "events.csv", line: 5_002))) {
             _ = try featurize(text)
         }
     }
@@ -187,7 +187,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         let path = folder.appendingPathComponent("e.csv.zst").path
         try writeOutput(path, compress: nil, "UserId,Event,Category\nA,click_ad\n" + String(repeating: "B,click_ad,Jobs\n", count: 400_000))
         let output = try ByteOutput(path: folder.appendingPathComponent("out.csv").path)
-        #expect(throws: ToolError.data("expected 3 fields, found 2", at: SourceLocation(file: path, line: 2))) {
+        #expect(throws: ToolError.data("expected 3 fields, found 2", at: InputLocation(file: path, line: 2))) {
             _ = try Featurizer(options: FeaturizeOptions()).run(reader: TableReader(ByteInput(path: path)), output: output, format: .csv)
         }
     }

@@ -64,7 +64,7 @@ func expectDataError(_ text: String, _ message: String, line: Int?, sourceLocati
         let table = try readTable("extra,Category,UserId,Event\nq,Jobs,U1,click_ad\n")
         #expect(table.reader.column("UserId") == 2)
         #expect(try table.reader.requireColumn("Event") == 3)
-        #expect(throws: ToolError.data("missing required column 'Fake'", at: SourceLocation(file: "test.csv", line: 1))) {
+        #expect(throws: ToolError.data("missing required column 'Fake'", at: InputLocation(file: "test.csv", line: 1))) {
             try table.reader.requireColumn("Fake")
         }
     }
@@ -92,7 +92,7 @@ func expectDataError(_ text: String, _ message: String, line: Int?, sourceLocati
     @Test func invalidUTF8() {
         var bytes = Array("a,b\nok,1\n".utf8)
         bytes += [0x66, 0xFF, 0x2C, 0x31, 0x0A]
-        #expect(throws: ToolError.data("invalid UTF-8", at: SourceLocation(file: "test.csv", line: 3))) {
+        #expect(throws: ToolError.data("invalid UTF-8", at: InputLocation(file: "test.csv", line: 3))) {
             _ = try readTable(bytes: bytes)
         }
     }

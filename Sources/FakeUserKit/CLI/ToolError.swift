@@ -9,7 +9,7 @@ public enum ExitStatus: Int32, Sendable {
 }
 
 /// Where in the input a problem was found: a file name (or "stdin") and a 1-based line.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+public struct InputLocation: Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int?
 
@@ -28,19 +28,19 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
 public struct ToolError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: ExitStatus
     public var message: String
-    public var location: SourceLocation?
+    public var location: InputLocation?
 
-    public init(_ status: ExitStatus, _ message: String, at location: SourceLocation? = nil) {
+    public init(_ status: ExitStatus, _ message: String, at location: InputLocation? = nil) {
         self.status = status
         self.message = message
         self.location = location
     }
 
     public static func usage(_ message: String) -> ToolError { ToolError(.usage, message) }
-    public static func data(_ message: String, at location: SourceLocation? = nil) -> ToolError {
+    public static func data(_ message: String, at location: InputLocation? = nil) -> ToolError {
         ToolError(.dataError, message, at: location)
     }
-    public static func io(_ message: String, at location: SourceLocation? = nil) -> ToolError {
+    public static func io(_ message: String, at location: InputLocation? = nil) -> ToolError {
         ToolError(.ioError, message, at: location)
     }
 

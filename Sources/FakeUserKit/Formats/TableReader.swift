@@ -52,8 +52,8 @@ public final class TableReader {
         scratch.deallocate()
     }
 
-    public func location(line: Int? = nil) -> SourceLocation {
-        SourceLocation(file: name, line: line)
+    public func location(line: Int? = nil) -> InputLocation {
+        InputLocation(file: name, line: line)
     }
 
     /// The index of a column, or nil.
@@ -418,10 +418,10 @@ public final class TableReader {
     ) throws {
         let bytes = UnsafeBufferPointer(start: buffer + start, count: stop - start)
         if !isValidUTF8(bytes) { throw ToolError.data("invalid UTF-8", at: location(line: line)) }
-        var parser = FlatJSONParser(bytes: bytes)
+        var parser = JSONParser(bytes: bytes)
         do {
             try parser.parseObject(visit)
-        } catch let error as FlatJSONParser.Failure {
+        } catch let error as JSONParser.Failure {
             throw ToolError.data(error.message, at: location(line: line))
         }
     }

@@ -1,6 +1,7 @@
-/// A parser for one flat JSON object per line: string keys, and values that are strings,
-/// numbers, booleans or null. Numbers keep their literal text, so values round-trip exactly.
-struct FlatJSONParser {
+/// A byte-level JSON parser. `parseObject` reads one flat object (a JSON Lines row): values
+/// are strings, numbers, booleans or null, and numbers keep their literal text so they
+/// round-trip exactly. `parseDocument` reads any JSON document (a model file).
+struct JSONParser {
     struct Failure: Error {
         var message: String
     }
@@ -39,6 +40,80 @@ struct FlatJSONParser {
         }
         skipSpace()
         if index != bytes.count { throw Failure(message: "unexpected text after the JSON object") }
+    }
+
+    /// A whole document, nested values included.
+    mutating func parseDocument() throws -> JSONValue {
+        skipSpace()
+        let value = try parseAnyValue(depth: 0)
+        skipSpace()
+        if index != bytes.count { throw Failure(message: "unexpected text after the JSON value") }
+        return value
+    }
+
+    private mutating func parseAnyValue(depth: Int) throws -> JSONValue {
+        guard depth < 64 else { throw Failure(message: "JSON nested too deeply") }
+        skipSpace()
+        switch peek() {
+        case UInt8(ascii: "{"):
+            index += 1
+            var pairs: [(String, JSONValue)] = []
+            skipSpace()
+            if peek() == UInt8(ascii: "}") {
+                index += 1
+                return .object(pairs)
+            }
+            while true {
+                skipSpace()
+                guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key") }
+                let key = String(decoding: try parseString(), as: UTF8.self)
+                skipSpace()
+                try expect(UInt8(ascii: ":"), "expected ':' after a key")
+                pairs.append((key, try parseAnyValue(depth: depth + 1)))
+                skipSpace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "}"), "expected ',' or '}'")
+                return .object(pairs)
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            var items: [JSONValue] = []
+            skipSpace()
+            if peek() == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
+            while true {
+                items.append(try parseAnyValue(depth: depth + 1))
+                skipSpace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "]"), "expected ',' or ']'")
+                return .array(items)
+            }
+        case UInt8(ascii: "\""):
+            return .string(String(decoding: try parseString(), as: UTF8.self))
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        default:
+            let text = try parseNumber()
+            let isInteger = !text.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+            if isInteger, let value = Int(String(decoding: text, as: UTF8.self)) { return .integer(value) }
+            guard let value = text.withUnsafeBufferPointer({ parseDouble($0) }) else { throw Failure(message: "invalid JSON number") }
+            return .number(value)
+        }
     }
 
     private func peek() -> UInt8? {
@@ -85,7 +160,7 @@ struct FlatJSONParser {
     /// JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
     private mutating func parseNumber() throws -> [UInt8] {
         let start = index
-        func digits(_ parser: inout FlatJSONParser) -> Int {
+        func digits(_ parser: inout JSONParser) -> Int {
             let from = parser.index
             while let byte = parser.peek(), byte >= 0x30 && byte <= 0x39 { parser.index += 1 }
             return parser.index - from

@@ -1,0 +1,88 @@
+/// One fold's scores: the model trained on the other folds, scored on this one at 0.5.
+public struct FoldResult: Sendable {
+    public var fold: Int
+    public var trainRows: Int
+    public var metrics: Metrics
+    public var iterations: Int
+    public var converged: Bool
+
+    /// The per-fold scores fu reports (all of class 1).
+    var scores: [(String, Double?)] {
+        [("f1", metrics.positive.f1), ("precision", metrics.positive.precision), ("recall", metrics.positive.recall),
+         ("roc_auc", metrics.rocAUC), ("average_precision", metrics.averagePrecision)]
+    }
+}
+
+public struct CrossValidation: Sendable {
+    public var folds: [FoldResult]
+    /// Out-of-fold probability and fold of every row.
+    public var probabilities: [Double]
+    public var foldOfRow: [Int]
+    public var bestThreshold: (threshold: Double, f1: Double)
+    public var outOfFold: Metrics
+    public var seed: UInt64
+
+    /// Stratified k-fold with a fresh scaler and model per fold, folds run in parallel; the
+    /// result does not depend on how they were scheduled.
+    public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer) throws {
+        let foldOfRow = try stratifiedFolds(labels: labels, folds: k, seed: seed)
+        let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double]) in
+            let trainRows = foldOfRow.indices.filter { foldOfRow[$0] != fold }
+            let testRows = foldOfRow.indices.filter { foldOfRow[$0] == fold }
+            let model = try trainer.train(table, labels: labels, rows: trainRows)
+            let probabilities = model.probabilities(table.subset(testRows))
+            let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)
+            let result = FoldResult(
+                fold: fold, trainRows: trainRows.count, metrics: metrics,
+                iterations: model.training.iterations, converged: model.training.converged)
+            return (result, testRows, probabilities)
+        }
+        var probabilities = [Double](repeating: 0, count: labels.count)
+        for (_, rows, values) in results {
+            for (row, value) in zip(rows, values) { probabilities[row] = value }
+        }
+        self.folds = results.map(\.0)
+        self.probabilities = probabilities
+        self.foldOfRow = foldOfRow
+        self.seed = seed
+        bestThreshold = bestF1Threshold(labels: labels, scores: probabilities)
+        outOfFold = Metrics(labels: labels, probabilities: probabilities, threshold: 0.5)
+    }
+
+    /// Per-fold scores, their mean and population standard deviation, the original
+    /// train.py's `f1_scores`/`mean_f1`/`std_f1`, and the F1-optimal threshold.
+    public func json(trainer: Trainer, table: FeatureTable, labels: [UInt8]) -> JSONValue {
+        let names = folds[0].scores.map(\.0)
+        func column(_ index: Int) -> [Double] { folds.compactMap { $0.scores[index].1 } }
+        func mean(_ values: [Double]) -> Double? { values.count == folds.count ? values.reduce(0, +) / Double(values.count) : nil }
+        func deviation(_ values: [Double]) -> Double? {
+            guard let mean = mean(values) else { return nil }
+            return (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+        }
+        let f1Scores = column(0)
+        return .object([
+            ("folds", .integer(folds.count)),
+            ("seed", .integer(Int(truncatingIfNeeded: seed))),
+            ("rows", .integer(labels.count)),
+            ("positives", .integer(labels.reduce(0) { $0 + Int($1) })),
+            ("C", .number(trainer.cost)),
+            ("class_weight", .string(trainer.weighting.rawValue)),
+            ("features", .array(table.names.map { .string($0) })),
+            ("per_fold", .array(folds.map { fold in
+                .object([("fold", .integer(fold.fold)), ("train_rows", .integer(fold.trainRows)),
+                         ("test_rows", .integer(fold.metrics.macro.support)),
+                         ("test_positives", .integer(fold.metrics.positive.support))]
+                        + fold.scores.map { ($0.0, JSONValue.finite($0.1)) }
+                        + [("iterations", .integer(fold.iterations)), ("converged", .bool(fold.converged))])
+            })),
+            ("mean", .object(names.indices.map { (names[$0], .finite(mean(column($0)))) })),
+            ("std", .object(names.indices.map { (names[$0], .finite(deviation(column($0)))) })),
+            ("f1_scores", .numbers(f1Scores)),
+            ("mean_f1", .finite(mean(f1Scores))),
+            ("std_f1", .finite(deviation(f1Scores))),
+            ("best_threshold", .number(bestThreshold.threshold)),
+            ("best_threshold_f1", .number(bestThreshold.f1)),
+            ("out_of_fold", outOfFold.json),
+        ])
+    }
+}

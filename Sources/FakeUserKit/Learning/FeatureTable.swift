@@ -1,0 +1,98 @@
+/// A feature table in memory: one row per user, numeric columns row-major.
+public struct FeatureTable: Sendable {
+    public var ids: [String]
+    /// 0/1 per row, or nil when the input has no `Fake` column.
+    public var labels: [UInt8]?
+    public var names: [String]
+    /// Row-major: row r's value of feature f is `values[r * names.count + f]`.
+    public var values: [Double]
+
+    public var rowCount: Int { ids.count }
+    public var featureCount: Int { names.count }
+
+    public init(ids: [String], labels: [UInt8]?, names: [String], values: [Double]) {
+        self.ids = ids
+        self.labels = labels
+        self.names = names
+        self.values = values
+    }
+
+    public func value(row: Int, feature: Int) -> Double {
+        values[row * names.count + feature]
+    }
+
+    /// The labels, or the "missing Fake column" error every learning tool gives.
+    public func requireLabels(_ location: InputLocation) throws -> [UInt8] {
+        guard let labels else { throw ToolError.data("missing required column 'Fake'", at: location) }
+        return labels
+    }
+
+    /// The rows at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> FeatureTable {
+        let width = names.count
+        var values: [Double] = []
+        values.reserveCapacity(indices.count * width)
+        for row in indices { values.append(contentsOf: self.values[(row * width)..<((row + 1) * width)]) }
+        return FeatureTable(ids: indices.map { ids[$0] }, labels: labels.map { all in indices.map { all[$0] } }, names: names, values: values)
+    }
+}
+
+/// The columns that are not features.
+public let keyColumns = ["UserId", "Fake"]
+
+extension FeatureTable {
+    /// Reads a features table. `features` names the columns to keep, in order (nil: every
+    /// column but UserId and Fake); `fillMissing` names columns that may be absent and then
+    /// read as 0. Values must be finite numbers; errors name the line and column.
+    public static func read(_ reader: TableReader, features requested: [String]? = nil, fillMissing: Set<String> = []) throws -> FeatureTable {
+        let idColumn = try reader.requireColumn("UserId")
+        let labelColumn = reader.column("Fake")
+        let names = requested ?? reader.header.filter { !keyColumns.contains($0) }
+        var columns: [Int?] = []
+        for name in names {
+            let column = reader.column(name)
+            if column == nil && !fillMissing.contains(name) {
+                throw ToolError.data("missing feature column '\(name)'", at: reader.location(line: 1))
+            }
+            columns.append(column)
+        }
+        var ids: [String] = []
+        var labels: [UInt8] = []
+        var values: [Double] = []
+        var rowValues = [Double](repeating: 0, count: names.count)
+        rows: while let row = try reader.next() {
+            let id = row.field(idColumn)
+            if id.isEmpty {
+                try reader.reject("empty UserId", line: row.line)
+                continue
+            }
+            var label: UInt8 = 0
+            if let labelColumn {
+                let text = row.field(labelColumn)
+                guard text.count == 1, text[0] == UInt8(ascii: "0") || text[0] == UInt8(ascii: "1") else {
+                    try reader.reject("Fake must be 0 or 1, found '\(String(decoding: text, as: UTF8.self))'", line: row.line)
+                    continue
+                }
+                label = text[0] - UInt8(ascii: "0")
+            }
+            for (index, column) in columns.enumerated() {
+                guard let column else {
+                    rowValues[index] = 0
+                    continue
+                }
+                let text = row.field(column)
+                guard let value = parseDouble(text), value.isFinite else {
+                    let shown = String(decoding: text, as: UTF8.self)
+                    let problem = parseDouble(text) == nil ? "is not a number" : "is not finite"
+                    try reader.reject("feature '\(names[index])' \(problem): '\(shown)'", line: row.line)
+                    continue rows
+                }
+                rowValues[index] = value
+            }
+            ids.append(String(decoding: id, as: UTF8.self))
+            if labelColumn != nil { labels.append(label) }
+            values.append(contentsOf: rowValues)
+        }
+        return FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: values)
+    }
+}

@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The version of the fu tools, recorded in every model.
+public let fuVersion = "0.1.0"
+
+/// How a model was trained: the facts DESIGN.md asks the model file to carry.
+public struct TrainingFacts: Sendable, Equatable {
+    public var rows: Int
+    public var positives: Int
+    public var cost: Double
+    public var weighting: ClassWeighting
+    public var classWeights: (Double, Double)
+    public var iterations: Int
+    public var converged: Bool
+    public var gradientNorm: Double
+    /// "default", "fixed" or "auto (k-fold out-of-fold F1)".
+    public var thresholdSource: String
+    public var seed: UInt64?
+    public var folds: Int?
+    public var toolVersion = fuVersion
+
+    public static func == (a: TrainingFacts, b: TrainingFacts) -> Bool {
+        a.rows == b.rows && a.positives == b.positives && a.cost == b.cost && a.weighting == b.weighting
+            && a.classWeights == b.classWeights && a.iterations == b.iterations && a.converged == b.converged
+            && a.gradientNorm == b.gradientNorm && a.thresholdSource == b.thresholdSource && a.seed == b.seed
+            && a.folds == b.folds && a.toolVersion == b.toolVersion
+    }
+}
+
+/// A trained logistic regression: scaler, coefficients (standardized space), threshold.
+public struct Model: Sendable, Equatable {
+    public static let formatTag = "fu-model"
+    public static let formatVersion = 1
+
+    public var features: [String]
+    public var scaler: StandardScaler
+    public var coefficients: [Double]
+    public var intercept: Double
+    public var threshold: Double
+    public var training: TrainingFacts
+
+    public init(features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double, training: TrainingFacts) {
+        self.features = features
+        self.scaler = scaler
+        self.coefficients = coefficients
+        self.intercept = intercept
+        self.threshold = threshold
+        self.training = training
+    }
+
+    /// P(Fake = 1) for one row of raw (unstandardized) feature values, in `features` order.
+    @inline(__always)
+    public func probability(_ row: UnsafeBufferPointer<Double>) -> Double {
+        var eta = intercept
+        for f in 0..<coefficients.count {
+            eta += coefficients[f] * ((row[f] - scaler.mean[f]) / scaler.scale[f])
+        }
+        return sigmoid(eta)
+    }
+
+    /// Probabilities for every row of a table whose columns are this model's features.
+    public func probabilities(_ table: FeatureTable) -> [Double] {
+        let width = table.featureCount
+        return table.values.withUnsafeBufferPointer { values in
+            (0..<table.rowCount).map { probability(UnsafeBufferPointer(rebasing: values[($0 * width)..<(($0 + 1) * width)])) }
+        }
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("format", .string(Model.formatTag)),
+            ("version", .integer(Model.formatVersion)),
+            ("kind", .string("logistic_regression")),
+            ("features", .array(features.map { .string($0) })),
+            ("scaler", .object([("mean", .numbers(scaler.mean)), ("scale", .numbers(scaler.scale))])),
+            ("coefficients", .numbers(coefficients)),
+            ("intercept", .number(intercept)),
+            ("threshold", .number(threshold)),
+            ("training", .object([
+                ("rows", .integer(training.rows)),
+                ("positives", .integer(training.positives)),
+                ("C", .number(training.cost)),
+                ("class_weight", .string(training.weighting.rawValue)),
+                ("class_weights", .numbers([training.classWeights.0, training.classWeights.1])),
+                ("solver", .string("newton-cholesky")),
+                ("iterations", .integer(training.iterations)),
+                ("converged", .bool(training.converged)),
+                ("gradient_norm", .number(training.gradientNorm)),
+                ("threshold_source", .string(training.thresholdSource)),
+                ("seed", training.seed.map { .integer(Int(truncatingIfNeeded: $0)) } ?? .null),
+                ("folds", training.folds.map { .integer($0) } ?? .null),
+                ("tool_version", .string(training.toolVersion)),
+            ])),
+        ])
+    }
+
+    /// Reads and validates a model file: format tag and version, lengths, finite values.
+    public static func load(_ path: String) throws -> Model {
+        let document = try readJSON(path, what: "model")
+        let location = InputLocation(file: path)
+        func fail(_ message: String) -> ToolError { ToolError.data("invalid model: \(message)", at: location) }
+        guard document["format"]?.stringValue == formatTag else { throw fail("not an fu model (format tag is not '\(formatTag)')") }
+        guard let version = document["version"]?.intValue else { throw fail("no version") }
+        guard version == formatVersion else {
+            throw fail("format version \(version) is not supported (this fu reads version \(formatVersion))")
+        }
+        guard document["kind"]?.stringValue == "logistic_regression" else { throw fail("kind is not 'logistic_regression'") }
+        func numbers(_ value: JSONValue?, _ name: String) throws -> [Double] {
+            guard let items = value?.arrayValue else { throw fail("'\(name)' is missing or not an array") }
+            return try items.map { item in
+                guard let number = item.doubleValue, number.isFinite else { throw fail("'\(name)' has a value that is not a finite number") }
+                return number
+            }
+        }
+        func number(_ value: JSONValue?, _ name: String) throws -> Double {
+            guard let number = value?.doubleValue, number.isFinite else { throw fail("'\(name)' is missing or not a finite number") }
+            return number
+        }
+        guard let featureItems = document["features"]?.arrayValue else { throw fail("'features' is missing") }
+        let features = try featureItems.map { item -> String in
+            guard let name = item.stringValue else { throw fail("'features' must be names") }
+            return name
+        }
+        let mean = try numbers(document["scaler"]?["mean"], "scaler.mean")
+        let scale = try numbers(document["scaler"]?["scale"], "scaler.scale")
+        let coefficients = try numbers(document["coefficients"], "coefficients")
+        guard !features.isEmpty, mean.count == features.count, scale.count == features.count, coefficients.count == features.count else {
+            throw fail("\(features.count) features but \(mean.count) means, \(scale.count) scales and \(coefficients.count) coefficients")
+        }
+        guard scale.allSatisfy({ $0 > 0 }) else { throw fail("'scaler.scale' must be positive") }
+        let threshold = try number(document["threshold"], "threshold")
+        guard (0...1).contains(threshold) else { throw fail("threshold \(threshold) is not between 0 and 1") }
+        let facts = document["training"]
+        let weights = (try? numbers(facts?["class_weights"], "training.class_weights")) ?? [1, 1]
+        let training = TrainingFacts(
+            rows: facts?["rows"]?.intValue ?? 0, positives: facts?["positives"]?.intValue ?? 0,
+            cost: facts?["C"]?.doubleValue ?? 1,
+            weighting: ClassWeighting(rawValue: facts?["class_weight"]?.stringValue ?? "") ?? .balanced,
+            classWeights: (weights.first ?? 1, weights.last ?? 1),
+            iterations: facts?["iterations"]?.intValue ?? 0, converged: facts?["converged"]?.boolValue ?? false,
+            gradientNorm: facts?["gradient_norm"]?.doubleValue ?? 0,
+            thresholdSource: facts?["threshold_source"]?.stringValue ?? "",
+            seed: facts?["seed"]?.intValue.map { UInt64(truncatingIfNeeded: $0) }, folds: facts?["folds"]?.intValue,
+            toolVersion: facts?["tool_version"]?.stringValue ?? "")
+        return Model(
+            features: features, scaler: StandardScaler(mean: mean, scale: scale), coefficients: coefficients,
+            intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training)
+    }
+}
