@@ -8,6 +8,10 @@ let package = Package(
         .library(name: "FakeUserKit", targets: ["FakeUserKit"]),
         .executable(name: "fu-synth", targets: ["fu-synth"]),
         .executable(name: "fu-featurize", targets: ["fu-featurize"]),
+        .executable(name: "fu-split", targets: ["fu-split"]),
+        .executable(name: "fu-fit", targets: ["fu-fit"]),
+        .executable(name: "fu-cv", targets: ["fu-cv"]),
+        .executable(name: "fu-score", targets: ["fu-score"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +37,10 @@ let package = Package(
         ),
         .executableTarget(name: "fu-synth", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-featurize", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-split", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-fit", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-cv", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-score", dependencies: ["FakeUserKit"]),
         .testTarget(
             name: "FakeUserKitTests",
             dependencies: ["FakeUserKit"],

@@ -18,6 +18,7 @@ struct Featurize: FuTool {
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var formatOption: FormatOption
     @OptionGroup var logging: LoggingOptions
 
     @Option(help: ArgumentHelp("Per-type columns for exactly these event types, in this order (comma-separated).", valueName: "a,b,c"))
@@ -48,7 +49,7 @@ struct Featurize: FuTool {
         let reader = try inputOptions.openTable()
         let output = try outputOptions.openOutput()
         let summary = try Featurizer(options: options, progress: Progress.forTerminal(tool: "fu-featurize"))
-            .run(reader: reader, output: output, format: outputOptions.format)
+            .run(reader: reader, output: output, format: formatOption.format)
         try output.commit()
         if summary.skippedRows > 0 {
             logger.warning("skipped \(summary.skippedRows) bad rows", metadata: ["input": "\(reader.name)"])

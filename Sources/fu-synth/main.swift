@@ -33,7 +33,6 @@ struct Synth: FuTool {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
         guard users <= 1 << 40 / 2 else { throw ValidationError("--users is too large") }
         guard (0...1).contains(fakeRate) else { throw ValidationError("--fake-rate must be between 0 and 1") }
-        guard outputOptions.format == .csv else { throw ValidationError("fu-synth writes CSV only") }
     }
 
     func execute(logger: Logger) throws {

@@ -26,9 +26,6 @@ public struct OutputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("zstd compression level (1-19).", valueName: "n"))
     public var zstdLevel: Int32 = 3
 
-    @Option(help: "Output table format: csv or jsonl.")
-    public var format: TableFormat = .csv
-
     public init() {}
 
     public func validate() throws {
@@ -38,7 +35,62 @@ public struct OutputOptions: ParsableArguments {
     }
 
     public func openOutput() throws -> ByteOutput {
-        try ByteOutput(path: output, compress: zstd ? true : nil, level: zstdLevel)
+        try open(output)
+    }
+
+    /// Another output file of the same tool (e.g. `--test`, `--metrics`), compressed alike.
+    public func open(_ path: String?) throws -> ByteOutput {
+        try ByteOutput(path: path, compress: zstd ? true : nil, level: zstdLevel)
+    }
+}
+
+/// How a tool that writes a table writes it.
+public struct FormatOption: ParsableArguments {
+    @Option(help: "Output table format: csv or jsonl.")
+    public var format: TableFormat = .csv
+
+    public init() {}
+}
+
+/// The model settings fu-fit and fu-cv share.
+public struct LearningOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Inverse regularisation strength (scikit-learn's C).", valueName: "C"))
+    public var cost: Double = 1
+
+    @Option(help: "Class weights: balanced (n / (2 n_class)) or none.")
+    public var classWeight: ClassWeighting = .balanced
+
+    @Option(help: ArgumentHelp("Feature columns to use, in order (default: all but UserId and Fake).", valueName: "a,b,c"))
+    public var features: String?
+
+    public init() {}
+
+    public func validate() throws {
+        guard cost > 0 && cost.isFinite else { throw ValidationError("--cost must be a positive number") }
+        if let features, featureNames?.isEmpty ?? true || features.isEmpty {
+            throw ValidationError("--features needs at least one column name")
+        }
+    }
+
+    public var featureNames: [String]? {
+        features.map { $0.split(separator: ",").map(String.init).filter { !$0.isEmpty } }
+    }
+
+    public var trainer: Trainer { Trainer(cost: cost, weighting: classWeight) }
+}
+
+/// Stratified k-fold settings.
+public struct FoldOptions: ParsableArguments {
+    @Option(help: "Number of stratified folds.")
+    public var folds = 5
+
+    @Option(help: "Seed of the fold assignment.")
+    public var seed: UInt64 = 42
+
+    public init() {}
+
+    public func validate() throws {
+        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
     }
 }
 
@@ -57,3 +109,4 @@ public struct LoggingOptions: ParsableArguments {
 }
 
 extension TableFormat: ExpressibleByArgument {}
+extension ClassWeighting: ExpressibleByArgument {}

@@ -71,6 +71,16 @@ public final class TableWriter {
         if format == .jsonl { try output.write(byte: UInt8(ascii: "\"")) }
     }
 
+    /// A value copied from another table: JSON Lines keeps numbers as numbers, text as strings.
+    public func field(value bytes: UnsafeBufferPointer<UInt8>) throws {
+        if format == .jsonl && !bytes.isEmpty && parseDouble(bytes)?.isFinite == true && isJSONNumber(bytes) {
+            try beginField()
+            try output.write(bytes)
+        } else {
+            try field(bytes: bytes)
+        }
+    }
+
     public func field(_ value: Int) throws {
         try beginField()
         let pointer = try output.reserve(24)
@@ -89,6 +99,12 @@ public final class TableWriter {
         try output.write(byte: 0x0A)
         column = 0
     }
+}
+
+/// True when the text is a number in JSON's grammar (no leading '+', no leading zeros, no bare '.').
+func isJSONNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var parser = JSONParser(bytes: bytes)
+    return (try? parser.parseDocument()).map { if case .integer = $0 { return true }; if case .number = $0 { return true }; return false } ?? false
 }
 
 /// Decimal digits of an integer; returns the length.

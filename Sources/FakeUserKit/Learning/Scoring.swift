@@ -1,0 +1,36 @@
+/// Matches a features table to a model by column name: per-event-type columns the input
+/// lacks read as 0 (a batch may not contain every type), extra columns are ignored, and a
+/// missing core feature is an error.
+public struct FeatureMatch: Sendable {
+    public var filledWithZero: [String]
+    public var ignored: [String]
+
+    public init(model: Model, header: [String]) throws {
+        let present = Set(header)
+        let missing = model.features.filter { !present.contains($0) }
+        let core = missing.filter { !isPerEventTypeColumn($0) }
+        if !core.isEmpty {
+            throw ToolError.data("the input lacks the model's feature\(core.count > 1 ? "s" : "") \(core.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        filledWithZero = missing
+        let used = Set(model.features).union(keyColumns)
+        ignored = header.filter { !used.contains($0) }
+    }
+}
+
+/// True for the columns fu-featurize makes per event type (`click_ad`, `send_sms_ratio`…),
+/// false for the fixed ones.
+public func isPerEventTypeColumn(_ name: String) -> Bool {
+    !FeatureSet.referenceNames.contains(name) && !FeatureSet.extendedNames.contains(name)
+}
+
+/// Writes `UserId,Fake,Probability` rows, Fake being probability >= threshold.
+public func writePredictions(ids: [String], probabilities: [Double], threshold: Double, to output: ByteOutput, format: TableFormat) throws {
+    let writer = try TableWriter(output, format: format, columns: ["UserId", "Fake", "Probability"])
+    for (id, probability) in zip(ids, probabilities) {
+        try writer.field(id)
+        try writer.field(probability >= threshold ? 1 : 0)
+        try writer.field(probability)
+        try writer.endRow()
+    }
+}

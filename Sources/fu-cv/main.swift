@@ -1,0 +1,59 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct CrossValidate: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-cv",
+        abstract: "Stratified k-fold cross-validation of the model on labelled features; write metrics JSON.",
+        discussion: """
+            Each fold gets a fresh scaler and model fitted on the other folds' rows. Folds \
+            run in parallel; the output is the same as a serial run.
+
+            Examples:
+              fu-cv --folds 5 < train.csv > cv.json
+              fu-cv --seed 7 --oof oof.csv -i train.csv -o cv.json
+            """)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var learning: LearningOptions
+    @OptionGroup var foldOptions: FoldOptions
+    @OptionGroup var formatOption: FormatOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Also write out-of-fold predictions (UserId,Fake,Probability,fold; Fake is the true label).", valueName: "file"))
+    var oof: String?
+
+    func execute(logger: Logger) throws {
+        let reader = try inputOptions.openTable()
+        let table = try FeatureTable.read(reader, features: learning.featureNames)
+        let labels = try table.requireLabels(reader.location(line: 1))
+        let validation: CrossValidation
+        do {
+            validation = try CrossValidation(table: table, labels: labels, folds: foldOptions.folds, seed: foldOptions.seed, trainer: learning.trainer)
+        } catch let error as ToolError where error.location == nil {
+            throw ToolError(error.status, error.message, at: reader.location())
+        }
+        let output = try outputOptions.openOutput()
+        try output.write(validation.json(trainer: learning.trainer, table: table, labels: labels).rendered())
+        if let oof {
+            let file = try outputOptions.open(oof)
+            let writer = try TableWriter(file, format: formatOption.format, columns: ["UserId", "Fake", "Probability", "fold"])
+            for row in 0..<table.rowCount {
+                try writer.field(table.ids[row])
+                try writer.field(Int(labels[row]))
+                try writer.field(validation.probabilities[row])
+                try writer.field(validation.foldOfRow[row])
+                try writer.endRow()
+            }
+            try file.commit()
+        }
+        try output.commit()
+        if reader.skippedRows > 0 { logger.warning("skipped \(reader.skippedRows) bad rows", metadata: ["input": "\(reader.name)"]) }
+        let f1 = validation.folds.map { $0.metrics.positive.f1 }
+        logger.info("cross-validated", metadata: ["folds": "\(foldOptions.folds)", "mean_f1": "\(f1.reduce(0, +) / Double(f1.count))"])
+    }
+}
+
+ToolMain.run(CrossValidate.self)

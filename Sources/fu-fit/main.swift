@@ -1,0 +1,62 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct Fit: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-fit",
+        abstract: "Train logistic regression (L2, balanced class weights) on labelled features; write the model JSON.",
+        discussion: """
+            The scaler is fitted on these rows only and stored in the model with the \
+            coefficients, intercept, threshold and training facts.
+
+            Examples:
+              fu-fit < train.csv > models/model.json
+              fu-fit -c 0.1 --threshold auto --metrics train-metrics.json -i train.csv -o model.json
+            """)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var learning: LearningOptions
+    @OptionGroup var foldOptions: FoldOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Decision threshold: a probability, or 'auto' for the F1-optimal one from k-fold out-of-fold predictions.", valueName: "x|auto"))
+    var threshold = "0.5"
+
+    @Option(help: ArgumentHelp("Also write the training-set metrics JSON here.", valueName: "file"))
+    var metrics: String?
+
+    func validate() throws {
+        do { _ = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed) } catch let error as ToolError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func execute(logger: Logger) throws {
+        let reader = try inputOptions.openTable()
+        let table = try FeatureTable.read(reader, features: learning.featureNames)
+        let labels = try table.requireLabels(reader.location(line: 1))
+        let choice = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed)
+        let model = try fitModel(table, labels: labels, trainer: learning.trainer, threshold: choice)
+        if !model.training.converged {
+            logger.warning("the solver did not converge", metadata: ["gradient": "\(model.training.gradientNorm)"])
+        }
+        let output = try outputOptions.openOutput()
+        try output.write(model.json.rendered())
+        if let metrics {
+            let report = Metrics(labels: labels, probabilities: model.probabilities(table), threshold: model.threshold)
+            let file = try outputOptions.open(metrics)
+            try file.write(report.json.rendered())
+            try file.commit()
+        }
+        try output.commit()
+        if reader.skippedRows > 0 { logger.warning("skipped \(reader.skippedRows) bad rows", metadata: ["input": "\(reader.name)"]) }
+        logger.info("fitted", metadata: [
+            "rows": "\(table.rowCount)", "features": "\(table.featureCount)", "iterations": "\(model.training.iterations)",
+            "threshold": "\(model.threshold)",
+        ])
+    }
+}
+
+ToolMain.run(Fit.self)

@@ -1,0 +1,64 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct Score: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-score",
+        abstract: "Predict with a model: features in, UserId,Fake,Probability out; metrics when labels are known.",
+        discussion: """
+            Columns are matched to the model by name. A per-event-type column missing from \
+            the input reads as 0; extra columns are ignored; a missing core feature is an error.
+
+            Examples:
+              fu-score -m models/model.json < test.csv > predictions.csv
+              fu-featurize < new-events.csv | fu-score -m models/model.json --format jsonl
+              fu-score -m model.json --metrics test-metrics.json -i test.csv -o predictions.csv
+            """)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var formatOption: FormatOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
+    var model: String
+
+    @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
+    var threshold: Double?
+
+    @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"))
+    var metrics: String?
+
+    func validate() throws {
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+    }
+
+    func execute(logger: Logger) throws {
+        let model = try Model.load(self.model)
+        let reader = try inputOptions.openTable()
+        let match = try FeatureMatch(model: model, header: reader.header)
+        if !match.filledWithZero.isEmpty {
+            logger.info("columns missing from the input read as 0", metadata: ["columns": "\(match.filledWithZero.joined(separator: ","))"])
+        }
+        if !match.ignored.isEmpty {
+            logger.info("columns the model does not use are ignored", metadata: ["columns": "\(match.ignored.joined(separator: ","))"])
+        }
+        let table = try FeatureTable.read(reader, features: model.features, fillMissing: Set(match.filledWithZero))
+        let probabilities = model.probabilities(table)
+        let cut = threshold ?? model.threshold
+        let output = try outputOptions.openOutput()
+        try writePredictions(ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format)
+        if let metrics {
+            let labels = try table.requireLabels(reader.location(line: 1))
+            let file = try outputOptions.open(metrics)
+            try file.write(Metrics(labels: labels, probabilities: probabilities, threshold: cut).json.rendered())
+            try file.commit()
+        }
+        try output.commit()
+        if reader.skippedRows > 0 { logger.warning("skipped \(reader.skippedRows) bad rows", metadata: ["input": "\(reader.name)"]) }
+        logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
+    }
+}
+
+ToolMain.run(Score.self)

@@ -1,0 +1,71 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct Split: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-split",
+        abstract: "Split a table keyed by UserId (features or events) into train (stdout) and test (--test) by user.",
+        discussion: """
+            Stratified by Fake at user level; all rows of a user land on one side, row order \
+            kept. --by-hash streams instead: a user is in the test side when its FNV-1a 64 hash \
+            says so, the same answer whatever else is in the file.
+
+            Examples:
+              fu-split --test-size 0.2 --seed 42 --test test.csv < features.csv > train.csv
+              fu-split --test-size 0.2 --test test-events.csv --drop-label --truth truth.csv < events.csv > train-events.csv
+              fu-split --by-hash --test-size 0.1 --test holdout.csv.zst < big.csv.zst > rest.csv.zst
+            """)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var formatOption: FormatOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Test side: a fraction of the users in (0, 1), or a number of users.", valueName: "x|n"))
+    var testSize = "0.2"
+
+    @Option(help: "Seed of the stratified assignment.")
+    var seed: UInt64 = 42
+
+    @Option(help: ArgumentHelp("Where the test rows go (written atomically).", valueName: "file"))
+    var test: String
+
+    @Flag(help: "Write the test side without the Fake column.")
+    var dropLabel = false
+
+    @Option(help: ArgumentHelp("Also write the test users' ground truth, UserId,Fake, sorted by UserId.", valueName: "file"))
+    var truth: String?
+
+    @Flag(help: "Split by a stable hash of UserId in one streaming pass (not stratified).")
+    var byHash = false
+
+    func validate() throws {
+        do {
+            let size = try TestSize(parsing: testSize)
+            if byHash, case .count = size { throw ValidationError("--by-hash needs --test-size as a fraction") }
+        } catch let error as ToolError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func execute(logger: Logger) throws {
+        var options = SplitOptions(testSize: try TestSize(parsing: testSize))
+        options.seed = seed
+        options.byHash = byHash
+        options.dropLabel = dropLabel
+        var splitter = Splitter(options: options)
+        splitter.skipBadRows = inputOptions.skipBadRows
+        let outputs = SplitOutputs(
+            train: try outputOptions.openOutput(), test: try outputOptions.open(test),
+            truth: try truth.map { try outputOptions.open($0) }, format: formatOption.format)
+        let summary = try splitter.run(inputPath: inputOptions.input, outputs: outputs)
+        try outputs.test.commit()
+        try outputs.truth?.commit()
+        try outputs.train.commit()
+        if summary.skippedRows > 0 { logger.warning("skipped \(summary.skippedRows) bad rows") }
+        logger.info("split", metadata: ["train_users": "\(summary.trainUsers)", "test_users": "\(summary.testUsers)"])
+    }
+}
+
+ToolMain.run(Split.self)
