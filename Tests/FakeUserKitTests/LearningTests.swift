@@ -71,3 +71,210 @@ func expectClose(_ a: [Double], _ b: [Double], tolerance: Double, relative: Bool
         #expect(metrics.confusion == fit["train_confusion_matrix"]!.arrayValue!.map { $0.arrayValue!.map { $0.intValue! } })
     }
 }
+
+@Suite struct MetricDefinitions {
+    @Test func scikitLearnDocumentationExamples() {
+        // roc_auc_score and average_precision_score docstring examples.
+        let labels: [UInt8] = [0, 0, 1, 1]
+        let scores = [0.1, 0.4, 0.35, 0.8]
+        #expect(rocAreaUnderCurve(labels: labels, scores: scores) == 0.75)
+        #expect(abs(averagePrecisionScore(labels: labels, scores: scores)! - 0.8333333333333333) < 1e-15)
+    }
+
+    @Test func tiesCountHalf() {
+        #expect(rocAreaUnderCurve(labels: [0, 1], scores: [0.5, 0.5]) == 0.5)
+        #expect(averagePrecisionScore(labels: [0, 1], scores: [0.5, 0.5]) == 0.5)
+        #expect(rocAreaUnderCurve(labels: [0, 0, 1, 1], scores: [0.2, 0.6, 0.6, 0.9]) == 0.875)
+    }
+
+    @Test func undefinedValues() {
+        #expect(rocAreaUnderCurve(labels: [1, 1], scores: [0.2, 0.3]) == nil)
+        #expect(averagePrecisionScore(labels: [0, 0], scores: [0.2, 0.3]) == nil)
+        let metrics = Metrics(labels: [0, 1, 1], probabilities: [0.1, 0.2, 0.3], threshold: 0.5)
+        #expect(metrics.positive.precision == 0)  // nothing predicted positive: 0, as scikit-learn
+        #expect(metrics.positive.recall == 0 && metrics.positive.f1 == 0)
+        #expect(metrics.negative.precision == 1.0 / 3.0)
+        #expect(metrics.confusion == [[1, 0], [2, 0]])
+        if case .null = metrics.json["roc_auc"]! { Issue.record("AUC is defined here") }
+        #expect(Metrics(labels: [1, 1], probabilities: [0.1, 0.9], threshold: 0.5).json["roc_auc"] == .null)
+    }
+
+    @Test func thresholdIsInclusive() {
+        let metrics = Metrics(labels: [0, 1], probabilities: [0.3, 0.5], threshold: 0.5)
+        #expect(metrics.confusion == [[1, 0], [0, 1]])
+    }
+
+    @Test func bestF1ThresholdPicksTheScoreThatSeparates() {
+        let best = bestF1Threshold(labels: [0, 0, 1, 0, 1], scores: [0.1, 0.2, 0.7, 0.4, 0.9])
+        #expect(best.threshold == 0.7)
+        #expect(best.f1 == 1)
+    }
+}
+
+@Suite struct Solver {
+    func table(_ rows: [[Double]], labels: [UInt8]) -> FeatureTable {
+        FeatureTable(ids: rows.indices.map { "U\($0)" }, labels: labels, names: (0..<rows[0].count).map { "f\($0)" }, values: rows.flatMap { $0 })
+    }
+
+    @Test func perfectlySeparableDataStaysFinite() throws {
+        let data = table([[0], [1], [2], [3], [10], [11], [12], [13]], labels: [0, 0, 0, 0, 1, 1, 1, 1])
+        let model = try Trainer().train(data, labels: data.labels!, rows: Array(0..<8))
+        #expect(model.training.converged)
+        #expect(model.coefficients[0].isFinite && model.coefficients[0] > 0)
+        #expect(model.probabilities(data).enumerated().allSatisfy { ($0.element >= 0.5) == ($0.offset >= 4) })
+    }
+
+    @Test func constantColumnGetsScaleOne() throws {
+        let data = table([[5, 0], [5, 1], [5, 0], [5, 3], [5, 4], [5, 5]], labels: [0, 0, 0, 1, 1, 1])
+        let model = try Trainer().train(data, labels: data.labels!, rows: Array(0..<6))
+        #expect(model.scaler.scale[0] == 1)
+        #expect(model.scaler.mean[0] == 5)
+        #expect(model.coefficients[0] == 0)
+        #expect(model.training.converged)
+    }
+
+    @Test func oneClassOrNoRowsIsAnError() {
+        let data = table([[1], [2]], labels: [1, 1])
+        #expect(throws: ToolError.data("only one class in the training rows (2 with Fake=1 of 2): need both")) {
+            try Trainer().train(data, labels: data.labels!, rows: [0, 1])
+        }
+        #expect(throws: ToolError.data("no rows to fit")) {
+            try Trainer().train(data, labels: data.labels!, rows: [])
+        }
+    }
+
+    @Test func scalerUsesOnlyTheGivenRows() {
+        let data = table([[0], [2], [100]], labels: [0, 1, 0])
+        let scaler = StandardScaler.fit(data, rows: [0, 1])
+        #expect(scaler.mean == [1])
+        #expect(scaler.scale == [1])
+    }
+}
+
+@Suite struct FoldsAndSplits {
+    let labels: [UInt8] = (0..<103).map { $0 % 10 == 0 ? 1 : 0 }
+
+    @Test func stratifiedFoldsBalanceEachClass() throws {
+        let folds = try stratifiedFolds(labels: labels, folds: 5, seed: 42)
+        for fold in 0..<5 {
+            let rows = labels.indices.filter { folds[$0] == fold }
+            let positives = rows.filter { labels[$0] == 1 }.count
+            #expect((2...3).contains(positives))
+            #expect((20...21).contains(rows.count))
+        }
+        #expect(try stratifiedFolds(labels: labels, folds: 5, seed: 42) == folds)
+        #expect(try stratifiedFolds(labels: labels, folds: 5, seed: 43) != folds)
+    }
+
+    @Test func tooFewOfAClass() {
+        #expect(throws: ToolError.data("only 2 rows with Fake=1, fewer than the 3 folds")) {
+            try stratifiedFolds(labels: [0, 0, 0, 1, 1], folds: 3, seed: 1)
+        }
+    }
+
+    @Test func stratifiedSplitKeepsTheShare() {
+        let isTest = stratifiedTestRows(labels: labels, testCount: 21, seed: 42)
+        #expect(isTest.filter { $0 }.count == 21)
+        #expect(labels.indices.filter { isTest[$0] && labels[$0] == 1 }.count == 2)
+    }
+
+    @Test func crossValidationIsDeterministicAndMatchesSerialFolds() throws {
+        let reference = Reference.shared
+        let first = try CrossValidation(table: reference.table, labels: reference.labels, folds: 4, seed: 9, trainer: Trainer())
+        let second = try CrossValidation(table: reference.table, labels: reference.labels, folds: 4, seed: 9, trainer: Trainer())
+        #expect(first.probabilities == second.probabilities)
+        // Fold 2 by hand, serially.
+        let trainRows = first.foldOfRow.indices.filter { first.foldOfRow[$0] != 2 }
+        let testRows = first.foldOfRow.indices.filter { first.foldOfRow[$0] == 2 }
+        let model = try Trainer().train(reference.table, labels: reference.labels, rows: trainRows)
+        #expect(model.probabilities(reference.table.subset(testRows)) == testRows.map { first.probabilities[$0] })
+    }
+}
+
+@Suite struct ModelFile {
+    func model() throws -> Model {
+        let reference = Reference.shared
+        return try Trainer().train(reference.table, labels: reference.labels, rows: Array(0..<reference.table.rowCount))
+    }
+
+    @Test func roundTrip() throws {
+        let original = try model()
+        let folder = try temporaryFolder()
+        let path = folder.appendingPathComponent("model.json").path
+        try writeJSON(original.json, to: path)
+        #expect(try Model.load(path) == original)
+    }
+
+    @Test func invalidFiles() throws {
+        let folder = try temporaryFolder()
+        let good = try model().json.rendered()
+        let cases: [(String, String)] = [
+            ("not json at all", "invalid model... "),
+            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 2"), "invalid model: format version 2 is not supported (this fu reads version 1)"),
+            (good.replacingOccurrences(of: "\"fu-model\"", with: "\"other\""), "invalid model: not an fu model (format tag is not 'fu-model')"),
+            (good.replacingOccurrences(of: "\"intercept\": ", with: "\"intercept\": null, \"x\": "), "invalid model: 'intercept' is missing or not a finite number"),
+        ]
+        for (text, message) in cases {
+            let path = folder.appendingPathComponent("m.json").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                _ = try Model.load(path)
+                Issue.record("loaded \(message)")
+            } catch let error as ToolError {
+                #expect(error.status == .dataError)
+                if message.hasSuffix("... ") {
+                    #expect(error.message.hasPrefix("model is not valid JSON"))
+                } else {
+                    #expect(error.message == message)
+                }
+            }
+        }
+        var short = try model()
+        short.coefficients.removeLast()
+        let path = folder.appendingPathComponent("short.json").path
+        try writeJSON(short.json, to: path)
+        #expect(throws: ToolError.data("invalid model: 10 features but 10 means, 10 scales and 9 coefficients", at: InputLocation(file: path))) {
+            _ = try Model.load(path)
+        }
+    }
+}
+
+@Suite struct DecimalParsing {
+    func parse(_ text: String) -> Double? {
+        var text = text
+        return text.withUTF8 { parseDouble($0) }
+    }
+
+    @Test func agreesWithStrtod() {
+        var random = SplitMix64(seed: 99)
+        for _ in 0..<20_000 {
+            let value = Double(bitPattern: random.next() >> 2) // finite, wide range of exponents
+            let candidates = ["\(value)", formatted(value, "%.17g"), formatted(Double(random.below(1_000_000)) / Double(1 + random.below(997)), "%.17g"),
+                              formatted(random.unit() * 100, "%.6f"), formatted(random.unit(), "%.19f")]
+            for text in candidates {
+                #expect(parse(text) == strtod(text, nil), "\(text)")
+            }
+        }
+    }
+
+    @Test func grammar() {
+        #expect(parse("-0.5e1") == -5)
+        #expect(parse("+3") == 3)
+        #expect(parse(".5") == 0.5)
+        #expect(parse("7.") == 7)
+        #expect(parse("1e400") == .infinity)
+        #expect(parse("nan")!.isNaN)
+        #expect(parse("") == nil)
+        #expect(parse("1.5x") == nil)
+        #expect(parse("e5") == nil)
+        #expect(parse(" 1") == nil)
+        #expect(parse("0.000000000000000000000000123456789") == 1.23456789e-25)
+    }
+
+    func formatted(_ value: Double, _ format: String) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            _ = withVaList([value]) { vsnprintf(buffer.baseAddress!, 64, format, $0) }
+            return String(cString: buffer.baseAddress!)
+        }
+    }
+}

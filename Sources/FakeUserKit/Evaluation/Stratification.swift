@@ -19,8 +19,12 @@ public func stratifiedFolds(labels: [UInt8], folds: Int, seed: UInt64) throws ->
         throw ToolError.data("only \(rows.count) rows with Fake=\(label), fewer than the \(folds) folds")
     }
     var fold = [Int](repeating: 0, count: labels.count)
+    var dealt = 0  // the deal continues across classes, so total fold sizes differ by at most one too
     for rows in byClass {
-        for (position, row) in rows.enumerated() { fold[row] = position % folds }
+        for row in rows {
+            fold[row] = dealt % folds
+            dealt += 1
+        }
     }
     return fold
 }
