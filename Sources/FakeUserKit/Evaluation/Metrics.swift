@@ -50,8 +50,9 @@ public struct Metrics: Sendable, Equatable {
             labels.isEmpty ? 0 : (value(negative) * Double(negative.support) + value(positive) * Double(positive.support)) / n
         }
         weighted = ClassScores(precision: weightedMean(\.precision), recall: weightedMean(\.recall), f1: weightedMean(\.f1), support: labels.count)
-        rocAUC = rocAreaUnderCurve(labels: labels, scores: probabilities)
-        averagePrecision = averagePrecisionScore(labels: labels, scores: probabilities)
+        let points = curvePoints(labels: labels, scores: probabilities)
+        rocAUC = rocAreaUnderCurve(points, positives: positive.support, negatives: negative.support)
+        averagePrecision = averagePrecisionScore(points, positives: positive.support)
         confusion = [[tn, fp], [fn, tp]]
         self.threshold = threshold
     }
@@ -79,8 +80,10 @@ extension ClassScores {
 
 /// Positives and negatives at or above each distinct score, from the highest score down:
 /// the points of scikit-learn's ROC and precision-recall curves.
-private func curvePoints(labels: [UInt8], scores: [Double]) -> [(truePositives: Int, falsePositives: Int, threshold: Double)] {
-    let order = scores.indices.sorted { scores[$0] > scores[$1] }
+typealias CurvePoint = (truePositives: Int, falsePositives: Int, threshold: Double)
+
+private func curvePoints(labels: [UInt8], scores: [Double]) -> [CurvePoint] {
+    let order = scores.withUnsafeBufferPointer { scores in scores.indices.sorted { scores[$0] > scores[$1] } }
     var points: [(Int, Int, Double)] = []
     var tp = 0, fp = 0
     for (position, index) in order.enumerated() {
@@ -95,11 +98,14 @@ private func curvePoints(labels: [UInt8], scores: [Double]) -> [(truePositives: 
 /// diagonal segment), as roc_auc_score; nil when one class is missing.
 public func rocAreaUnderCurve(labels: [UInt8], scores: [Double]) -> Double? {
     let positives = labels.reduce(0) { $0 + Int($1) }
-    let negatives = labels.count - positives
+    return rocAreaUnderCurve(curvePoints(labels: labels, scores: scores), positives: positives, negatives: labels.count - positives)
+}
+
+func rocAreaUnderCurve(_ points: [CurvePoint], positives: Int, negatives: Int) -> Double? {
     guard positives > 0 && negatives > 0 else { return nil }
     var area = 0.0
     var previous = (tp: 0, fp: 0)
-    for point in curvePoints(labels: labels, scores: scores) {
+    for point in points {
         area += Double(point.falsePositives - previous.fp) * Double(point.truePositives + previous.tp) / 2
         previous = (point.truePositives, point.falsePositives)
     }
@@ -108,11 +114,14 @@ public func rocAreaUnderCurve(labels: [UInt8], scores: [Double]) -> Double? {
 
 /// Σ (Rₖ − Rₖ₋₁) Pₖ over distinct thresholds, as average_precision_score; nil without positives.
 public func averagePrecisionScore(labels: [UInt8], scores: [Double]) -> Double? {
-    let positives = labels.reduce(0) { $0 + Int($1) }
+    averagePrecisionScore(curvePoints(labels: labels, scores: scores), positives: labels.reduce(0) { $0 + Int($1) })
+}
+
+func averagePrecisionScore(_ points: [CurvePoint], positives: Int) -> Double? {
     guard positives > 0 else { return nil }
     var total = 0.0
     var previousRecall = 0.0
-    for point in curvePoints(labels: labels, scores: scores) {
+    for point in points {
         let recall = Double(point.truePositives) / Double(positives)
         let precision = Double(point.truePositives) / Double(point.truePositives + point.falsePositives)
         total += (recall - previousRecall) * precision
