@@ -92,12 +92,26 @@ public struct Featurizer {
         }
         parser = stage.parser
         let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
-        let writer = try TableWriter(output, format: format, columns: header(parser.hasLabel, features))
-        for user in users.sortedByID() {
-            try writer.field(bytes: users.id(user))
-            if parser.hasLabel { try writer.field(Int(labels[user])) }
-            try features.write(user: user, counts: counts, to: writer)
-            try writer.endRow()
+        let columns = header(parser.hasLabel, features)
+        _ = try TableWriter(output, format: format, columns: columns)
+        // Rows are formatted in parallel, a few blocks of users at a time, and written in order.
+        let order = users.sortedByID()
+        let block = 16_384
+        let hasLabel = parser.hasLabel
+        for wave in stride(from: 0, to: order.count, by: 4 * block) {
+            let ranges = stride(from: wave, to: min(wave + 4 * block, order.count), by: block).map { $0..<min($0 + block, order.count) }
+            let parts = try parallelMap(ranges) { range -> [UInt8] in
+                let memory = ByteOutput(inMemory: ())
+                let writer = try TableWriter(memory, format: format, columns: columns, writeHeader: false)
+                for user in order[range] {
+                    try writer.field(bytes: users.id(user))
+                    if hasLabel { try writer.field(Int(labels[user])) }
+                    try features.write(user: user, counts: counts, to: writer)
+                    try writer.endRow()
+                }
+                return try memory.collected()
+            }
+            for part in parts { try output.write(part) }
         }
         return FeaturizeSummary(rows: stage.rows, users: users.count)
     }

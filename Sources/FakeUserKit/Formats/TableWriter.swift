@@ -15,14 +15,15 @@ public final class TableWriter {
     private var column = 0
     private var numbers = NumberFormatterCache()
 
-    public init(_ output: ByteOutput, format: TableFormat, columns: [String]) throws {
+    /// `writeHeader` false continues a table whose header was written elsewhere.
+    public init(_ output: ByteOutput, format: TableFormat, columns: [String], writeHeader: Bool = true) throws {
         self.output = output
         self.format = format
         self.columns = columns
         jsonKeys = columns.enumerated().map { index, name in
             Array(((index == 0 ? "{" : ",") + jsonString(name) + ":").utf8)
         }
-        if format == .csv {
+        if format == .csv && writeHeader {
             for name in columns { try field(name) }
             try endRow()
         }

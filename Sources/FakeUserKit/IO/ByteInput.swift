@@ -7,13 +7,14 @@ import Darwin
 #endif
 
 /// A source of bytes: stdin, a file or memory, plain or zstd-compressed (detected by magic
-/// number, never by name). zstd is decoded on a background thread, so decoding and
-/// parsing use both cores. Memory is a few fixed buffers whatever the input size.
+/// number, never by name). Files and stdin are read (and zstd decoded) ahead on a
+/// background thread, so I/O and decoding overlap with parsing. Memory is a few fixed
+/// buffers whatever the input size.
 public final class ByteInput {
     /// The name errors use: the path, or "stdin".
     public let name: String
     private let source: RawSource
-    private var decoded: DecodeStage?
+    private var readAhead: ReadAheadStage?
     /// Decoded bytes handed out so far, for progress.
     public private(set) var bytesRead = 0
 
@@ -39,14 +40,20 @@ public final class ByteInput {
     /// Decides from the first bytes whether a zstd decoder sits in between.
     private func sniff() throws {
         try source.peek(4)
+        let source = self.source
         if ZstdDecoder.isZstdMagic(source.pending) {
-            decoded = DecodeStage(decoder: try ZstdDecoder(name: name), source: source)
+            let decoder = try ZstdDecoder(name: name)
+            readAhead = ReadAheadStage { buffer, count in
+                try decoder.read(into: buffer, count: count) { try source.read(into: $0, count: $1) }
+            }
+        } else if !source.isMemory {
+            readAhead = ReadAheadStage { try source.read(into: $0, count: $1) }
         }
     }
 
     /// Fills `pointer` with up to `count` bytes; returns 0 only at the end of input.
     public func read(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        let n = try decoded?.read(into: pointer, count: count) ?? source.read(into: pointer, count: count)
+        let n = try readAhead?.read(into: pointer, count: count) ?? source.read(into: pointer, count: count)
         bytesRead += n
         return n
     }
@@ -73,6 +80,7 @@ final class RawSource: @unchecked Sendable {
     private var memoryOffset = 0
     private(set) var pending: [UInt8] = []
     private var pendingOffset = 0
+    var isMemory: Bool { memory != nil }
 
     init(fd: Int32, ownsDescriptor: Bool, name: String) {
         self.fd = fd
@@ -125,11 +133,11 @@ final class RawSource: @unchecked Sendable {
     }
 }
 
-/// Runs a zstd decoder on a background thread into a few 1 MiB chunks, handed out in order;
-/// a decoding error arrives after the bytes before it.
-final class DecodeStage: @unchecked Sendable {
+/// Runs a producer of bytes (reads, or a zstd decoder) on a background thread into a few
+/// 1 MiB chunks, handed out in order; an error arrives after the bytes before it.
+final class ReadAheadStage: @unchecked Sendable {
     private final class Chunk {
-        let bytes = UnsafeMutableRawPointer.allocate(byteCount: DecodeStage.chunkSize, alignment: 64)
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: ReadAheadStage.chunkSize, alignment: 64)
         var count = 0
         deinit { bytes.deallocate() }
     }
@@ -141,6 +149,7 @@ final class DecodeStage: @unchecked Sendable {
     }
 
     private static let chunkSize = 1 << 20
+    typealias Producer = (UnsafeMutableRawPointer, Int) throws -> Int
     private let free = BlockingQueue<Chunk>(capacity: 4)
     private let full = BlockingQueue<Message>(capacity: 5)
     private let cancelled = Atomic<Bool>(false)
@@ -150,7 +159,7 @@ final class DecodeStage: @unchecked Sendable {
     private var ended = false
     private var failure: (any Error)?
 
-    init(decoder: ZstdDecoder, source: RawSource) {
+    init(_ produce: @escaping Producer) {
         for _ in 0..<4 { free.put(Chunk()) }
         thread = BackgroundThread { [self] in
             while true {
@@ -160,9 +169,7 @@ final class DecodeStage: @unchecked Sendable {
                     return
                 }
                 do {
-                    chunk.count = try decoder.read(into: chunk.bytes, count: DecodeStage.chunkSize) { raw, count in
-                        try source.read(into: raw, count: count)
-                    }
+                    chunk.count = try produce(chunk.bytes, ReadAheadStage.chunkSize)
                 } catch {
                     full.put(.failure(error))
                     return

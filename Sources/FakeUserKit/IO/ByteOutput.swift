@@ -18,6 +18,8 @@ public final class ByteOutput {
     private let capacity = 1 << 18
     private var count = 0
     private var finished = false
+    /// What an in-memory output has collected so far.
+    private var memory: [UInt8] = []
 
     /// `path` nil or "-" writes stdout. `compress` nil means "when the name ends in .zst".
     public init(path: String?, compress: Bool? = nil, level: Int32 = 3) throws {
@@ -42,6 +44,22 @@ public final class ByteOutput {
         buffer = .allocate(capacity: capacity)
         let wantsZstd = compress ?? (path?.hasSuffix(".zst") ?? false)
         if wantsZstd { encoder = try ZstdEncoder(level: level) }
+    }
+
+    /// An output that collects its bytes in memory (for formatting parts of one output in
+    /// parallel); `collected()` hands them over.
+    public init(inMemory: Void) {
+        fd = -1
+        name = "memory"
+        finalPath = nil
+        temporaryPath = nil
+        buffer = .allocate(capacity: capacity)
+    }
+
+    public func collected() throws -> [UInt8] {
+        try flushBuffer()
+        defer { memory = [] }
+        return memory
     }
 
     deinit {
@@ -110,7 +128,9 @@ public final class ByteOutput {
     }
 
     private func emit(_ bytes: UnsafeRawBufferPointer) throws {
-        if let encoder {
+        if fd < 0 {
+            memory.append(contentsOf: bytes)
+        } else if let encoder {
             try encoder.compress(bytes, end: false) { try FileDescriptor.writeAll(fd, $0, name: name) }
         } else {
             try FileDescriptor.writeAll(fd, bytes, name: name)
