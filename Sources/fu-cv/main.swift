@@ -13,7 +13,8 @@ struct CrossValidate: FuTool {
             Examples:
               fu-cv --folds 5 < train.csv > cv.json
               fu-cv --seed 7 --oof oof.csv -i train.csv -o cv.json
-            """)
+            """,
+        version: fuVersion)
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions

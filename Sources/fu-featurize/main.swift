@@ -14,7 +14,8 @@ struct Featurize: FuTool {
               fu-featurize < data/events.csv.zst > features.csv
               fu-featurize --shard 0/4 -i events.csv.zst -o features-0.csv.zst
               sort -t, -k1,1 events.csv | fu-featurize --sorted
-            """)
+            """,
+        version: fuVersion)
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions

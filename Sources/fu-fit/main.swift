@@ -13,7 +13,8 @@ struct Fit: FuTool {
             Examples:
               fu-fit < train.csv > models/model.json
               fu-fit -c 0.1 --threshold auto --metrics train-metrics.json -i train.csv -o model.json
-            """)
+            """,
+        version: fuVersion)
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions

@@ -14,7 +14,8 @@ struct Score: FuTool {
               fu-score -m models/model.json < test.csv > predictions.csv
               fu-featurize < new-events.csv | fu-score -m models/model.json --format jsonl
               fu-score -m model.json --metrics test-metrics.json -i test.csv -o predictions.csv
-            """)
+            """,
+        version: fuVersion)
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions

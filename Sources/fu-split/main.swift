@@ -15,7 +15,8 @@ struct Split: FuTool {
               fu-split --test-size 0.2 --seed 42 --test test.csv < features.csv > train.csv
               fu-split --test-size 0.2 --test test-events.csv --drop-label --truth truth.csv < events.csv > train-events.csv
               fu-split --by-hash --test-size 0.1 --test holdout.csv.zst < big.csv.zst > rest.csv.zst
-            """)
+            """,
+        version: fuVersion)
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions

@@ -12,7 +12,8 @@ struct Synth: FuTool {
             Examples:
               fu-synth --users 5000 --seed 7 | zstd > data/events.csv.zst
               fu-synth --users 550000 --seed 1 -o big.csv.zst
-            """)
+            """,
+        version: fuVersion)
 
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var logging: LoggingOptions

@@ -94,6 +94,12 @@ func readAll(_ path: String) throws -> String {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["out.csv"])
     }
 
+    @Test func specialFilesAreWrittenInPlaceNotReplaced() throws {
+        try writeOutput("/dev/null", compress: nil, "discarded\n")
+        let attributes = try FileManager.default.attributesOfItem(atPath: "/dev/null")
+        #expect(attributes[.type] as? FileAttributeType == .typeCharacterSpecial)
+    }
+
     @Test func memoryInputReadsLikeAFile() throws {
         let input = try ByteInput(bytes: Array("hello".utf8), name: "body")
         #expect(try input.readAll() == Array("hello".utf8))

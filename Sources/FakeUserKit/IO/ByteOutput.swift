@@ -29,6 +29,16 @@ public final class ByteOutput {
             name = "stdout"
             finalPath = nil
             temporaryPath = nil
+        } else if let path, ByteOutput.isSpecialFile(path) {
+            // /dev/null, a FIFO, /dev/stderr: written in place (a rename would replace it).
+            let opened = open(path, O_WRONLY | O_CLOEXEC)
+            if opened < 0 {
+                throw ToolError.io("cannot open \(path): \(FileDescriptor.errnoText())")
+            }
+            fd = opened
+            name = path
+            finalPath = nil
+            temporaryPath = nil
         } else {
             let path = path!
             let temporary = ByteOutput.temporaryName(for: path)
@@ -65,6 +75,12 @@ public final class ByteOutput {
     deinit {
         if !finished { abandon() }
         buffer.deallocate()
+    }
+
+    /// True when `path` exists and is not a regular file (a device, a FIFO, a terminal).
+    static func isSpecialFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
     }
 
     /// `.NAME.tmp-PID-N` in the target's folder, so the final rename stays on one file system.
@@ -147,6 +163,7 @@ public final class ByteOutput {
             }
         }
         finished = true
+        if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath, let finalPath {
             if close(fd) != 0 {
                 let text = FileDescriptor.errnoText()
@@ -165,6 +182,7 @@ public final class ByteOutput {
     public func abandon() {
         guard !finished else { return }
         finished = true
+        if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath {
             close(fd)
             unlink(temporaryPath)

@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # workflow, fu_version, cache_dir, force, from_stage, stage_order: set by the script that sources this
+# Shared by the workflows: finding the tools, the stage cache, the summary table.
+# A stage's outputs live in CACHE/NAME/KEY/, where KEY hashes the stage name, the fu
+# version, the exact arguments and the content of every input file. An entry appears by
+# one rename of a finished folder, so a failed stage leaves nothing and two workflows
+# running at once never see half an entry.
+
+fu_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Where the fu tools are: $FU_BIN, else the release build, else PATH.
+fu_tool() {
+    local name=$1
+    if [ -n "${FU_BIN:-}" ] && [ -x "$FU_BIN/$name" ]; then
+        printf '%s\n' "$FU_BIN/$name"
+    elif [ -x "$fu_root/.build/release/$name" ]; then
+        printf '%s\n' "$fu_root/.build/release/$name"
+    elif command -v "$name" >/dev/null 2>&1; then
+        command -v "$name"
+    else
+        echo "$workflow: $name not found: build with 'swift build -c release' or put it on PATH" >&2
+        exit 69
+    fi
+}
+
+say() { echo "$workflow: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+now() { date +%s.%N; }
+
+# The summary table rows: stage, cached or ran, seconds, output bytes.
+summary=()
+
+# cache_key NAME ARGS INPUT_FILES... -> a sha256 over all that decides the output.
+cache_key() {
+    local name=$1 arguments=$2
+    shift 2
+    {
+        printf 'stage=%s\nversion=%s\nargs=%s\n' "$name" "$fu_version" "$arguments"
+        local file
+        for file in "$@"; do
+            printf 'input=%s\n' "$(sha256sum < "$file" | cut -d' ' -f1)"
+        done
+    } | sha256sum | cut -d' ' -f1
+}
+
+# run_stage NAME ARGS "INPUTS" FUNCTION: runs FUNCTION OUT_DIR unless a cache entry for
+# the same key exists (and the stage is not forced). Sets stage_dir to the entry.
+run_stage() {
+    local name=$1 arguments=$2 inputs=$3 body=$4
+    local -a files
+    read -r -a files <<< "$inputs"
+    local key
+    key=$(cache_key "$name" "$arguments" "${files[@]}")
+    stage_dir=$cache_dir/$name/$key
+    local started
+    started=$(now)
+    if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
+        say "$name: cached"
+        summary+=("$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)")
+        return 0
+    fi
+    mkdir -p "$cache_dir/$name"
+    local temporary
+    temporary=$(mktemp -d "$cache_dir/$name/.tmp-XXXXXX")
+    say "$name: running"
+    if ! "$body" "$temporary"; then
+        rm -rf "$temporary"
+        die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"
+    fi
+    if [ -d "$stage_dir" ]; then
+        rm -rf "$stage_dir"  # forced rerun: the new entry replaces the old
+    fi
+    if ! mv -T "$temporary" "$stage_dir" 2>/dev/null; then
+        rm -rf "$temporary"  # another run made the same entry first: it holds the same bytes
+    fi
+    local seconds
+    seconds=$(awk -v end="$(now)" -v start="$started" 'BEGIN { printf "%.2f", end - start }')
+    summary+=("$name|ran|$seconds|$(du -sb "$stage_dir" | cut -f1)")
+}
+
+# A stage is forced by --force, or by --from naming it or an earlier stage.
+stage_forced() {
+    local name=$1 stage
+    [ "$force" = 1 ] && return 0
+    [ -z "$from_stage" ] && return 1
+    local reached=0
+    for stage in "${stage_order[@]}"; do
+        [ "$stage" = "$from_stage" ] && reached=1
+        if [ "${name%%-shard*}" = "$stage" ] || [ "$name" = "$stage" ]; then
+            [ "$reached" = 1 ] && return 0
+            return 1
+        fi
+    done
+    return 1
+}
+
+print_summary() {
+    {
+        printf '%-22s %-7s %9s %12s\n' stage status seconds bytes
+        local row
+        for row in "${summary[@]}"; do
+            IFS='|' read -r stage status seconds bytes <<< "$row"
+            printf '%-22s %-7s %9s %12s\n' "$stage" "$status" "$seconds" "$bytes"
+        done
+    } >&2
+}
+
+# Copies a file into place atomically (temporary name beside it, then rename).
+publish() {
+    local source=$1 target=$2
+    mkdir -p "$(dirname "$target")"
+    local temporary
+    temporary=$(mktemp "$(dirname "$target")/.$(basename "$target").XXXXXX")
+    if [[ $source == *.zst && $target != *.zst ]]; then
+        zstd -q -d -c "$source" > "$temporary"
+    else
+        cp "$source" "$temporary"
+    fi
+    chmod 644 "$temporary"
+    mv -f "$temporary" "$target"
+}

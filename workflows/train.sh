@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Trains the fake-user model from events: featurize → split → cv → fit → score, each stage
+# cached. The parameters and defaults are the original train.py's.
+set -euo pipefail
+workflow=train.sh
+# shellcheck source=workflows/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<'USAGE'
+Usage: workflows/train.sh [options]
+
+Featurizes the events, splits users into train and test (stratified), cross-validates,
+fits the model on the train users, scores the test users, and writes the model and a
+metrics file. Every stage's output is cached under the cache folder, keyed by the
+content of its inputs, its arguments and the fu version: a rerun with nothing changed
+runs no tool.
+
+Options:
+  --input FILE               events (CSV or JSON Lines, plain or zstd) [data/events.csv.zst]
+  --model-output FILE        [models/fake_user_detector.json]
+  --metrics-output FILE      [models/training_metrics.json]
+  --test-size X              fraction (or number) of users held out [0.2]
+  --cv-folds N               [5]
+  --random-state N           seed of the split and the folds [42]
+  --threshold X|auto         decision threshold [0.5]
+  --features A,B,C           feature columns (default: all)
+  --test-events-output FILE  also write the test users' events without Fake, and their
+                             ground truth beside it (FILE's name with .truth.csv)
+  --shards N                 featurize in N parallel processes and merge [1]
+  --cache-dir DIR            [.fu-cache]
+  --log-dir DIR              FU_LOG_DIR for every tool [logs]
+  --force                    ignore the cache
+  --from STAGE               rerun from STAGE on (featurize, split, cv, fit, score)
+  -h, --help                 this text
+USAGE
+}
+
+input=$fu_root/data/events.csv.zst
+model_output=$fu_root/models/fake_user_detector.json
+metrics_output=$fu_root/models/training_metrics.json
+test_size=0.2
+folds=5
+seed=42
+threshold=0.5
+features=""
+test_events_output=""
+shards=1
+cache_dir=.fu-cache
+log_dir=logs
+force=0
+from_stage=""
+stage_order=(featurize split test-events cv fit score)
+
+while (($#)); do
+    case $1 in
+        --input) input=$2; shift 2 ;;
+        --model-output) model_output=$2; shift 2 ;;
+        --metrics-output) metrics_output=$2; shift 2 ;;
+        --test-size) test_size=$2; shift 2 ;;
+        --cv-folds) folds=$2; shift 2 ;;
+        --random-state) seed=$2; shift 2 ;;
+        --threshold) threshold=$2; shift 2 ;;
+        --features) features=$2; shift 2 ;;
+        --test-events-output) test_events_output=$2; shift 2 ;;
+        --shards) shards=$2; shift 2 ;;
+        --cache-dir) cache_dir=$2; shift 2 ;;
+        --log-dir) log_dir=$2; shift 2 ;;
+        --force) force=1; shift ;;
+        --from) from_stage=$2; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; die "unknown option: $1" ;;
+    esac
+done
+
+[ -f "$input" ] || die "no input file '$input'"
+[[ $shards =~ ^[1-9][0-9]*$ ]] || die "--shards needs a whole number, not '$shards'"
+if [ -n "$from_stage" ] && [[ ! " ${stage_order[*]} " == *" $from_stage "* ]]; then
+    die "--from needs one of: ${stage_order[*]}"
+fi
+export FU_LOG_DIR=$log_dir
+mkdir -p "$cache_dir"
+
+featurize=$(fu_tool fu-featurize)
+split=$(fu_tool fu-split)
+cv=$(fu_tool fu-cv)
+fit=$(fu_tool fu-fit)
+score=$(fu_tool fu-score)
+fu_version=$("$featurize" --version)
+feature_args=()
+[ -z "$features" ] || feature_args=(--features "$features")
+
+# --- featurize: one process, or N shards (each its own cache entry) merged by UserId.
+featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
+if [ "$shards" = 1 ]; then
+    run_stage featurize "" "$input" featurize_stage
+    features_file=$stage_dir/features.csv.zst
+else
+    shard_files=()
+    pids=()
+    shard_stage() { "$featurize" -i "$input" --shard "$shard" -o "$1/features.csv.zst"; }
+    # Run the shards that are not cached in parallel, then record all of them.
+    for ((i = 0; i < shards; i++)); do
+        shard=$i/$shards
+        (run_stage "featurize-shard-$i-of-$shards" "--shard $shard" "$input" shard_stage) &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || die "stage 'featurize' failed"; done
+    for ((i = 0; i < shards; i++)); do
+        shard=$i/$shards
+        run_stage "featurize-shard-$i-of-$shards" "--shard $shard" "$input" shard_stage
+        shard_files+=("$stage_dir/features.csv.zst")
+    done
+    # Each shard is sorted by UserId: a merge gives exactly the one-process output.
+    merge_stage() {
+        local -a bodies=()
+        local file
+        for file in "${shard_files[@]}"; do bodies+=(<(zstd -q -d -c "$file" | tail -n +2)); done
+        { zstd -q -d -c "${shard_files[0]}" | head -1; LC_ALL=C sort -m -t, -k1,1 "${bodies[@]}"; } | zstd -q -c > "$1/features.csv.zst"
+    }
+    run_stage featurize-merge "$shards" "${shard_files[*]}" merge_stage
+    features_file=$stage_dir/features.csv.zst
+fi
+
+# --- split: stratified by user; the same seed gives the same users on events and features.
+split_stage() { "$split" -i "$features_file" --test-size "$test_size" --seed "$seed" --test "$1/test.csv.zst" -o "$1/train.csv.zst"; }
+run_stage split "--test-size $test_size --seed $seed" "$features_file" split_stage
+train_file=$stage_dir/train.csv.zst
+test_file=$stage_dir/test.csv.zst
+
+if [ -n "$test_events_output" ]; then
+    test_events_stage() {
+        "$split" -i "$input" --test-size "$test_size" --seed "$seed" --drop-label \
+            --test "$1/test_events.csv.zst" --truth "$1/truth.csv.zst" -o /dev/null
+    }
+    run_stage test-events "--test-size $test_size --seed $seed" "$input" test_events_stage
+    test_events_dir=$stage_dir
+fi
+
+# --- cv on the train users.
+cv_stage() { "$cv" -i "$train_file" --folds "$folds" --seed "$seed" "${feature_args[@]}" -o "$1/cv.json"; }
+run_stage cv "--folds $folds --seed $seed ${feature_args[*]}" "$train_file" cv_stage
+cv_file=$stage_dir/cv.json
+
+# --- fit on all train users (the folds matter only for --threshold auto).
+fit_args=(--threshold "$threshold" "${feature_args[@]}")
+[ "$threshold" != auto ] || fit_args+=(--folds "$folds" --seed "$seed")
+fit_stage() { "$fit" -i "$train_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
+run_stage fit "${fit_args[*]}" "$train_file" fit_stage
+model_file=$stage_dir/model.json
+train_metrics=$stage_dir/train_metrics.json
+
+# --- score the test users.
+score_stage() { "$score" -m "$model_file" -i "$test_file" --metrics "$1/test_metrics.json" -o "$1/predictions.csv.zst"; }
+run_stage score "" "$model_file $test_file" score_stage
+test_metrics=$stage_dir/test_metrics.json
+
+# --- publish: the model, one metrics file with the original's top-level keys, test events.
+publish "$model_file" "$model_output"
+metrics_tmp=$(mktemp)
+jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
+    --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg features "$features" \
+    '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],
+      parameters: {test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
+                   threshold: $threshold, features: (if $features == "" then "all" else $features end)}}' > "$metrics_tmp"
+publish "$metrics_tmp" "$metrics_output"
+rm -f "$metrics_tmp"
+if [ -n "$test_events_output" ]; then
+    publish "$test_events_dir/test_events.csv.zst" "$test_events_output"
+    publish "$test_events_dir/truth.csv.zst" "${test_events_output%.csv}.truth.csv"
+fi
+
+print_summary
+say "model: $model_output; metrics: $metrics_output (test F1 $(jq '.test_metrics["1"]["f1-score"]' "$metrics_output"))"
