@@ -28,8 +28,10 @@ die() { say "error: $*"; exit 1; }
 
 now() { date +%s.%N; }
 
-# The summary table rows: stage, cached or ran, seconds, output bytes.
-summary=()
+# The summary table rows (stage|cached or ran|seconds|output bytes), in a file so that
+# stages run in parallel subshells report too.
+summary_file=$(mktemp)
+trap 'rm -f "$summary_file"' EXIT
 
 # cache_key NAME ARGS INPUT_FILES... -> a sha256 over all that decides the output.
 cache_key() {
@@ -44,20 +46,24 @@ cache_key() {
     } | sha256sum | cut -d' ' -f1
 }
 
+# stage_path NAME ARGS "INPUTS": sets stage_dir to the stage's cache entry.
+stage_path() {
+    local name=$1 arguments=$2 inputs=$3
+    local -a files
+    read -r -a files <<< "$inputs"
+    stage_dir=$cache_dir/$name/$(cache_key "$name" "$arguments" "${files[@]}")
+}
+
 # run_stage NAME ARGS "INPUTS" FUNCTION: runs FUNCTION OUT_DIR unless a cache entry for
 # the same key exists (and the stage is not forced). Sets stage_dir to the entry.
 run_stage() {
     local name=$1 arguments=$2 inputs=$3 body=$4
-    local -a files
-    read -r -a files <<< "$inputs"
-    local key
-    key=$(cache_key "$name" "$arguments" "${files[@]}")
-    stage_dir=$cache_dir/$name/$key
+    stage_path "$name" "$arguments" "$inputs"
     local started
     started=$(now)
     if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
         say "$name: cached"
-        summary+=("$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)")
+        echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
         return 0
     fi
     mkdir -p "$cache_dir/$name"
@@ -76,7 +82,7 @@ run_stage() {
     fi
     local seconds
     seconds=$(awk -v end="$(now)" -v start="$started" 'BEGIN { printf "%.2f", end - start }')
-    summary+=("$name|ran|$seconds|$(du -sb "$stage_dir" | cut -f1)")
+    echo "$name|ran|$seconds|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
 }
 
 # A stage is forced by --force, or by --from naming it or an earlier stage.
@@ -98,11 +104,10 @@ stage_forced() {
 print_summary() {
     {
         printf '%-22s %-7s %9s %12s\n' stage status seconds bytes
-        local row
-        for row in "${summary[@]}"; do
-            IFS='|' read -r stage status seconds bytes <<< "$row"
+        local stage status seconds bytes
+        while IFS='|' read -r stage status seconds bytes; do
             printf '%-22s %-7s %9s %12s\n' "$stage" "$status" "$seconds" "$bytes"
-        done
+        done < "$summary_file"
     } >&2
 }
 

@@ -86,7 +86,8 @@ split=$(fu_tool fu-split)
 cv=$(fu_tool fu-cv)
 fit=$(fu_tool fu-fit)
 score=$(fu_tool fu-score)
-fu_version=$("$featurize" --version)
+# The version and the binaries themselves: a rebuilt tool invalidates what it made.
+fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" | sha256sum | cut -d' ' -f1)"
 feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
 
@@ -99,7 +100,7 @@ else
     shard_files=()
     pids=()
     shard_stage() { "$featurize" -i "$input" --shard "$shard" -o "$1/features.csv.zst"; }
-    # Run the shards that are not cached in parallel, then record all of them.
+    # The shards run as parallel processes (each stage a cache entry of its own).
     for ((i = 0; i < shards; i++)); do
         shard=$i/$shards
         (run_stage "featurize-shard-$i-of-$shards" "--shard $shard" "$input" shard_stage) &
@@ -107,16 +108,19 @@ else
     done
     for pid in "${pids[@]}"; do wait "$pid" || die "stage 'featurize' failed"; done
     for ((i = 0; i < shards; i++)); do
-        shard=$i/$shards
-        run_stage "featurize-shard-$i-of-$shards" "--shard $shard" "$input" shard_stage
+        stage_path "featurize-shard-$i-of-$shards" "--shard $i/$shards" "$input"
         shard_files+=("$stage_dir/features.csv.zst")
     done
-    # Each shard is sorted by UserId: a merge gives exactly the one-process output.
+    # Each shard is sorted by UserId: merging them gives exactly the one-process output.
     merge_stage() {
         local -a bodies=()
-        local file
-        for file in "${shard_files[@]}"; do bodies+=(<(zstd -q -d -c "$file" | tail -n +2)); done
+        local i
+        for i in "${!shard_files[@]}"; do
+            zstd -q -d -c "${shard_files[$i]}" | tail -n +2 > "$1/body-$i.csv"
+            bodies+=("$1/body-$i.csv")
+        done
         { zstd -q -d -c "${shard_files[0]}" | head -1; LC_ALL=C sort -m -t, -k1,1 "${bodies[@]}"; } | zstd -q -c > "$1/features.csv.zst"
+        rm -f "${bodies[@]}"
     }
     run_stage featurize-merge "$shards" "${shard_files[*]}" merge_stage
     features_file=$stage_dir/features.csv.zst

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+/// workflows/train.sh and predict.sh, run with the built tools on small data.
+@Suite(.serialized) struct Workflow {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func train(_ work: Workdir, _ arguments: String) throws -> Workdir.Result {
+        try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output out/model.json --metrics-output out/metrics.json \(arguments)")
+    }
+
+    /// stage → "ran" or "cached", from the summary table.
+    func statuses(_ result: Workdir.Result) -> [String: String] {
+        var table: [String: String] = [:]
+        for line in result.stderr.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 4, words[1] == "ran" || words[1] == "cached" { table[String(words[0])] = String(words[1]) }
+        }
+        return table
+    }
+
+    func events(_ work: Workdir, users: Int = 1500) throws {
+        #expect(try work.run("fu-synth", ["--users", "\(users)", "--seed", "4", "-o", "events.csv"]).status == 0)
+    }
+
+    @Test func fullRunThenFullyCached() throws {
+        let work = try Workdir()
+        try events(work)
+        let first = try train(work, "--input events.csv --test-events-output out/test_events.csv")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(Set(statuses(first).values) == ["ran"])
+        #expect(Set(statuses(first).keys) == ["featurize", "split", "test-events", "cv", "fit", "score"])
+        let metrics = try JSONSerialization.jsonObject(with: Data(try work.read("out/metrics.json").utf8)) as! [String: Any]
+        let cv = metrics["cross_validation"] as! [String: Any]
+        #expect((cv["f1_scores"] as! [Double]).count == 5)
+        #expect(cv["mean_f1"] is Double && cv["std_f1"] is Double)
+        #expect(metrics["train_metrics"] is [String: Any] && metrics["test_metrics"] is [String: Any])
+        #expect(try work.files().contains("logs"))
+        let model = try work.read("out/model.json")
+        let metricsText = try work.read("out/metrics.json")
+
+        let second = try train(work, "--input events.csv --test-events-output out/test_events.csv")
+        #expect(second.status == 0)
+        #expect(Set(statuses(second).values) == ["cached"])
+        #expect(try work.read("out/model.json") == model)
+        #expect(try work.read("out/metrics.json") == metricsText)
+
+        // predict.sh on the held-out events agrees with the test metrics.
+        let predicted = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/predict.sh' --model out/model.json --data out/test_events.csv --output predictions.csv")
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let predictions = Dictionary(uniqueKeysWithValues: csvRows(try work.read("predictions.csv")).dropFirst().map { ($0[0], $0[1]) })
+        let truth = csvRows(try work.read("out/test_events.truth.csv")).dropFirst()
+        var confusion = [[0, 0], [0, 0]]
+        for row in truth { confusion[Int(row[1])!][Int(predictions[row[0]]!)!] += 1 }
+        #expect(confusion == (metrics["test_metrics"] as! [String: Any])["confusion_matrix"] as! [[Int]])
+    }
+
+    @Test func changingAParameterRerunsThatStageOnly() throws {
+        let work = try Workdir()
+        try events(work)
+        #expect(try train(work, "--input events.csv").status == 0)
+        let changed = try train(work, "--input events.csv --cv-folds 4")
+        #expect(changed.status == 0)
+        #expect(statuses(changed) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached"])
+        let forced = try train(work, "--input events.csv --cv-folds 4 --from fit")
+        #expect(statuses(forced) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran"])
+    }
+
+    @Test func changingOneInputByteRerunsEverything() throws {
+        let work = try Workdir()
+        try events(work)
+        #expect(try train(work, "--input events.csv").status == 0)
+        var text = try work.read("events.csv")
+        let index = text.index(text.startIndex, offsetBy: 40)
+        let replacement: Character = text[index] == "A" ? "B" : "A"
+        text.replaceSubrange(index...index, with: String(replacement))
+        try work.write("events.csv", text)
+        let rerun = try train(work, "--input events.csv")
+        #expect(rerun.status == 0)
+        #expect(Set(statuses(rerun).values) == ["ran"])
+    }
+
+    @Test func shardsEqualOneProcess() throws {
+        let work = try Workdir()
+        try events(work)
+        #expect(try train(work, "--input events.csv").status == 0)
+        let model = try work.read("out/model.json")
+        let metrics = try work.read("out/metrics.json")
+        let sharded = try train(work, "--input events.csv --shards 3")
+        #expect(sharded.status == 0)
+        #expect(statuses(sharded)["featurize-shard-2-of-3"] == "ran" && statuses(sharded)["featurize-merge"] == "ran")
+        #expect(statuses(sharded)["split"] == "cached")  // the merged features are byte-identical
+        #expect(try work.read("out/model.json") == model)
+        #expect(try work.read("out/metrics.json") == metrics)
+    }
+
+    @Test func aFailingStageLeavesNoCacheEntry() throws {
+        let work = try Workdir()
+        try work.write("bad.csv", "UserId,Event,Category,Fake\nA,click_ad\n")
+        let result = try train(work, "--input bad.csv")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("fu-featurize: error: expected 4 fields, found 2 (bad.csv:2)"))
+        #expect(result.stderr.contains("train.sh: error: stage 'featurize' failed"))
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: work.path(".fu-cache/featurize"))) ?? []
+        #expect(entries.isEmpty)
+        #expect(!(try work.files()).contains("out"))
+    }
+
+    @Test func helpAndBadOptions() throws {
+        let work = try Workdir()
+        for script in ["train.sh", "predict.sh"] {
+            let help = try work.shell("bash '\(Workflow.root.path)/workflows/\(script)' --help")
+            #expect(help.status == 0 && help.stdout.hasPrefix("Usage: workflows/\(script)"))
+            let bad = try work.shell("bash '\(Workflow.root.path)/workflows/\(script)' --bogus")
+            #expect(bad.status != 0 && bad.stderr.contains("unknown option: --bogus"))
+        }
+    }
+
+    @Test func bundledModelsAreCurrent() throws {
+        let work = try Workdir()
+        let result = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output model.json --metrics-output metrics.json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let committed = Workflow.root.appendingPathComponent("models")
+        #expect(try work.read("model.json") == String(contentsOf: committed.appendingPathComponent("fake_user_detector.json"), encoding: .utf8),
+                "models/ is stale: rerun workflows/train.sh and commit models/")
+        #expect(try work.read("metrics.json") == String(contentsOf: committed.appendingPathComponent("training_metrics.json"), encoding: .utf8))
+    }
+
+    @Test func scriptsAreShellcheckClean() throws {
+        let work = try Workdir()
+        let root = Workflow.root.path
+        let result = try work.shell("cd '\(root)' && shellcheck workflows/*.sh scripts/*.sh bench/*.sh .ci/run")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+}
