@@ -51,7 +51,7 @@ struct CrossValidate: FuTool {
             try file.commit()
         }
         try output.commit()
-        if reader.skippedRows > 0 { logger.warning("skipped \(reader.skippedRows) bad rows", metadata: ["input": "\(reader.name)"]) }
+        logger.reportSkipped(reader.skippedRows, input: reader.name)
         let f1 = validation.folds.map { $0.metrics.positive.f1 }
         logger.info("cross-validated", metadata: ["folds": "\(foldOptions.folds)", "mean_f1": "\(f1.reduce(0, +) / Double(f1.count))"])
     }

@@ -52,9 +52,7 @@ struct Featurize: FuTool {
         let summary = try Featurizer(options: options, progress: Progress.forTerminal(tool: "fu-featurize"))
             .run(reader: reader, output: output, format: formatOption.format)
         try output.commit()
-        if summary.skippedRows > 0 {
-            logger.warning("skipped \(summary.skippedRows) bad rows", metadata: ["input": "\(reader.name)"])
-        }
+        logger.reportSkipped(summary.skippedRows, input: reader.name)
         logger.info("featurized", metadata: ["rows": "\(summary.rows)", "users": "\(summary.users)"])
     }
 }

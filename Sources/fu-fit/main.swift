@@ -52,7 +52,7 @@ struct Fit: FuTool {
             try file.commit()
         }
         try output.commit()
-        if reader.skippedRows > 0 { logger.warning("skipped \(reader.skippedRows) bad rows", metadata: ["input": "\(reader.name)"]) }
+        logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("fitted", metadata: [
             "rows": "\(table.rowCount)", "features": "\(table.featureCount)", "iterations": "\(model.training.iterations)",
             "threshold": "\(model.threshold)",

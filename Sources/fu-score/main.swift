@@ -57,7 +57,7 @@ struct Score: FuTool {
             try file.commit()
         }
         try output.commit()
-        if reader.skippedRows > 0 { logger.warning("skipped \(reader.skippedRows) bad rows", metadata: ["input": "\(reader.name)"]) }
+        logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
     }
 }

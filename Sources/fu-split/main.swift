@@ -64,7 +64,7 @@ struct Split: FuTool {
         try outputs.test.commit()
         try outputs.truth?.commit()
         try outputs.train.commit()
-        if summary.skippedRows > 0 { logger.warning("skipped \(summary.skippedRows) bad rows") }
+        logger.reportSkipped(summary.skippedRows, input: inputOptions.input ?? "stdin")
         logger.info("split", metadata: ["train_users": "\(summary.trainUsers)", "test_users": "\(summary.testUsers)"])
     }
 }

@@ -63,3 +63,10 @@ public enum ToolMain {
         return result
     }
 }
+
+extension Logger {
+    /// The `--skip-bad-rows` report every tool gives.
+    public func reportSkipped(_ count: Int, input: String) {
+        if count > 0 { warning("skipped \(count) bad rows", metadata: ["input": "\(input)"]) }
+    }
+}

@@ -93,7 +93,7 @@ public struct Splitter {
             if user == labels.count {
                 labels.append(label!)
             } else if labels[user] != label! {
-                throw ToolError.data("Fake changes within user '\(String(decoding: id, as: UTF8.self))' (\(labels[user]) before, \(label!) here)", at: first.location(line: row.line))
+                throw first.labelConflict(userID: id, previous: labels[user], label: label!, line: row.line)
             }
         }
         let byID = users.sortedByID()
@@ -174,12 +174,8 @@ private struct UserRowKeys {
                 continue
             }
             guard let labelColumn else { return (row, id, nil) }
-            let text = row.field(labelColumn)
-            guard text.count == 1, text[0] == UInt8(ascii: "0") || text[0] == UInt8(ascii: "1") else {
-                try reader.reject("Fake must be 0 or 1, found '\(String(decoding: text, as: UTF8.self))'", line: row.line)
-                continue
-            }
-            return (row, id, text[0] - UInt8(ascii: "0"))
+            guard let label = try reader.label(row, column: labelColumn) else { continue }
+            return (row, id, label)
         }
         return nil
     }

@@ -226,12 +226,8 @@ struct EventRowParser {
             }
             var label: Int8 = -1
             if let labelColumn {
-                let text = row.field(labelColumn)
-                guard text.count == 1, text[0] == UInt8(ascii: "0") || text[0] == UInt8(ascii: "1") else {
-                    try reader.reject("Fake must be 0 or 1, found '\(String(decoding: text, as: UTF8.self))'", line: row.line)
-                    continue
-                }
-                label = Int8(text[0] - UInt8(ascii: "0"))
+                guard let value = try reader.label(row, column: labelColumn) else { continue }
+                label = Int8(value)
             }
             return EventRow(
                 userID: userID, hash: stableHash(userID),
@@ -242,9 +238,7 @@ struct EventRowParser {
     }
 
     func labelConflict(userID: UnsafeBufferPointer<UInt8>, label: Int8, previous: Int8, line: Int) -> ToolError {
-        ToolError.data(
-            "Fake changes within user '\(String(decoding: userID, as: UTF8.self))' (\(previous) before, \(label) here)",
-            at: reader.location(line: line))
+        reader.labelConflict(userID: userID, previous: previous, label: label, line: line)
     }
 }
 

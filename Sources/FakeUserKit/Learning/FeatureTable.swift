@@ -68,12 +68,8 @@ extension FeatureTable {
             }
             var label: UInt8 = 0
             if let labelColumn {
-                let text = row.field(labelColumn)
-                guard text.count == 1, text[0] == UInt8(ascii: "0") || text[0] == UInt8(ascii: "1") else {
-                    try reader.reject("Fake must be 0 or 1, found '\(String(decoding: text, as: UTF8.self))'", line: row.line)
-                    continue
-                }
-                label = text[0] - UInt8(ascii: "0")
+                guard let value = try reader.label(row, column: labelColumn) else { continue }
+                label = value
             }
             for (index, column) in columns.enumerated() {
                 guard let column else {
