@@ -21,27 +21,23 @@ public func parseDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
     var digits = 0
     var exponent = 0
     var sawDigit = false
-    while i < count, base[i] &- 0x30 < 10 {
-        sawDigit = true
-        if mantissa != 0 || base[i] != 0x30 {
-            guard digits < 19 else { return parseWithStrtod(bytes) }
-            mantissa = mantissa &* 10 &+ UInt64(base[i] &- 0x30)
-            digits += 1
-        }
-        i += 1
-    }
-    if i < count, base[i] == UInt8(ascii: ".") {
-        i += 1
-        while i < count, base[i] &- 0x30 < 10 {
+    var afterPoint = false
+    while i < count {
+        let digit = base[i] &- 0x30
+        if digit < 10 {
             sawDigit = true
-            if mantissa != 0 || base[i] != 0x30 {
+            if mantissa != 0 || digit != 0 {  // leading zeros are not significant
                 guard digits < 19 else { return parseWithStrtod(bytes) }
-                mantissa = mantissa &* 10 &+ UInt64(base[i] &- 0x30)
+                mantissa = mantissa &* 10 &+ UInt64(digit)
                 digits += 1
             }
-            exponent -= 1
-            i += 1
+            if afterPoint { exponent -= 1 }
+        } else if base[i] == UInt8(ascii: ".") && !afterPoint {
+            afterPoint = true
+        } else {
+            break
         }
+        i += 1
     }
     guard sawDigit else { return parseWithStrtod(bytes) }
     if i < count, base[i] == UInt8(ascii: "e") || base[i] == UInt8(ascii: "E") {
