@@ -94,6 +94,24 @@ import Testing
         #expect(try work.read("out/metrics.json") == metrics)
     }
 
+    @Test func twoRunsAtOnceShareTheCacheSafely() throws {
+        let work = try Workdir()
+        try events(work)
+        let script = "FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv"
+        let both = try work.shell("""
+            \(script) --model-output a/model.json --metrics-output a/metrics.json 2> a.log & first=$!
+            \(script) --model-output b/model.json --metrics-output b/metrics.json 2> b.log & second=$!
+            wait $first && wait $second
+            """)
+        #expect(both.status == 0, "\(both.stderr)")
+        #expect(try work.read("a/model.json") == work.read("b/model.json"))
+        #expect(try work.read("a/metrics.json") == work.read("b/metrics.json"))
+        let leftovers = try work.shell("find .fu-cache -name '.tmp-*'")
+        #expect(leftovers.stdout.isEmpty)
+        let again = try train(work, "--input events.csv")
+        #expect(Set(statuses(again).values) == ["cached"])
+    }
+
     @Test func aFailingStageLeavesNoCacheEntry() throws {
         let work = try Workdir()
         try work.write("bad.csv", "UserId,Event,Category,Fake\nA,click_ad\n")
