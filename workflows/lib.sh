@@ -74,11 +74,16 @@ run_stage() {
         rm -rf "$temporary"
         die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"
     fi
-    if [ -d "$stage_dir" ]; then
-        rm -rf "$stage_dir"  # forced rerun: the new entry replaces the old
+    if [ -d "$stage_dir" ] && stage_forced "$name"; then
+        # A forced rerun replaces the entry: move the old one aside first, then rename.
+        local old=$cache_dir/$name/.old-$$-$RANDOM
+        mv -T "$stage_dir" "$old" 2>/dev/null || true
+        rm -rf "$old"
     fi
     if ! mv -T "$temporary" "$stage_dir" 2>/dev/null; then
-        rm -rf "$temporary"  # another run made the same entry first: it holds the same bytes
+        # Another run made the same entry meanwhile: it holds the same bytes, and may be
+        # in use, so ours is the one dropped.
+        rm -rf "$temporary"
     fi
     local seconds
     seconds=$(awk -v end="$(now)" -v start="$started" 'BEGIN { printf "%.2f", end - start }')
