@@ -101,6 +101,21 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(model["threshold"] as! Double == threshold)
     }
 
+    @Test func headerOnlyInputsGiveHeaderOnlyOutputs() throws {
+        let work = try Workdir()
+        try work.write("empty.csv", "UserId,Fake,a\n")
+        let split = try work.run("fu-split", ["-i", "empty.csv", "--test", "test.csv", "--truth", "truth.csv"])
+        #expect(split.status == 0, "\(split.stderr)")
+        #expect(split.stdout == "UserId,Fake,a\n")
+        #expect(try work.read("test.csv") == "UserId,Fake,a\n")
+        #expect(try work.read("truth.csv") == "UserId,Fake\n")
+        try work.write("train.csv", "UserId,Fake,a\nU1,0,1\nU2,1,5\nU3,0,2\nU4,1,6\n")
+        #expect(try work.run("fu-fit", ["-i", "train.csv", "-o", "model.json"]).status == 0)
+        let scored = try work.run("fu-score", ["-m", "model.json", "-i", "empty.csv"])
+        #expect(scored.status == 0)
+        #expect(scored.stdout == "UserId,Fake,Probability\n")
+    }
+
     @Test func splittingEventsKeepsUsersWhole() throws {
         let work = try Workdir()
         let events = try work.fixture("events.csv.zst")

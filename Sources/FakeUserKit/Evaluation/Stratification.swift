@@ -34,6 +34,7 @@ public func stratifiedFolds(labels: [UInt8], folds: Int, seed: UInt64) throws ->
 public func stratifiedTestRows(labels: [UInt8], testCount: Int, seed: UInt64) -> [Bool] {
     let byClass = shuffledByClass(labels: labels, seed: seed)
     let n = labels.count
+    guard n > 0 else { return [] }
     let exact = byClass.map { Double(testCount) * Double($0.count) / Double(n) }
     var take = exact.map { Int($0.rounded(.down)) }
     var left = testCount - take.reduce(0, +)
