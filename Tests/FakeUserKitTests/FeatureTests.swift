@@ -93,6 +93,12 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(Double(a["event_entropy"]!) == -(0.75 * log(0.75) + 0.25 * log(0.25)))
     }
 
+    @Test func eventsNamedTwiceGetOneColumn() throws {
+        let result = try featurize(events, FeaturizeOptions(events: ["send_email", "click_ad", "send_email"]))
+        #expect(result.header.filter { $0 == "send_email" }.count == 1)
+        #expect(result.rows[0]["send_email"] == "3" && result.rows[0]["click_ad"] == "0")
+    }
+
     @Test func manyTypesAndCategoriesGrowTheCounters() throws {
         var text = "UserId,Event,Category\n"
         for i in 0..<40 { text += "U\(i % 3),e\(i % 20),c\(i % 17)\n" }

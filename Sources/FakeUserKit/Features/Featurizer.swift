@@ -52,7 +52,10 @@ public struct Featurizer {
     }
 
     private func columnEvents(_ parser: EventRowParser) -> [Int] {
-        if let events = options.events { return events.indices.map { $0 } }
+        if let events = options.events {
+            var seen = Set<Int>()  // a name given twice gets one column
+            return events.compactMap { parser.events.lookup($0) }.filter { seen.insert($0).inserted }
+        }
         return parser.events.idsSortedByName()
     }
 
