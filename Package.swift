@@ -41,15 +41,8 @@ let package = Package(
         .executableTarget(name: "fu-fit", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-cv", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-score", dependencies: ["FakeUserKit"]),
-        .testTarget(
-            name: "FakeUserKitTests",
-            dependencies: ["FakeUserKit"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(
-            name: "EndToEndTests",
-            dependencies: ["FakeUserKit"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit"]),
+        // Both test targets read ../shared/reference's files from Tests/Fixtures.
+        .testTarget(name: "EndToEndTests", dependencies: ["FakeUserKit"]),
     ]
 )

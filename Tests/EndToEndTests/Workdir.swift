@@ -29,9 +29,10 @@ struct Workdir {
         try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
     }
 
-    /// Copies a bundled fixture into the folder.
+    /// Copies a fixture (Tests/Fixtures: copies of ../shared/reference) into the folder.
     func fixture(_ name: String) throws -> String {
-        let source = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(name)
         let target = url.appendingPathComponent(name)
         try FileManager.default.copyItem(at: source, to: target)
         return target.path
@@ -68,8 +69,8 @@ struct Workdir {
         process.environment = env
         let out = url.appendingPathComponent(".stdout-\(UUID().uuidString)")
         let err = url.appendingPathComponent(".stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)

@@ -2,15 +2,16 @@ import Foundation
 import Testing
 @testable import FakeUserKit
 
-/// `../shared/reference/`: scikit-learn's fits of features.csv (copied into Fixtures).
+/// `../shared/reference/`: scikit-learn's fits of features.csv (copied into Tests/Fixtures).
 struct Reference {
     let table: FeatureTable
     let labels: [UInt8]
     let sklearn: JSONValue
 
     static let shared: Reference = {
-        let features = Bundle.module.url(forResource: "features", withExtension: "csv", subdirectory: "Fixtures")!.path
-        let sklearnPath = Bundle.module.url(forResource: "sklearn", withExtension: "json", subdirectory: "Fixtures")!.path
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let features = fixtures.appendingPathComponent("features.csv").path
+        let sklearnPath = fixtures.appendingPathComponent("sklearn.json").path
         let sklearn = try! readJSON(sklearnPath, what: "reference")
         let names = sklearn["features"]!.arrayValue!.map { $0.stringValue! }
         let table = try! FeatureTable.read(TableReader(ByteInput(path: features)), features: names)
