@@ -249,7 +249,7 @@ struct EventRowParser {
 /// the next row), as parallel arrays in buffers allocated once: no reference counting on
 /// the hot path.
 final class EventBatch {
-    static let capacity = 1024
+    static let capacity = 4096
     private(set) var count = 0
     let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
     let events = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
