@@ -88,6 +88,18 @@ import Testing
         #expect(result.stderr == "")
     }
 
+    @Test func progressOnlyWhenStderrIsATerminal() throws {
+        let work = try Workdir()
+        #expect(try work.run("fu-synth", ["--users", "40000", "-o", "events.csv"]).status == 0)
+        // `script` gives the tool a terminal; the tool draws progress there and nowhere else.
+        let terminal = try work.shell("script -qec 'fu-featurize -i events.csv --shard 0/2 -o a.csv' /dev/null")
+        #expect(terminal.status == 0)
+        #expect(terminal.stdout.contains("fu-featurize: ") && terminal.stdout.contains(" rows, "))
+        let piped = try work.run("fu-featurize", ["-i", "events.csv", "--shard", "0/2", "-o", "b.csv"])
+        #expect(piped.stderr.isEmpty)
+        #expect(try work.read("a.csv") == work.read("b.csv"))
+    }
+
     @Test func headerOnlyInputGivesHeaderOnlyOutput() throws {
         let work = try Workdir()
         let result = try work.run("fu-featurize", stdin: "UserId,Event,Category,Fake\n")

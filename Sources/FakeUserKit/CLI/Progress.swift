@@ -9,6 +9,7 @@ public final class Progress {
     private let tool: String
     private let started = monotonicSeconds()
     private var lastDraw = 0.0
+    private var lastRows = 0
     private var drawn = false
 
     /// nil when stderr is not a terminal: callers then skip progress entirely.
@@ -22,7 +23,8 @@ public final class Progress {
 
     @inline(__always)
     public func tick(rows: Int, bytes: Int) {
-        guard rows & 0xFFFF == 0 else { return }
+        guard rows - lastRows >= 1 << 16 else { return }  // the clock is read every 65,536 rows at most
+        lastRows = rows
         let now = monotonicSeconds()
         guard now - lastDraw >= 0.25 else { return }
         lastDraw = now
