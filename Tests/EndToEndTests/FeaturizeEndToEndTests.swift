@@ -187,6 +187,7 @@ import Testing
             let result = try work.run("fu-featurize", arguments, stdin: header)
             #expect(result.status == 64, "\(arguments)")
             #expect(result.stderr.hasPrefix("fu-featurize: error: "), "\(arguments)")
+            #expect(result.stderr.filter { $0 == "\n" }.count == 1, "one line: \(result.stderr)")
             #expect(result.stdout == "")
         }
     }

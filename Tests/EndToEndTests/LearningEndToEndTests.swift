@@ -155,6 +155,7 @@ func json(_ text: String) throws -> [String: Any] {
         let result = try work.run(tool, arguments + ["-o", "out.file"])
         #expect(result.status == status, sourceLocation: sourceLocation)
         #expect(result.stderr.hasPrefix("\(tool): error: \(message)"), "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1, "one line: \(result.stderr)", sourceLocation: sourceLocation)
         #expect(try work.read("out.file") == "previous\n", sourceLocation: sourceLocation)
         #expect(try work.files() == before, sourceLocation: sourceLocation)
     }

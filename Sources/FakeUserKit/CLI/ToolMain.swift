@@ -25,7 +25,9 @@ public enum ToolMain {
             tool = typed
         } catch {
             if Tool.exitCode(for: error) == .success { Tool.exit(withError: error) }
-            writeToStandardError("\(name): error: \(Tool.message(for: error))\nUsage: \(Tool.usageString())\nSee '\(name) --help'.\n")
+            // One line, as every error (DESIGN.md); --help has the rest.
+            let message = Tool.message(for: error).split(separator: "\n").joined(separator: " ")
+            writeToStandardError("\(name): error: \(message); see '\(name) --help'\n")
             exit(ExitStatus.usage.rawValue)
         }
         let environment = currentEnvironment()
