@@ -30,7 +30,7 @@ public struct CrossValidation: Sendable {
             let trainRows = foldOfRow.indices.filter { foldOfRow[$0] != fold }
             let testRows = foldOfRow.indices.filter { foldOfRow[$0] == fold }
             let model = try trainer.train(table, labels: labels, rows: trainRows)
-            let probabilities = model.probabilities(table.subset(testRows))
+            let probabilities = model.probabilities(table, rows: testRows)
             let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)
             let result = FoldResult(
                 fold: fold, trainRows: trainRows.count, metrics: metrics,

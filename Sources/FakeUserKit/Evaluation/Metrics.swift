@@ -83,13 +83,15 @@ extension ClassScores {
 typealias CurvePoint = (truePositives: Int, falsePositives: Int, threshold: Double)
 
 private func curvePoints(labels: [UInt8], scores: [Double]) -> [CurvePoint] {
-    let order = scores.withUnsafeBufferPointer { scores in scores.indices.sorted { scores[$0] > scores[$1] } }
-    var points: [(Int, Int, Double)] = []
+    // Scores with their labels side by side, sorted once: no index indirection.
+    let pairs = zip(scores, labels).sorted { $0.0 > $1.0 }
+    var points: [CurvePoint] = []
     var tp = 0, fp = 0
-    for (position, index) in order.enumerated() {
-        if labels[index] == 1 { tp += 1 } else { fp += 1 }
-        let last = position == order.count - 1
-        if last || scores[order[position + 1]] != scores[index] { points.append((tp, fp, scores[index])) }
+    for position in pairs.indices {
+        if pairs[position].1 == 1 { tp += 1 } else { fp += 1 }
+        if position == pairs.count - 1 || pairs[position + 1].0 != pairs[position].0 {
+            points.append((tp, fp, pairs[position].0))
+        }
     }
     return points
 }

@@ -64,9 +64,14 @@ public struct Model: Sendable, Equatable {
 
     /// Probabilities for every row of a table whose columns are this model's features.
     public func probabilities(_ table: FeatureTable) -> [Double] {
+        probabilities(table, rows: Array(0..<table.rowCount))
+    }
+
+    /// Probabilities for the given rows only, in that order.
+    public func probabilities(_ table: FeatureTable, rows: [Int]) -> [Double] {
         let width = table.featureCount
         return table.values.withUnsafeBufferPointer { values in
-            (0..<table.rowCount).map { probability(UnsafeBufferPointer(rebasing: values[($0 * width)..<(($0 + 1) * width)])) }
+            rows.map { probability(UnsafeBufferPointer(rebasing: values[($0 * width)..<(($0 + 1) * width)])) }
         }
     }
 
