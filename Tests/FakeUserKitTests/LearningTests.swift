@@ -188,7 +188,7 @@ func expectClose(_ a: [Double], _ b: [Double], tolerance: Double, relative: Bool
         let trainRows = first.foldOfRow.indices.filter { first.foldOfRow[$0] != 2 }
         let testRows = first.foldOfRow.indices.filter { first.foldOfRow[$0] == 2 }
         let model = try Trainer().train(reference.table, labels: reference.labels, rows: trainRows)
-        #expect(model.probabilities(reference.table.subset(testRows)) == testRows.map { first.probabilities[$0] })
+        #expect(model.probabilities(reference.table, rows: testRows) == testRows.map { first.probabilities[$0] })
     }
 }
 

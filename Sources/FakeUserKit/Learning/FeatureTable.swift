@@ -26,15 +26,6 @@ public struct FeatureTable: Sendable {
         guard let labels else { throw ToolError.data("missing required column 'Fake'", at: location) }
         return labels
     }
-
-    /// The rows at `indices`, in that order.
-    public func subset(_ indices: [Int]) -> FeatureTable {
-        let width = names.count
-        var values: [Double] = []
-        values.reserveCapacity(indices.count * width)
-        for row in indices { values.append(contentsOf: self.values[(row * width)..<((row + 1) * width)]) }
-        return FeatureTable(ids: indices.map { ids[$0] }, labels: labels.map { all in indices.map { all[$0] } }, names: names, values: values)
-    }
 }
 
 /// The columns that are not features.
