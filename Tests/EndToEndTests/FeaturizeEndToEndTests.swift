@@ -202,6 +202,21 @@ import Testing
     }
 }
 
+@Suite struct HelpAndVersion {
+    @Test(arguments: ["fu-synth", "fu-featurize", "fu-split", "fu-fit", "fu-cv", "fu-score"])
+    func everyToolHasAManualPage(_ tool: String) throws {
+        let work = try Workdir()
+        for flag in ["--help", "-h"] {
+            let help = try work.run(tool, [flag])
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("OVERVIEW:") && help.stdout.contains("USAGE: \(tool)"), "\(tool) \(flag)")
+            #expect(help.stdout.contains("--output"))
+        }
+        let version = try work.run(tool, ["--version"])
+        #expect(version.status == 0 && version.stdout == "0.1.0\n")
+    }
+}
+
 @Suite struct SynthEndToEnd {
     @Test func sameSeedSameBytes() throws {
         let work = try Workdir()

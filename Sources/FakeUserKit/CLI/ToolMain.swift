@@ -20,8 +20,12 @@ public enum ToolMain {
         let name = Tool.configuration.commandName ?? "fu"
         let tool: Tool
         do {
-            let parsed = try Tool.parseAsRoot(arguments)
-            guard let typed = parsed as? Tool else { Tool.exit(withError: nil) }
+            var parsed = try Tool.parseAsRoot(arguments)
+            guard let typed = parsed as? Tool else {
+                // --help (and -h) parse as argument parser's own help command: run it.
+                try parsed.run()
+                exit(0)
+            }
             tool = typed
         } catch {
             if Tool.exitCode(for: error) == .success { Tool.exit(withError: error) }
