@@ -1,37 +1,62 @@
 #!/usr/bin/env bash
-# Benchmark fu-fit and fu-cv against scikit-learn and liblinear on the same rows, in the
-# same run: median wall time and peak RSS, and each tool's largest coefficient difference
-# to the exact scikit-learn solution.
+# Benchmark fu-fit and fu-cv against scikit-learn and liblinear on the same rows, in
+# the same run: median wall time and median peak RSS of each, and each tool's largest
+# coefficient difference to the exact scikit-learn solution (standardized space).
 set -euo pipefail
 
 usage() {
-    cat <<'USAGE'
+    cat <<'EOF'
 Usage: bench/learn.sh [options]
 
-Fits logistic regression (C=1, balanced class weights, standardized features) on the
-features of bench/work/events.csv.zst (fu-synth --users 550000 --seed 1, about 10M
-events; made by bench/featurize.sh or here) and cross-validates it 5-fold, with fu,
-scikit-learn (lbfgs, as a user runs it) and liblinear (liblinear-train -s 0).
+Fits logistic regression (L2, C=1, balanced class weights, standardized features,
+intercept) and cross-validates it 5-fold with fu-fit/fu-cv, scikit-learn (lbfgs, as a
+user runs it, CSV reading included) and liblinear (liblinear-train -s 0), on the
+same features table, and prints a table of median wall time (s) and median peak RSS
+(MB), measured with /usr/bin/time -f '%e %M'. Then prints each tool's largest
+|coefficient - exact| in standardized space, where "exact" is scikit-learn's
+newton-cholesky at tol 1e-12 (not timed), and the CV scores.
+
+The features are those of bench/work/events.csv.zst (fu-synth --users 550000
+--seed 1, the data of bench/featurize.sh), made here if missing.
 
 Options:
-  --runs N          runs of the fast tools (fu, liblinear fit) [5]
-  --slow-runs N     runs of scikit-learn and of the CV peers [3]
-  --features FILE   use this features CSV instead of the 550k-user one
-  -h, --help        this text
+  --runs N          runs of fu-fit and the liblinear fit (default 5)
+  --slow-runs N     runs of scikit-learn and of every CV run, fu-cv included
+                    (default 3)
+  --features FILE   use this features CSV (UserId,Fake,features...) instead of
+                    the 550k-user one; for a quick smoke run
+  -h, --help        show this help
 
-Environment: FU_BIN, the folder of the fu tools [<repo>/.build/release].
-USAGE
+Environment:
+  FU_BIN            directory holding the fu tools
+                    (default: <repo>/.build/release, built if missing)
+
+Files (all under bench/, git-ignored):
+  work/events.csv.zst, work/features.csv   the data, reused between runs
+  work/learn-*                             converted data and each tool's output
+  .venv/                                   Python venv for the peers
+EOF
 }
 
 die() { echo "learn.sh: $*" >&2; exit 1; }
+warn() { echo "learn.sh: warning: $*" >&2; }
+
+# Require a positive integer option value.
+posint() {
+    [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive integer, got '${2:-}'"
+    printf '%s\n' "$2"
+}
+
 runs=5
 slow_runs=3
 features=""
 while (($#)); do
     case $1 in
-        --runs) runs=$2; shift 2 ;;
-        --slow-runs) slow_runs=$2; shift 2 ;;
-        --features) features=$2; shift 2 ;;
+        --runs) runs=$(posint "$1" "${2:-}"); shift 2 ;;
+        --slow-runs) slow_runs=$(posint "$1" "${2:-}"); shift 2 ;;
+        --features)
+            [[ -f ${2:-} && -r ${2:-} ]] || die "--features needs a readable file, got '${2:-}'"
+            features=$2; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
     esac
@@ -41,93 +66,224 @@ bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench")
 work=$bench/work
 mkdir -p "$work"
-bin=${FU_BIN:-$root/.build/release}
-[ -x "$bin/fu-fit" ] || (cd "$root" && swift build -c release)
 
+# --- tools the measurement itself needs --------------------------------------
+
+apt_updated=0
 apt_install() {
-    apt-get update -qq
+    # Run `apt-get update` at most once, and only when something is missing.
+    if ((!apt_updated)); then
+        apt-get update -qq
+        apt_updated=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
-[ -x /usr/bin/time ] || apt_install time
+
+# Debian's `time` package gives /usr/bin/time with -f; the bash keyword cannot
+# report peak RSS.
+[[ -x /usr/bin/time ]] || apt_install time
 command -v liblinear-train >/dev/null || apt_install liblinear-tools
 
-# The peers' Python: the venv bench/featurize.sh made, with scikit-learn added.
-[ -x "$bench/.venv/bin/python" ] || python3 -m venv "$bench/.venv"
-python=$bench/.venv/bin/python
-"$python" -c 'import sklearn, pandas' 2>/dev/null || "$python" -m pip install -q scikit-learn pandas
+# --- fu binaries --------------------------------------------------------------
 
-if [ -z "$features" ]; then
-    features=$work/features.csv
-    if [ ! -f "$work/events.csv.zst" ]; then
-        "$bin/fu-synth" --users 550000 --seed 1 -o "$work/events.csv.zst"
+tools=(fu-synth fu-featurize fu-fit fu-cv)
+if [[ -n ${FU_BIN:-} ]]; then
+    fu_bin=$FU_BIN
+else
+    fu_bin=$root/.build/release
+    # Build only when a binary is missing: a rebuild of an up-to-date tree still
+    # costs time, and another build may be using the tree.
+    for t in "${tools[@]}"; do
+        if [[ ! -x $fu_bin/$t ]]; then
+            echo "building fu (release) ..." >&2
+            (cd "$root" && swift build -c release) >&2
+            break
+        fi
+    done
+fi
+for t in "${tools[@]}"; do
+    [[ -x $fu_bin/$t ]] || die "no $t in $fu_bin"
+done
+
+# --- Python peers ---------------------------------------------------------------
+
+# The venv of bench/featurize.sh, with scikit-learn added. Unlike there, a failed
+# install is fatal: the exact reference the differences are measured against is
+# scikit-learn's, and so is the libsvm conversion.
+venv=$bench/.venv
+py=$venv/bin/python
+if ! "$py" -c 'import sklearn, pandas, numpy' 2>/dev/null; then
+    echo "setting up $venv with scikit-learn ..." >&2
+    [[ -x $py ]] || python3 -m venv "$venv" || die "cannot make $venv"
+    "$venv/bin/pip" install -q scikit-learn pandas || die "cannot install scikit-learn"
+fi
+
+# --- data ---------------------------------------------------------------------
+
+if [[ -z $features ]]; then
+    users=550000
+    zst=$work/events.csv.zst
+    stamp=$work/events.users # the --users value bench/featurize.sh records
+    # Data made for another size (a featurize.sh smoke run) is not the benchmark's;
+    # regenerate as featurize.sh would. Data without a record is reused as it is.
+    if [[ -f $zst && -f $stamp && $(<"$stamp") != "$users" ]]; then
+        echo "data was made with --users $(<"$stamp"), regenerating for $users" >&2
+        rm -f "$zst" "$work/events.csv" "$stamp"
     fi
-    if [ ! -f "$features" ] || [ "$work/events.csv.zst" -nt "$features" ]; then
-        "$bin/fu-featurize" -i "$work/events.csv.zst" -o "$features"
+    if [[ ! -f $zst ]]; then
+        echo "generating $zst (--users $users) ..." >&2
+        # Temporary name and rename: an interrupted run leaves nothing half-written.
+        "$fu_bin/fu-synth" --users "$users" --seed 1 -o "$work/tmp-events.csv.zst" >&2
+        mv "$work/tmp-events.csv.zst" "$zst"
+        echo "$users" >"$stamp"
+    fi
+    features=$work/features.csv
+    if [[ ! -f $features || $zst -nt $features ]]; then
+        echo "making $features ..." >&2
+        "$fu_bin/fu-featurize" -i "$zst" -o "$work/tmp-features.csv" >&2
+        mv "$work/tmp-features.csv" "$features"
     fi
 fi
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "data: $(($(wc -l < "$features") - 1)) users, $(($(head -1 "$features" | tr ',' '\n' | wc -l) - 2)) features"
+rows=$(($(wc -l <"$features") - 1))                        # minus the header
+columns=$(($(head -n 1 "$features" | tr ',' '\n' | wc -l) - 2)) # minus UserId, Fake
+
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}"
+echo "data: $features: $rows rows, $columns features"
+
+# Old outputs would make the comparison at the end use a failed tool's results.
+rm -f "$work"/learn-{sk-reference.json,fu-model.json,sk-fit.json,liblinear.model,fu-cv.json,sk-cv.json}
+
+# liblinear reads only LIBSVM format: convert once, outside the timing, with the
+# same standardization, so every tool fits the same standardized rows.
+echo "converting to LIBSVM format (not timed) ..." >&2
+libsvm=$work/learn-features.libsvm
+read -r w0 w1 < <("$py" "$bench/peers/to_libsvm.py" "$features" "$libsvm")
+[[ -n ${w1:-} ]] || die "to_libsvm.py printed no class weights"
+echo "balanced class weights n/(2 n_c): w0 $w0, w1 $w1"
+echo "fitting the exact reference (scikit-learn newton-cholesky, tol 1e-12; not timed) ..." >&2
+"$py" "$bench/peers/sklearn_learn.py" reference "$features" "$work/learn-sk-reference.json"
 echo
 
-# median of the numbers on stdin
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# --- measurement ----------------------------------------------------------------
 
-# measure NAME TASK RUNS COMMAND...: prints a table row of median seconds and peak MB.
-rows=()
-measure() {
-    local name=$1 task=$2 count=$3
-    shift 3
-    local seconds=() megabytes=() i report
-    report=$(mktemp)
-    for ((i = 0; i < count; i++)); do
-        /usr/bin/time -f '%e %M' -o "$report" "$@" >/dev/null 2>&1 || die "$name $task failed"
-        local line
-        line=$(tail -1 "$report")
-        seconds+=("${line% *}")
-        megabytes+=("$(awk -v k="${line#* }" 'BEGIN { printf "%.1f", k / 1024 }')")
-    done
-    rm -f "$report"
-    rows+=("$(printf '| %-24s | %-4s | %8s | %9s | %4s |' "$name" "$task" \
-        "$(printf '%s\n' "${seconds[@]}" | median)" "$(printf '%s\n' "${megabytes[@]}" | median)" "$count")")
+# Median of the numbers on stdin, one per line.
+median() {
+    sort -g | awk '{ v[NR] = $1 }
+        END { if (NR == 0) print "-";
+              else if (NR % 2) print v[(NR + 1) / 2];
+              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "converting to LIBSVM format (not timed) ..." >&2
-read -r w0 w1 < <("$python" "$bench/peers/to_libsvm.py" "$features" "$work/features.libsvm")
-"$python" "$bench/peers/sklearn_learn.py" reference "$features" "$work/sk-reference.json"
+table=() # rows of "tool|task|median s|median MB|runs"
+timing=$work/learn-time.out
+errlog=$work/learn-stderr.out
+stdout=$work/learn-stdout.out # the last run's stdout, for liblinear's CV accuracy
 
-echo "timing ..." >&2
-measure fu-fit fit "$runs" "$bin/fu-fit" -i "$features" -o "$work/fu-model.json"
-measure "scikit-learn (lbfgs)" fit "$slow_runs" "$python" "$bench/peers/sklearn_learn.py" fit "$features" "$work/sk-fit.json"
-measure "liblinear -s 0" fit "$runs" liblinear-train -q -s 0 -c 1 -w-1 "$w0" -w1 "$w1" -B 1 "$work/features.libsvm" "$work/liblinear.model"
-measure fu-cv cv "$runs" "$bin/fu-cv" -i "$features" -o "$work/fu-cv.json"
-measure "scikit-learn (lbfgs)" cv "$slow_runs" "$python" "$bench/peers/sklearn_learn.py" cv "$features" "$work/sk-cv.json"
-measure "liblinear -s 0 -v 5" cv "$slow_runs" liblinear-train -q -s 0 -c 1 -w-1 "$w0" -w1 "$w1" -B 1 -v 5 "$work/features.libsvm"
+# measure TOOL TASK N CMD...: run CMD N times, record the medians as a row.
+measure() {
+    local tool=$1 task=$2 n=$3 i secs=() kbs=() e m
+    shift 3
+    echo "running $tool $task ($n runs) ..." >&2
+    for ((i = 1; i <= n; i++)); do
+        if ! /usr/bin/time -f '%e %M' -o "$timing" "$@" >"$stdout" 2>"$errlog"; then
+            warn "$tool $task failed (run $i):"
+            tail -n 5 "$errlog" >&2
+            table+=("$tool|$task|-|-|failed")
+            return 0
+        fi
+        # On success the last line of the -o file is "ELAPSED_S MAXRSS_KB".
+        read -r e m < <(tail -n 1 "$timing")
+        secs+=("$e")
+        kbs+=("$m")
+    done
+    local s mb
+    s=$(printf '%s\n' "${secs[@]}" | median | awk '{ printf "%.2f", $1 }')
+    mb=$(printf '%s\n' "${kbs[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')
+    table+=("$tool|$task|$s|$mb|$n")
+}
 
-echo "| tool                     | task | median s | median MB | runs |"
-echo "| ------------------------ | ---- | -------- | --------- | ---- |"
-printf '%s\n' "${rows[@]}"
+sk=$bench/peers/sklearn_learn.py
+# liblinear: -s 0 is L2 logistic regression (primal); -c multiplies the loss, like
+# scikit-learn's C; -wN scales C for class N; -B 1 adds a bias feature, which,
+# unlike fu and scikit-learn, liblinear penalises (a documented difference).
+liblinear=(liblinear-train -q -s 0 -c 1 -w0 "$w0" -w1 "$w1" -B 1)
+
+measure fu-fit fit "$runs" "$fu_bin/fu-fit" -i "$features" -o "$work/learn-fu-model.json"
+measure "scikit-learn (lbfgs)" fit "$slow_runs" "$py" "$sk" fit "$features" "$work/learn-sk-fit.json"
+measure "liblinear -s 0" fit "$runs" "${liblinear[@]}" "$libsvm" "$work/learn-liblinear.model"
+measure fu-cv cv "$slow_runs" "$fu_bin/fu-cv" -i "$features" --folds 5 -o "$work/learn-fu-cv.json"
+measure "scikit-learn (lbfgs)" cv "$slow_runs" "$py" "$sk" cv "$features" "$work/learn-sk-cv.json"
+measure "liblinear -s 0 -v 5" cv "$slow_runs" "${liblinear[@]}" -v 5 "$libsvm"
+# liblinear -v prints "Cross Validation Accuracy = X%" even with -q.
+liblinear_cv=$(grep -o '[0-9.]*%' "$stdout" || true)
+rm -f "$timing" "$errlog" "$stdout"
+
+# --- report ---------------------------------------------------------------------
+
+echo
+row() { printf '| %-24s | %-4s | %8s | %14s | %6s |\n' "$@"; }
+row tool task "median s" "median peak MB" runs
+row ------------------------ ---- -------- -------------- ------
+for r in "${table[@]}"; do
+    IFS='|' read -r -a fields <<<"$r"
+    row "${fields[@]}"
+done
 echo
 
-# Largest |coefficient - exact| in standardized space (liblinear: its weights; its bias
-# is penalised, a documented difference, so its intercept is not compared).
-"$python" - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
-exact = json.load(open(f"{work}/sk-reference.json"))
+# Coefficients are matched by feature name (fu's model lists its own order); a tool
+# that failed above is reported as missing rather than stopping the report.
+"$py" - "$work" "${liblinear_cv:-}" <<'PY'
+import json, os, sys
+
+work, liblinear_cv = sys.argv[1], sys.argv[2]
+def load(name):
+    path = os.path.join(work, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+
+exact = load("learn-sk-reference.json")
+names = exact["features"]
 def gap(coefficients, intercept=None):
     worst = max(abs(a - b) for a, b in zip(coefficients, exact["coefficients"]))
     return worst if intercept is None else max(worst, abs(intercept - exact["intercept"]))
-fu = json.load(open(f"{work}/fu-model.json"))
-sk = json.load(open(f"{work}/sk-fit.json"))
-lines = open(f"{work}/liblinear.model").read().split("\n")
-weights = [float(v) for v in lines[lines.index("w") + 1:] if v.strip()]
-labels = next(l for l in lines if l.startswith("label")).split()[1:]
-sign = 1 if labels[0] == "1" else -1  # liblinear's weights are for its first label
-print("max |coefficient - exact| (exact: scikit-learn newton-cholesky, tol 1e-12)")
-print(f"  fu-fit                 {gap(fu['coefficients'], fu['intercept']):.3g}  ({fu['training']['iterations']} Newton steps)")
-print(f"  scikit-learn lbfgs     {gap(sk['coefficients'], sk['intercept']):.3g}  ({sk['iterations']} iterations)")
-print(f"  liblinear -s 0         {gap([sign * w for w in weights[:-1]]):.3g}  (bias penalised)")
-cv_fu = json.load(open(f"{work}/fu-cv.json"))["mean_f1"]
-cv_sk = json.load(open(f"{work}/sk-cv.json"))["mean_f1"]
-print(f"5-fold mean F1: fu-cv {cv_fu:.4f}, scikit-learn {cv_sk:.4f} (different fold assignments)")
+
+print("max |coefficient - exact| in standardized space, intercept included unless noted")
+print(f"(exact: scikit-learn newton-cholesky, tol 1e-12, {exact['iterations']} iterations)")
+fu = load("learn-fu-model.json")
+if fu:
+    by_name = dict(zip(fu["features"], fu["coefficients"]))
+    t = fu["training"]
+    print(f"  fu-fit                {gap([by_name[n] for n in names], fu['intercept']):10.3g}"
+          f"  ({t['iterations']} iterations, converged {t['converged']},"
+          f" gradient norm {t['gradient_norm']:.3g})")
+    print(f"    fu's class weights {t.get('class_weights')}")
+sk = load("learn-sk-fit.json")
+if sk:
+    print(f"  scikit-learn lbfgs    {gap(sk['coefficients'], sk['intercept']):10.3g}"
+          f"  ({sk['iterations']} iterations; default tol 1e-4 stops early)")
+path = os.path.join(work, "learn-liblinear.model")
+if os.path.exists(path):
+    lines = open(path).read().split("\n")
+    weights = [float(v) for v in lines[lines.index("w") + 1:] if v.strip()]
+    # A two-class model's weights score its first label (the first seen in the data).
+    labels = next(l for l in lines if l.startswith("label")).split()[1:]
+    sign = 1 if labels[0] == "1" else -1
+    print(f"  liblinear -s 0        {gap([sign * w for w in weights[:-1]]):10.3g}"
+          f"  (weights only: its bias is penalised; default -e 0.01;"
+          f" bias {sign * weights[-1]:.4g} vs exact {exact['intercept']:.4g})")
+
+print("5-fold CV (each tool's own fold assignment):")
+fu_cv, sk_cv = load("learn-fu-cv.json"), load("learn-sk-cv.json")
+if fu_cv:
+    print(f"  fu-cv          mean F1 {fu_cv['mean_f1']:.4f}")
+if sk_cv:
+    print(f"  scikit-learn   mean F1 {sk_cv['mean_f1']:.4f}")
+if liblinear_cv:
+    print(f"  liblinear -v 5 accuracy {liblinear_cv} (liblinear reports no F1)")
 PY
+
+# Fail the script (after printing everything) if any tool failed, so a broken
+# tool is not mistaken for a finished benchmark.
+for r in "${table[@]}"; do
+    [[ $r != *"|failed" ]] || exit 1
+done
