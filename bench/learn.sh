@@ -38,14 +38,8 @@ Files (all under bench/, git-ignored):
 EOF
 }
 
-die() { echo "learn.sh: $*" >&2; exit 1; }
-warn() { echo "learn.sh: warning: $*" >&2; }
-
-# Require a positive integer option value.
-posint() {
-    [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive integer, got '${2:-}'"
-    printf '%s\n' "$2"
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 runs=5
 slow_runs=3
@@ -62,48 +56,10 @@ while (($#)); do
     esac
 done
 
-bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(dirname "$bench")
 work=$bench/work
 mkdir -p "$work"
-
-# --- tools the measurement itself needs --------------------------------------
-
-apt_updated=0
-apt_install() {
-    # Run `apt-get update` at most once, and only when something is missing.
-    if ((!apt_updated)); then
-        apt-get update -qq
-        apt_updated=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-
-# Debian's `time` package gives /usr/bin/time with -f; the bash keyword cannot
-# report peak RSS.
-[[ -x /usr/bin/time ]] || apt_install time
 command -v liblinear-train >/dev/null || apt_install liblinear-tools
-
-# --- fu binaries --------------------------------------------------------------
-
-tools=(fu-synth fu-featurize fu-fit fu-cv)
-if [[ -n ${FU_BIN:-} ]]; then
-    fu_bin=$FU_BIN
-else
-    fu_bin=$root/.build/release
-    # Build only when a binary is missing: a rebuild of an up-to-date tree still
-    # costs time, and another build may be using the tree.
-    for t in "${tools[@]}"; do
-        if [[ ! -x $fu_bin/$t ]]; then
-            echo "building fu (release) ..." >&2
-            (cd "$root" && swift build -c release) >&2
-            break
-        fi
-    done
-fi
-for t in "${tools[@]}"; do
-    [[ -x $fu_bin/$t ]] || die "no $t in $fu_bin"
-done
+fu_tools fu-synth fu-featurize fu-fit fu-cv
 
 # --- Python peers ---------------------------------------------------------------
 
@@ -121,22 +77,7 @@ fi
 # --- data ---------------------------------------------------------------------
 
 if [[ -z $features ]]; then
-    users=550000
-    zst=$work/events.csv.zst
-    stamp=$work/events.users # the --users value bench/featurize.sh records
-    # Data made for another size (a featurize.sh smoke run) is not the benchmark's;
-    # regenerate as featurize.sh would. Data without a record is reused as it is.
-    if [[ -f $zst && -f $stamp && $(<"$stamp") != "$users" ]]; then
-        echo "data was made with --users $(<"$stamp"), regenerating for $users" >&2
-        rm -f "$zst" "$work/events.csv" "$stamp"
-    fi
-    if [[ ! -f $zst ]]; then
-        echo "generating $zst (--users $users) ..." >&2
-        # Temporary name and rename: an interrupted run leaves nothing half-written.
-        "$fu_bin/fu-synth" --users "$users" --seed 1 -o "$work/tmp-events.csv.zst" >&2
-        mv "$work/tmp-events.csv.zst" "$zst"
-        echo "$users" >"$stamp"
-    fi
+    events_data "$work" 550000
     features=$work/features.csv
     if [[ ! -f $features || $zst -nt $features ]]; then
         echo "making $features ..." >&2
@@ -147,8 +88,7 @@ fi
 rows=$(($(wc -l <"$features") - 1))                        # minus the header
 columns=$(($(head -n 1 "$features" | tr ',' '\n' | wc -l) - 2)) # minus UserId, Fake
 
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}"
+machine
 echo "data: $features: $rows rows, $columns features"
 
 # Old outputs would make the comparison at the end use a failed tool's results.
@@ -167,57 +107,20 @@ echo
 
 # --- measurement ----------------------------------------------------------------
 
-# Median of the numbers on stdin, one per line.
-median() {
-    sort -g | awk '{ v[NR] = $1 }
-        END { if (NR == 0) print "-";
-              else if (NR % 2) print v[(NR + 1) / 2];
-              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-table=() # rows of "tool|task|median s|median MB|runs"
-timing=$work/learn-time.out
-errlog=$work/learn-stderr.out
-stdout=$work/learn-stdout.out # the last run's stdout, for liblinear's CV accuracy
-
-# measure TOOL TASK N CMD...: run CMD N times, record the medians as a row.
-measure() {
-    local tool=$1 task=$2 n=$3 i secs=() kbs=() e m
-    shift 3
-    echo "running $tool $task ($n runs) ..." >&2
-    for ((i = 1; i <= n; i++)); do
-        if ! /usr/bin/time -f '%e %M' -o "$timing" "$@" >"$stdout" 2>"$errlog"; then
-            warn "$tool $task failed (run $i):"
-            tail -n 5 "$errlog" >&2
-            table+=("$tool|$task|-|-|failed")
-            return 0
-        fi
-        # On success the last line of the -o file is "ELAPSED_S MAXRSS_KB".
-        read -r e m < <(tail -n 1 "$timing")
-        secs+=("$e")
-        kbs+=("$m")
-    done
-    local s mb
-    s=$(printf '%s\n' "${secs[@]}" | median | awk '{ printf "%.2f", $1 }')
-    mb=$(printf '%s\n' "${kbs[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')
-    table+=("$tool|$task|$s|$mb|$n")
-}
-
 sk=$bench/peers/sklearn_learn.py
 # liblinear: -s 0 is L2 logistic regression (primal); -c multiplies the loss, like
 # scikit-learn's C; -wN scales C for class N; -B 1 adds a bias feature, which,
 # unlike fu and scikit-learn, liblinear penalises (a documented difference).
 liblinear=(liblinear-train -q -s 0 -c 1 -w0 "$w0" -w1 "$w1" -B 1)
 
-measure fu-fit fit "$runs" "$fu_bin/fu-fit" -i "$features" -o "$work/learn-fu-model.json"
-measure "scikit-learn (lbfgs)" fit "$slow_runs" "$py" "$sk" fit "$features" "$work/learn-sk-fit.json"
-measure "liblinear -s 0" fit "$runs" "${liblinear[@]}" "$libsvm" "$work/learn-liblinear.model"
-measure fu-cv cv "$slow_runs" "$fu_bin/fu-cv" -i "$features" --folds 5 -o "$work/learn-fu-cv.json"
-measure "scikit-learn (lbfgs)" cv "$slow_runs" "$py" "$sk" cv "$features" "$work/learn-sk-cv.json"
-measure "liblinear -s 0 -v 5" cv "$slow_runs" "${liblinear[@]}" -v 5 "$libsvm"
+measure_tool fu-fit fit "$runs" "$fu_bin/fu-fit" -i "$features" -o "$work/learn-fu-model.json"
+measure_tool "scikit-learn (lbfgs)" fit "$slow_runs" "$py" "$sk" fit "$features" "$work/learn-sk-fit.json"
+measure_tool "liblinear -s 0" fit "$runs" "${liblinear[@]}" "$libsvm" "$work/learn-liblinear.model"
+measure_tool fu-cv cv "$slow_runs" "$fu_bin/fu-cv" -i "$features" --folds 5 -o "$work/learn-fu-cv.json"
+measure_tool "scikit-learn (lbfgs)" cv "$slow_runs" "$py" "$sk" cv "$features" "$work/learn-sk-cv.json"
+measure_tool "liblinear -s 0 -v 5" cv "$slow_runs" "${liblinear[@]}" -v 5 "$libsvm"
 # liblinear -v prints "Cross Validation Accuracy = X%" even with -q.
-liblinear_cv=$(grep -o '[0-9.]*%' "$stdout" || true)
-rm -f "$timing" "$errlog" "$stdout"
+liblinear_cv=$(grep -o '[0-9.]*%' "$run_stdout" || true)
 
 # --- report ---------------------------------------------------------------------
 
@@ -225,10 +128,7 @@ echo
 row() { printf '| %-24s | %-4s | %8s | %14s | %6s |\n' "$@"; }
 row tool task "median s" "median peak MB" runs
 row ------------------------ ---- -------- -------------- ------
-for r in "${table[@]}"; do
-    IFS='|' read -r -a fields <<<"$r"
-    row "${fields[@]}"
-done
+print_table '| %-24s | %-4s | %8s | %14s | %6s |\n'
 echo
 
 # Coefficients are matched by feature name (fu's model lists its own order); a tool
@@ -282,8 +182,4 @@ if liblinear_cv:
     print(f"  liblinear -v 5 accuracy {liblinear_cv} (liblinear reports no F1)")
 PY
 
-# Fail the script (after printing everything) if any tool failed, so a broken
-# tool is not mistaken for a finished benchmark.
-for r in "${table[@]}"; do
-    [[ $r != *"|failed" ]] || exit 1
-done
+exit_if_failed

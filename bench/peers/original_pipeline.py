@@ -14,39 +14,18 @@ classification report of the test users, printed and written to METRICS.json.
 import json
 import sys
 
-import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-EVENTS = ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"]
+# The featurization is the pandas peer's (this folder is on sys.path when run as a script).
+from pandas_features import featurize
+
 TEST_SIZE = 0.2
 RANDOM_STATE = 42
 CV_FOLDS = 5
-
-
-def featurize(path):
-    """One row per user, ordered by UserId: Fake and the 10 reference features."""
-    # compression="infer" picks zstd for .zst (needs the zstandard module).
-    df = pd.read_csv(path, dtype={"UserId": str, "Event": str, "Category": str, "Fake": "int64"})
-    by_user = df.groupby("UserId", sort=True)
-    # reindex so that an event type absent from the data still gets a column of zeros.
-    counts = (
-        df.groupby(["UserId", "Event"]).size().unstack(fill_value=0)
-        .reindex(columns=EVENTS, fill_value=0)
-    )
-    out = pd.DataFrame(index=counts.index)
-    out["Fake"] = by_user["Fake"].max()
-    out["total_events"] = by_user.size()
-    out["click_ad_ratio"] = counts["click_ad"] / out["total_events"]
-    out["send_email_ratio"] = counts["send_email"] / out["total_events"]
-    out["unique_categories"] = by_user["Category"].nunique()
-    out["category_repeat_ratio"] = out["total_events"] / out["unique_categories"]
-    for event in EVENTS:
-        out[event] = counts[event]
-    return out
 
 
 def main() -> int:

@@ -14,13 +14,10 @@ import pandas as pd
 EVENTS = ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"]
 
 
-def main() -> int:
-    if len(sys.argv) != 3:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    src, dst = sys.argv[1], sys.argv[2]
+def featurize(path):
+    """One row per user, ordered by UserId: Fake and the 10 reference features."""
     # compression="infer" picks zstd for .zst (needs the zstandard module).
-    df = pd.read_csv(src, dtype={"UserId": str, "Event": str, "Category": str, "Fake": "int64"})
+    df = pd.read_csv(path, dtype={"UserId": str, "Event": str, "Category": str, "Fake": "int64"})
     by_user = df.groupby("UserId", sort=True)
     # One count column per event type; reindex so a type absent from the
     # data still gets a column of zeros.
@@ -37,7 +34,15 @@ def main() -> int:
     out["category_repeat_ratio"] = out["total_events"] / out["unique_categories"]
     for e in EVENTS:
         out[e] = counts[e]
-    out.sort_index().to_csv(dst, index_label="UserId")
+    return out.sort_index()
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    src, dst = sys.argv[1], sys.argv[2]
+    featurize(src).to_csv(dst, index_label="UserId")
     return 0
 
 
