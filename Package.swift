@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -12,10 +12,20 @@ let package = Package(
         .executable(name: "fu-fit", targets: ["fu-fit"]),
         .executable(name: "fu-cv", targets: ["fu-cv"]),
         .executable(name: "fu-score", targets: ["fu-score"]),
+        .executable(name: "fu-serve", targets: ["fu-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // fu-serve only. Hummingbird's default traits pull in swift-configuration, unused here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libzstd from the system (Debian: libzstd-dev).
@@ -35,14 +45,41 @@ let package = Package(
             // exclusivity checks cost about a tenth of featurize time there.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The HTTP side of fu-serve. Scoring itself lives in FakeUserKit/Serving; this target
+        // adapts it to Hummingbird, so the six filters do not link swift-nio and its peers.
+        .target(
+            name: "FakeUserServer",
+            dependencies: [
+                "FakeUserKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(name: "fu-synth", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-featurize", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-split", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-fit", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-cv", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-score", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-serve", dependencies: ["FakeUserServer"]),
         .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit"]),
         // Both test targets read ../shared/reference's files from Tests/Fixtures.
         .testTarget(name: "EndToEndTests", dependencies: ["FakeUserKit"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "FakeUserServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -8,8 +8,10 @@ import Darwin
 /// Sets up swift-log once per process: stderr at the chosen level, plus `all.log` (every
 /// record) and `error.log` (errors) when a log folder is given.
 public enum LogSetup {
-    /// The stderr level: -q, then -v, then FU_LOG_LEVEL, else warning.
-    public static func stderrLevel(_ options: LoggingOptions, environment: [String: String]) -> Logger.Level {
+    /// The stderr level: -q, then -v, then FU_LOG_LEVEL, else the tool's default.
+    public static func stderrLevel(
+        _ options: LoggingOptions, environment: [String: String], defaultLevel: Logger.Level = .warning
+    ) -> Logger.Level {
         if options.quiet { return .error }
         switch options.verbose {
         case 1: return .info
@@ -20,11 +22,13 @@ public enum LogSetup {
         if let text = environment["FU_LOG_LEVEL"], let level = Logger.Level(rawValue: text.lowercased()) {
             return level
         }
-        return .warning
+        return defaultLevel
     }
 
-    public static func bootstrap(tool: String, options: LoggingOptions, environment: [String: String]) throws -> Logger {
-        let level = stderrLevel(options, environment: environment)
+    public static func bootstrap(
+        tool: String, options: LoggingOptions, environment: [String: String], defaultLevel: Logger.Level = .warning
+    ) throws -> Logger {
+        let level = stderrLevel(options, environment: environment, defaultLevel: defaultLevel)
         var handlers: [any LogHandler] = [LineLogHandler(tool: tool, fd: 2, level: level, timestamps: false)]
         if let folder = options.logDir ?? environment["FU_LOG_DIR"], !folder.isEmpty {
             try makeFolder(folder)

@@ -6,9 +6,19 @@ import Glibc
 import Darwin
 #endif
 
-/// A fu tool: parsed by swift-argument-parser, run by `ToolMain` with a logger.
-public protocol FuTool: ParsableCommand {
+/// What every fu tool has: swift-argument-parser's command and the logging options.
+public protocol LoggingTool: ParsableCommand {
     var logging: LoggingOptions { get }
+    /// The stderr level without -v, -q or FU_LOG_LEVEL.
+    static var defaultLogLevel: Logger.Level { get }
+}
+
+extension LoggingTool {
+    public static var defaultLogLevel: Logger.Level { .warning }
+}
+
+/// A fu filter: parsed by swift-argument-parser, run by `ToolMain` with a logger.
+public protocol FuTool: LoggingTool {
     func execute(logger: Logger) throws
 }
 
@@ -16,6 +26,17 @@ public protocol FuTool: ParsableCommand {
 /// one line `fu-TOOL: error: WHAT (FILE:LINE)` and a sysexits code. A closed stdout is quiet.
 public enum ToolMain {
     public static func run<Tool: FuTool>(_ type: Tool.Type, arguments: [String]? = nil) -> Never {
+        let (tool, logger) = start(type, arguments: arguments)
+        do {
+            try tool.execute(logger: logger)
+            exit(0)
+        } catch {
+            fail(error, logger: logger)
+        }
+    }
+
+    /// Parses the arguments and sets up logging; exits on a usage error or --help.
+    public static func start<Tool: LoggingTool>(_ type: Tool.Type, arguments: [String]? = nil) -> (Tool, Logger) {
         signal(SIGPIPE, SIG_IGN)
         let name = Tool.configuration.commandName ?? "fu"
         let tool: Tool
@@ -34,23 +55,25 @@ public enum ToolMain {
             writeToStandardError("\(name): error: \(message); see '\(name) --help'\n")
             exit(ExitStatus.usage.rawValue)
         }
-        let environment = currentEnvironment()
-        let logger: Logger
         do {
-            logger = try LogSetup.bootstrap(tool: name, options: tool.logging, environment: environment)
+            let logger = try LogSetup.bootstrap(
+                tool: name, options: tool.logging, environment: currentEnvironment(), defaultLevel: Tool.defaultLogLevel)
+            return (tool, logger)
         } catch {
             writeToStandardError("\(name): error: \(error)\n")
             exit((error as? ToolError)?.status.rawValue ?? ExitStatus.software.rawValue)
         }
-        do {
-            try tool.execute(logger: logger)
+    }
+
+    /// Logs the error as one line and exits with its sysexits code (0 for a closed stdout).
+    public static func fail(_ error: any Error, logger: Logger) -> Never {
+        switch error {
+        case is BrokenPipe:
             exit(0)
-        } catch is BrokenPipe {
-            exit(0)
-        } catch let error as ToolError {
+        case let error as ToolError:
             logger.error("\(error.description)")
             exit(error.status.rawValue)
-        } catch {
+        default:
             logger.error("\(String(describing: error))")
             exit(ExitStatus.software.rawValue)
         }

@@ -7,12 +7,20 @@ public struct FeaturizeOptions: Sendable {
     public var shard: Shard?
     /// Input is sorted by UserId: stream one user at a time in constant memory.
     public var sorted = false
+    /// Stop with `TooManyRows` past this many event rows (a server's per-request limit).
+    public var maxRows: Int?
 
-    public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false) {
+    public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false, maxRows: Int? = nil) {
         self.events = events
         self.shard = shard
         self.sorted = sorted
+        self.maxRows = maxRows
     }
+}
+
+/// Thrown when the input has more rows than `FeaturizeOptions.maxRows`.
+public struct TooManyRows: Error, Sendable, Equatable {
+    public var limit: Int
 }
 
 public struct FeaturizeSummary: Sendable, Equatable {
@@ -67,7 +75,7 @@ public struct Featurizer {
         let users = UserIndex()
         let counts = EventCounts(users: 1 << 14)
         var labels: [Int8] = []
-        let stage = ParseStage(parser: parser, shard: options.shard, progress: progress)
+        let stage = ParseStage(parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress)
         do {
             while let batch = try stage.nextBatch() {
                 for i in 0..<batch.count { batch.touched[i] = users.touch(hash: batch.hashes[i]) }
@@ -147,6 +155,7 @@ public struct Featurizer {
 
         while let event = try parser.next() {
             summary.rows += 1
+            if let limit = options.maxRows, summary.rows > limit { throw TooManyRows(limit: limit) }
             progress?.tick(rows: summary.rows, bytes: parser.reader.input.bytesRead)
             if options.events == nil && event.event >= fixedEvents {
                 throw ToolError.data(
@@ -317,6 +326,7 @@ final class ParseStage: @unchecked Sendable {
     private(set) var parser: EventRowParser
     private(set) var rows = 0
     private let shard: Shard?
+    private let maxRows: Int
     private let progress: Progress?
     private let free = BlockingQueue<EventBatch>(capacity: 4)
     private let full = BlockingQueue<Message>(capacity: 6)
@@ -324,9 +334,10 @@ final class ParseStage: @unchecked Sendable {
     private var thread: BackgroundThread?
     private var ended = false
 
-    init(parser: EventRowParser, shard: Shard?, progress: Progress?) {
+    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?) {
         self.parser = parser
         self.shard = shard
+        self.maxRows = maxRows ?? .max
         self.progress = progress
         for _ in 0..<4 { free.put(EventBatch()) }
         thread = BackgroundThread { [self] in produce() }
@@ -348,6 +359,7 @@ final class ParseStage: @unchecked Sendable {
                         return
                     }
                     rows += 1
+                    if rows > maxRows { throw TooManyRows(limit: maxRows) }
                     if let shard, !shard.contains(hash: event.hash) { continue }
                     batch.append(event)
                 }

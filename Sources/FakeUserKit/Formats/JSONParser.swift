@@ -14,6 +14,39 @@ struct JSONParser {
     }
 
     mutating func parseObject(_ visit: ([UInt8], [UInt8]) throws -> Void) throws {
+        try parseFlatObject(visit)
+        skipSpace()
+        if index != bytes.count { throw Failure(message: "unexpected text after the JSON object") }
+    }
+
+    /// A JSON array of flat objects (an HTTP request's events): calls `element` with each
+    /// object's byte range, after checking it as `parseObject` would.
+    mutating func parseArrayOfFlatObjects(_ element: (Range<Int>) throws -> Void) throws {
+        skipSpace()
+        try expect(UInt8(ascii: "["), "expected a JSON array of objects")
+        skipSpace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+        } else {
+            while true {
+                skipSpace()
+                let start = index
+                try parseFlatObject { _, _ in }
+                try element(start..<index)
+                skipSpace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "]"), "expected ',' or ']'")
+                break
+            }
+        }
+        skipSpace()
+        if index != bytes.count { throw Failure(message: "unexpected text after the JSON array") }
+    }
+
+    private mutating func parseFlatObject(_ visit: ([UInt8], [UInt8]) throws -> Void) throws {
         skipSpace()
         try expect(UInt8(ascii: "{"), "expected a JSON object")
         skipSpace()
@@ -38,8 +71,6 @@ struct JSONParser {
                 break
             }
         }
-        skipSpace()
-        if index != bytes.count { throw Failure(message: "unexpected text after the JSON object") }
     }
 
     /// A whole document, nested values included.

@@ -149,10 +149,14 @@ public func writeJSON(_ value: JSONValue, to path: String?) throws {
 
 /// Reads a whole JSON document from a file (plain or zstd).
 public func readJSON(_ path: String, what: String) throws -> JSONValue {
-    let bytes = try ByteInput(path: path).readAll()
+    try parseJSON(try ByteInput(path: path).readAll(), name: path, what: what)
+}
+
+/// Parses a whole JSON document; `name` and `what` go into the error.
+public func parseJSON(_ bytes: [UInt8], name: String, what: String) throws -> JSONValue {
     do {
         return try JSONValue.parse(bytes)
     } catch let error as JSONParser.Failure {
-        throw ToolError.data("\(what) is not valid JSON: \(error.message)", at: InputLocation(file: path))
+        throw ToolError.data("\(what) is not valid JSON: \(error.message)", at: InputLocation(file: name))
     }
 }

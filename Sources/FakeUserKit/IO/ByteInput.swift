@@ -17,6 +17,9 @@ public final class ByteInput {
     private var readAhead: ReadAheadStage?
     /// Decoded bytes handed out so far, for progress.
     public private(set) var bytesRead = 0
+    /// Stop with `InputTooLarge` past this many decoded bytes (a server's guard against a
+    /// small zstd body that expands without bound).
+    public var limit: Int?
 
     /// `path` nil or "-" reads stdin.
     public init(path: String?) throws {
@@ -55,6 +58,7 @@ public final class ByteInput {
     public func read(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
         let n = try readAhead?.read(into: pointer, count: count) ?? source.read(into: pointer, count: count)
         bytesRead += n
+        if let limit, bytesRead > limit { throw InputTooLarge(limit: limit) }
         return n
     }
 
@@ -68,6 +72,11 @@ public final class ByteInput {
             result.append(contentsOf: chunk[0..<n])
         }
     }
+}
+
+/// Thrown when an input passes `ByteInput.limit`.
+public struct InputTooLarge: Error, Sendable, Equatable {
+    public var limit: Int
 }
 
 /// The raw (possibly compressed) bytes: a descriptor or memory, with the sniffed bytes

@@ -105,7 +105,12 @@ public struct Model: Sendable, Equatable {
 
     /// Reads and validates a model file: format tag and version, lengths, finite values.
     public static func load(_ path: String) throws -> Model {
-        let document = try readJSON(path, what: "model")
+        try parse(try ByteInput(path: path).readAll(), name: path)
+    }
+
+    /// Validates a model file's bytes (plain or zstd-decoded); `name` goes into errors.
+    public static func parse(_ bytes: [UInt8], name path: String) throws -> Model {
+        let document = try parseJSON(bytes, name: path, what: "model")
         let location = InputLocation(file: path)
         func fail(_ message: String) -> ToolError { ToolError.data("invalid model: \(message)", at: location) }
         guard document["format"]?.stringValue == formatTag else { throw fail("not an fu model (format tag is not '\(formatTag)')") }

@@ -1,0 +1,125 @@
+/// Scoring one batch of events that arrived whole in memory (an HTTP request): exactly
+/// `fu-featurize | fu-score`, the same library code with the features table passed in memory.
+/// Failures come back as `BatchFailure`, in terms a server maps to statuses.
+
+public struct EventBatchLimits: Sendable {
+    /// Bytes of events after zstd decoding.
+    public var maxBytes: Int
+    public var maxEvents: Int
+
+    public init(maxBytes: Int, maxEvents: Int) {
+        self.maxBytes = maxBytes
+        self.maxEvents = maxEvents
+    }
+}
+
+public enum BatchFailure: Error, Sendable, Equatable {
+    /// Not readable as events: bad CSV/JSON, bad values, empty. The message names the line.
+    case malformed(String)
+    /// Readable, but without a column the features need.
+    case missingColumns(String)
+    /// Over a limit.
+    case tooLarge(String)
+
+    public var message: String {
+        switch self {
+        case .malformed(let text), .missingColumns(let text), .tooLarge(let text): return text
+        }
+    }
+}
+
+public enum PredictionFormat: Sendable {
+    /// A JSON array of `{"UserId", "Fake", "Probability"}` objects.
+    case jsonArray
+    case csv
+}
+
+/// The predictions for one batch, in UserId order.
+public struct ScoredBatch: Sendable {
+    public var ids: [String]
+    public var probabilities: [Double]
+    public var threshold: Double
+    public var events: Int
+
+    public var fakeCount: Int { probabilities.count { $0 >= threshold } }
+
+    /// The same rows and number text as `fu-score` writes (CSV, or its JSON Lines objects
+    /// as one array).
+    public func rendered(as format: PredictionFormat) throws -> [UInt8] {
+        let memory = ByteOutput(inMemory: ())
+        try writePredictions(
+            ids: ids, probabilities: probabilities, threshold: threshold, to: memory,
+            format: format == .csv ? .csv : .jsonl)
+        let text = try memory.collected()
+        guard format == .jsonArray else { return text }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(text.count + 4)
+        var lineStart = true
+        for byte in text {
+            if lineStart && json.count > 1 { json.append(UInt8(ascii: ",")) }
+            lineStart = byte == 0x0A
+            if !lineStart { json.append(byte) }
+        }
+        json.append(contentsOf: "]\n".utf8)
+        return json
+    }
+}
+
+/// Featurizes and scores `body`: CSV, JSON Lines or a JSON array of event objects (told
+/// apart by the first non-blank byte: `[` is an array, `{` JSON Lines), plain or zstd.
+/// `name` is what messages call the input. A problem with the input throws
+/// `BatchFailure`; anything else is a fault of the server's.
+public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLimits, name: String = "request body") throws -> ScoredBatch {
+    var arrayLines: JSONArrayLines?
+    func located(_ error: ToolError) -> String {
+        guard let line = error.location?.line else { return error.message }
+        return "\(error.message) (line \(arrayLines?.bodyLine(line) ?? line))"
+    }
+    if firstNonBlankByte(body) == nil {
+        throw BatchFailure.malformed("the request has no events: send a header row and one row per event")
+    }
+    do {
+        var events = body
+        if ZstdDecoder.isZstdMagic(Array(body.prefix(4))) {
+            let input = try ByteInput(bytes: body, name: name)
+            input.limit = limits.maxBytes
+            events = try input.readAll()
+        }
+        if firstNonBlankByte(events) == UInt8(ascii: "[") {
+            let lines = try JSONArrayLines(events, name: name)
+            arrayLines = lines
+            events = lines.bytes
+        }
+        let input = try ByteInput(bytes: events, name: name)
+        input.limit = limits.maxBytes
+        let reader = try TableReader(input)
+        let missing = ["UserId", "Event", "Category"].filter { reader.column($0) == nil }
+        if !missing.isEmpty {
+            let names = missing.map { "'\($0)'" }.joined(separator: ", ")
+            throw BatchFailure.missingColumns(
+                "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category")
+        }
+        let features = ByteOutput(inMemory: ())
+        let summary = try Featurizer(options: FeaturizeOptions(maxRows: limits.maxEvents))
+            .run(reader: reader, output: features, format: .csv)
+        guard summary.users > 0 else {
+            return ScoredBatch(ids: [], probabilities: [], threshold: model.threshold, events: summary.rows)
+        }
+        let featureReader = try TableReader(try ByteInput(bytes: try features.collected(), name: "features"))
+        let match = try FeatureMatch(model: model, header: featureReader.header)
+        let table = try FeatureTable.read(featureReader, features: model.features, fillMissing: Set(match.filledWithZero))
+        return ScoredBatch(ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows)
+    } catch let error as TooManyRows {
+        throw BatchFailure.tooLarge("more than \(error.limit) events in one request")
+    } catch let error as InputTooLarge {
+        throw BatchFailure.tooLarge("the events are more than \(error.limit) bytes once decoded")
+    } catch let error as ToolError where error.status == .dataError {
+        throw BatchFailure.malformed(located(error))
+    }
+}
+
+/// After an optional UTF-8 byte order mark and blanks.
+func firstNonBlankByte(_ bytes: [UInt8]) -> UInt8? {
+    let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    return bytes[start...].first { !(($0 == 0x20) || ($0 == 0x09) || ($0 == 0x0A) || ($0 == 0x0D)) }
+}

@@ -1,0 +1,47 @@
+import Crypto
+import FakeUserKit
+import Foundation
+import Synchronization
+
+/// A model as the server holds it: validated, with its file's SHA-256 and load time.
+public struct LoadedModel: Sendable {
+    public var model: Model
+    public var path: String
+    public var sha256: String
+    public var loadedAt: Date
+
+    /// Reads and validates the file (plain or zstd), as `fu-score -m` does.
+    public static func load(path: String) throws -> LoadedModel {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ToolError(.noInput, "cannot read model file", at: InputLocation(file: path))
+        }
+        let raw = [UInt8](data)
+        let model = try Model.parse(try ByteInput(bytes: raw, name: path).readAll(), name: path)
+        let digest = SHA256.hash(data: raw).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+        return LoadedModel(model: model, path: path, sha256: digest, loadedAt: Date())
+    }
+}
+
+/// The model being served. A reload swaps the whole value at once, so a request that took
+/// the model before the swap finishes with it.
+public final class ModelStore: Sendable {
+    private let state: Mutex<LoadedModel>
+
+    public init(_ loaded: LoadedModel) {
+        state = Mutex(loaded)
+    }
+
+    public var current: LoadedModel { state.withLock { $0 } }
+
+    /// Loads the file again; on any failure the old model stays and the error is thrown.
+    @discardableResult
+    public func reload() throws -> LoadedModel {
+        let path = current.path
+        let fresh = try LoadedModel.load(path: path)
+        state.withLock { $0 = fresh }
+        return fresh
+    }
+}

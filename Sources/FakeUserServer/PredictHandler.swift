@@ -1,0 +1,172 @@
+import FakeUserKit
+import Hummingbird
+import MultipartKit
+import NIOCore
+import NIOPosix
+
+/// `POST /predict`: events in (multipart field `file`, or a raw CSV, JSON Lines, JSON array
+/// or zstd body), predictions out, scored by the library exactly as `fu-featurize | fu-score`.
+struct PredictHandler: Sendable {
+    let store: ModelStore
+    let settings: ServerSettings
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: ServeContext) async throws -> Response {
+        let format = Self.predictionFormat(accept: request.headers[.accept])
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBody {
+            throw APIError(.contentTooLarge, "request body is \(length) bytes; the limit is \(settings.maxBody) (--max-body)")
+        }
+        let layout = try Self.bodyLayout(contentType: request.headers[.contentType], encoding: request.headers[.contentEncoding])
+        let body = try await readBody(request)
+        if layout == .zstd && !body.isEmpty && !isZstdFrame(body) {
+            throw APIError(.badRequest, "Content-Encoding is zstd but the body is not zstd data")
+        }
+        let events: [UInt8]
+        if case .multipart(let boundary) = layout {
+            events = try Self.multipartFile(body, boundary: boundary)
+        } else {
+            events = body
+        }
+        // Taken once: a reload during this request does not change the model it uses.
+        let model = store.current.model
+        let limits = settings.batchLimits
+        let batch = events.count < settings.inlineScoringLimit
+            ? try scoreEventBatch(events, model: model, limits: limits)
+            : try await NIOThreadPool.singleton.runIfActive { try scoreEventBatch(events, model: model, limits: limits) }
+        context.note.record(users: batch.ids.count)
+        let fake = batch.fakeCount
+        metrics.recordScored(fake: fake, real: batch.ids.count - fake)
+        let contentType = format == .csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8"
+        return Response(
+            status: .ok, headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try batch.rendered(as: format))))
+    }
+
+    /// The whole body, within the size limit and the request timeout.
+    private func readBody(_ request: Request) async throws -> [UInt8] {
+        let limit = settings.maxBody
+        let timeout = settings.requestTimeout
+        let buffer = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+            group.addTask { try await request.body.collect(upTo: limit) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw APIError(.requestTimeout, "the request body did not arrive within \(timeout) (--request-timeout)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    // MARK: Content negotiation
+
+    enum BodyLayout: Equatable {
+        case raw
+        case zstd
+        case multipart(boundary: String)
+    }
+
+    static let rawTypes: Set<String> = [
+        "text/csv", "application/csv", "text/plain", "application/x-ndjson", "application/ndjson", "application/jsonl",
+        "application/json", "application/zstd", "application/x-zstd",
+    ]
+
+    /// The body's layout from its Content-Type and Content-Encoding. CSV, JSON Lines and
+    /// JSON arrays are told apart by their first byte, as every fu tool does, so the types
+    /// above only have to be one of them; a missing Content-Type is read the same way.
+    static func bodyLayout(contentType: String?, encoding: String?) throws -> BodyLayout {
+        var layout = BodyLayout.raw
+        if let encoding = encoding.map(mediaType), encoding != "identity" {
+            guard encoding == "zstd" else {
+                throw APIError(.unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send zstd or none")
+            }
+            layout = .zstd
+        }
+        guard let contentType else { return layout }
+        let type = mediaType(contentType)
+        if type == "multipart/form-data" {
+            guard let boundary = parameter("boundary", in: contentType), !boundary.isEmpty else {
+                throw APIError(.badRequest, "multipart/form-data without a boundary")
+            }
+            return .multipart(boundary: boundary)
+        }
+        if type == "application/zstd" || type == "application/x-zstd" { return .zstd }
+        guard rawTypes.contains(type) else {
+            throw APIError(
+                .unsupportedMediaType,
+                "Content-Type '\(type)' is not supported; send multipart/form-data (field 'file'), text/csv, application/x-ndjson, application/json or application/zstd")
+        }
+        return layout
+    }
+
+    /// JSON unless the client's first acceptable type is CSV (q-values are not weighed).
+    static func predictionFormat(accept: String?) -> PredictionFormat {
+        for item in (accept ?? "").split(separator: ",") {
+            switch mediaType(String(item)) {
+            case "text/csv", "text/*": return .csv
+            case "application/json", "application/*", "*/*": return .jsonArray
+            default: continue
+            }
+        }
+        return .jsonArray
+    }
+
+    /// `type/subtype`, lowercased, without parameters.
+    static func mediaType(_ header: String) -> String {
+        let head = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return head.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
+    /// A `name=value` parameter of a header such as Content-Type or Content-Disposition.
+    static func parameter(_ name: String, in header: String) -> String? {
+        for part in header.split(separator: ";").dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
+            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            return value
+        }
+        return nil
+    }
+
+    // MARK: Multipart
+
+    /// The bytes of the form field `file`; other fields are ignored.
+    static func multipartFile(_ body: [UInt8], boundary: String) throws -> [UInt8] {
+        let parser = MultipartParser(boundary: boundary)
+        var disposition = ""
+        var part: [UInt8] = []
+        var file: [UInt8]?
+        var fields: [String] = []
+        parser.onHeader = { name, value in
+            if name.lowercased() == "content-disposition" { disposition = value }
+        }
+        parser.onBody = { buffer in part.append(contentsOf: buffer.readableBytesView) }
+        parser.onPartComplete = {
+            let name = parameter("name", in: disposition) ?? ""
+            fields.append(name)
+            if name == "file" && file == nil { file = part }
+            disposition = ""
+            part = []
+        }
+        do {
+            try parser.execute(body)
+        } catch {
+            throw APIError(.badRequest, "malformed multipart body")
+        }
+        guard body.firstRange(of: Array("--\(boundary)--".utf8)) != nil else {
+            throw APIError(.badRequest, "multipart body ends before its closing boundary '--\(boundary)--'")
+        }
+        guard let file else {
+            let found = fields.isEmpty ? "no fields" : "fields \(fields.map { "'\($0)'" }.joined(separator: ", "))"
+            throw APIError(.unprocessableContent, "multipart body has no field 'file' (found \(found)); send the events as -F file=@events.csv")
+        }
+        return file
+    }
+}
+
+private func isZstdFrame(_ bytes: [UInt8]) -> Bool {
+    bytes.count >= 4 && bytes[0] == 0x28 && bytes[1] == 0xB5 && bytes[2] == 0x2F && bytes[3] == 0xFD
+}
+
+import Foundation

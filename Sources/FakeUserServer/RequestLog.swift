@@ -1,0 +1,105 @@
+import FakeUserKit
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+
+/// The request context of fu-serve: Hummingbird's, plus what the access log needs to hear
+/// back from the handler.
+public struct ServeContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let note = RequestNote()
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// Written by a handler, read by the access log once the response is made.
+final class RequestNote: Sendable {
+    private let scoredUsers = Atomic<Int>(-1)
+
+    var users: Int? {
+        let value = scoredUsers.load(ordering: .relaxed)
+        return value < 0 ? nil : value
+    }
+
+    func record(users: Int) { scoredUsers.store(users, ordering: .relaxed) }
+}
+
+/// The outermost middleware: gives the request an id, turns every error into a JSON answer
+/// (so the status is known here), and writes one access-log line and the request metrics.
+struct AccessLogMiddleware: RouterMiddleware {
+    typealias Context = ServeContext
+    let logger: Logger
+    let metrics: ServerMetrics
+    let routes: RouteTable
+    private let counter = RequestCounter()
+
+    init(logger: Logger, metrics: ServerMetrics, routes: RouteTable) {
+        self.logger = logger
+        self.metrics = metrics
+        self.routes = routes
+    }
+
+    func handle(_ request: Request, context: ServeContext, next: (Request, ServeContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let id = request.headers[.requestID].flatMap(Self.acceptableID) ?? counter.next()
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            if let failure = APIError.from(error) {
+                response = failure.response()
+            } else {
+                logger.error("internal error answering a request", metadata: ["id": "\(id)", "error": "\(error)"])
+                response = APIError(.internalServerError, "internal error (request \(id))").response()
+            }
+        }
+        response.headers[.requestID] = id
+        let elapsed = start.duration(to: .now)
+        let path = request.uri.path
+        let status = response.status.code
+        let route = routes.contains(path) ? path : "unmatched"
+        metrics.recordRequest(route: route, method: request.method.rawValue, status: status, duration: elapsed)
+        let users = context.note.users.map(String.init) ?? "-"
+        let millis = Double(elapsed.nanoseconds) / 1e6
+        let level: Logger.Level = status >= 500 ? .error : status >= 400 ? .warning : .notice
+        logger.log(
+            level: level,
+            "request id=\(id) method=\(request.method.rawValue) path=\(path) status=\(status) users=\(users) latency_ms=\(formatMillis(millis))")
+        return response
+    }
+
+    /// A client's own X-Request-Id is kept when it is short and printable.
+    private static func acceptableID(_ text: String) -> String? {
+        text.utf8.count <= 64 && !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } ? text : nil
+    }
+}
+
+/// Request ids: the process's pid and a sequence number, unique within a log.
+final class RequestCounter: Sendable {
+    private let value = Atomic<UInt64>(0)
+    private let prefix = String(UInt32(truncatingIfNeeded: getpid()), radix: 16)
+
+    func next() -> String {
+        let number = value.add(1, ordering: .relaxed).newValue
+        return "\(prefix)-\(number)"
+    }
+}
+
+func formatMillis(_ value: Double) -> String {
+    let thousandths = Int((value * 1000).rounded())
+    let fraction = String(thousandths % 1000)
+    return "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-Id")!
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

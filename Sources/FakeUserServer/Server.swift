@@ -1,0 +1,84 @@
+import FakeUserKit
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// The fu-serve application: routes, middleware, and the SIGHUP reload service. `run` it
+/// with `runService()` (which also stops gracefully on SIGTERM and SIGINT), or test it
+/// with HummingbirdTesting.
+public func makeServer(
+    settings: ServerSettings, store: ModelStore, metrics: ServerMetrics = ServerMetrics(), logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> Application<RouterResponder<ServeContext>> {
+    let routes = RouteTable(methods: [
+        "/predict": [.post], "/health": [.get, .head], "/ready": [.get, .head], "/model": [.get, .head],
+        "/metrics": [.get, .head],
+    ])
+    let router = Router(context: ServeContext.self, options: .autoGenerateHeadEndpoints)
+    // Middleware first: routes take the middleware added before them.
+    router.add(middleware: AccessLogMiddleware(logger: logger, metrics: metrics, routes: routes))
+    router.add(middleware: RouteTableMiddleware(routes: routes))
+    let predict = PredictHandler(store: store, settings: settings, metrics: metrics)
+    router.post("/predict") { request, context in try await predict.handle(request, context: context) }
+    router.get("/health") { _, _ in jsonResponse(.object([("status", .string("ok"))])) }
+    router.get("/ready") { _, _ in
+        jsonResponse(.object([("status", .string("ready")), ("model_sha256", .string(store.current.sha256))]))
+    }
+    router.get("/model") { _, _ in jsonResponse(modelDescription(store.current)) }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.rendered())))
+    }
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(settings.requestTimeout.nanoseconds))),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "fu-serve/\(fuVersion)"),
+        services: [ModelReloadService(store: store, metrics: metrics, logger: logger)],
+        onServerRunning: onServerRunning,
+        logger: logger)
+}
+
+/// What `GET /model` says: the file, its SHA-256, when it was loaded, and the model's own
+/// features, threshold and training facts.
+func modelDescription(_ loaded: LoadedModel) -> JSONValue {
+    var pairs: [(String, JSONValue)] = [
+        ("path", .string(loaded.path)),
+        ("sha256", .string(loaded.sha256)),
+        ("loaded_at", .string(loaded.loadedAt.ISO8601Format())),
+    ]
+    if case .object(let model) = loaded.model.json {
+        let keep: Set<String> = ["format", "version", "kind", "features", "threshold", "training"]
+        pairs += model.filter { keep.contains($0.0) }
+    }
+    return .object(pairs)
+}
+
+/// On SIGHUP, reads and validates the model file again and swaps it in; a bad file keeps
+/// the old model serving.
+struct ModelReloadService: Service {
+    let store: ModelStore
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    func reload() {
+        do {
+            let loaded = try store.reload()
+            metrics.recordReload(succeeded: true)
+            logger.notice("model reloaded", metadata: ["path": "\(loaded.path)", "sha256": "\(loaded.sha256)"])
+        } catch {
+            metrics.recordReload(succeeded: false)
+            logger.error("model reload failed, still serving the previous model: \(error)")
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,23 @@
+import FakeUserKit
+
+/// What `fu-serve` is asked to do; every limit has a default a laptop and a small VM cope with.
+public struct ServerSettings: Sendable {
+    public var modelPath: String
+    public var host = "127.0.0.1"
+    public var port = 8000
+    /// Largest request body, and largest events text once a zstd body is decoded.
+    public var maxBody = 16 << 20
+    public var maxEvents = 1_000_000
+    /// A request's body must have arrived within this time; a connection idle for as long
+    /// is closed.
+    public var requestTimeout: Duration = .seconds(30)
+    /// Bodies at least this large are scored on the thread pool; smaller ones inline, where
+    /// a thread hop would cost more than the scoring.
+    public var inlineScoringLimit = 64 << 10
+
+    public init(modelPath: String) {
+        self.modelPath = modelPath
+    }
+
+    var batchLimits: EventBatchLimits { EventBatchLimits(maxBytes: maxBody, maxEvents: maxEvents) }
+}
