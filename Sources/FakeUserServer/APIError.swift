@@ -1,6 +1,7 @@
 import FakeUserKit
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// A failed request: a status and a message, answered as `{"error": "..."}`.
 public struct APIError: Error, HTTPResponseError, Sendable {
@@ -37,6 +38,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             }
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "request body is too large")
+        case let error as HTTPParserError:
+            // The client broke the HTTP exchange, e.g. hung up in the middle of its body.
+            return APIError(.badRequest, "malformed HTTP request: \(error.debugDescription)")
         case let error as HTTPError:
             return APIError(error.status, error.body ?? error.status.reasonPhrase)
         default:

@@ -34,7 +34,9 @@ public func makeServer(
     }
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(settings.requestTimeout.nanoseconds))),
+        // Idle longer than a body may take, so a slow body gets its 408 before the
+        // connection is dropped.
+        server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(2 * settings.requestTimeout.nanoseconds))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "fu-serve/\(fuVersion)"),
         services: [ModelReloadService(store: store, metrics: metrics, logger: logger)],
         onServerRunning: onServerRunning,

@@ -8,8 +8,8 @@ public struct ServerSettings: Sendable {
     /// Largest request body, and largest events text once a zstd body is decoded.
     public var maxBody = 16 << 20
     public var maxEvents = 1_000_000
-    /// A request's body must have arrived within this time; a connection idle for as long
-    /// is closed.
+    /// A request's body must have arrived within this time; a connection idle for twice as
+    /// long is closed.
     public var requestTimeout: Duration = .seconds(30)
     /// Bodies at least this large are scored on the thread pool; smaller ones inline, where
     /// a thread hop would cost more than the scoring.

@@ -42,7 +42,7 @@ struct Serve: LoggingTool {
     @Option(help: ArgumentHelp("Most events (rows) in one request.", valueName: "n"))
     var maxEvents = 1_000_000
 
-    @Option(help: ArgumentHelp("Seconds a request's body may take to arrive; idle connections close after as long.", valueName: "s"))
+    @Option(help: ArgumentHelp("Seconds a request's body may take to arrive (408 after); idle connections close after twice as long.", valueName: "s"))
     var requestTimeout = 30.0
 
     func validate() throws {

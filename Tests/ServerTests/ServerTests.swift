@@ -1,1 +1,470 @@
+import FakeUserKit
+import FakeUserServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Synchronization
 import Testing
+
+// Every route, content type and error status of fu-serve, run in-process through
+// HummingbirdTesting's router client. The built binary is tested in ServeEndToEndTests.
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let modelPath = repository.appendingPathComponent("models/fake_user_detector.json").path
+
+/// A few users, one of each kind the tests need: several event types, one user with one
+/// event, CRLF endings.
+let smallEvents = """
+    UserId,Event,Category\r
+    B2,click_ad,Motor\r
+    A1,click_ad,Jobs\r
+    A1,send_email,Jobs\r
+    B2,click_ad,Motor\r
+    A1,phone_call,Leisure\r
+    C3,send_sms,Phone\r
+
+    """
+
+/// The 3,000-user reference events (zstd), and the same decoded.
+let referenceEventsZstd = [UInt8](try! Data(contentsOf: repository.appendingPathComponent("Tests/Fixtures/events.csv.zst")))
+let referenceEvents = try! ByteInput(bytes: referenceEventsZstd, name: "events").readAll()
+
+/// Collects log lines, to check the access log.
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+
+    func logger() -> Logger {
+        var logger = Logger(label: "fu-serve-test") { _ in Handler(sink: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let sink: LogLines
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            sink.lines.withLock { $0.append("\(event.level): \(event.message)") }
+        }
+    }
+}
+
+struct TestServer {
+    var settings = ServerSettings(modelPath: modelPath)
+    let log = LogLines()
+    let metrics = ServerMetrics()
+
+    func run(_ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let store = ModelStore(try LoadedModel.load(path: settings.modelPath))
+        try await run(store: store, test)
+    }
+
+    func run(store: ModelStore, _ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = makeServer(settings: settings, store: store, metrics: metrics, logger: log.logger())
+        try await app.test(.router, test)
+    }
+}
+
+extension TestClientProtocol {
+    func post(_ body: [UInt8], headers: HTTPFields, uri: String = "/predict") async throws -> TestResponse {
+        try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+    }
+
+    func post(_ text: String, type: String, accept: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: type]
+        if let accept { headers[.accept] = accept }
+        return try await post(Array(text.utf8), headers: headers)
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The `{"error": "..."}` message; records an issue when the body is not that.
+    var errorMessage: String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let message = object["error"] as? String, object.count == 1
+        else {
+            Issue.record("not a JSON error: \(text)")
+            return ""
+        }
+        return message
+    }
+
+    /// A JSON array of predictions, as (UserId, Fake, Probability).
+    var predictions: [(String, Int, Double)] {
+        guard let items = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
+            Issue.record("not a JSON array: \(text.prefix(200))")
+            return []
+        }
+        return items.map { ($0["UserId"] as! String, $0["Fake"] as! Int, $0["Probability"] as! Double) }
+    }
+}
+
+/// A multipart/form-data body as curl -F makes it: CRLF line breaks, a filename and a type.
+func multipart(boundary: String = "fuBoundary7MA4YWxk", fields: [(name: String, filename: String?, content: String)], close: Bool = true) -> [UInt8] {
+    multipart(boundary: boundary, fields: fields.map { ($0.name, $0.filename, Array($0.content.utf8)) }, close: close)
+}
+
+func multipart(boundary: String = "fuBoundary7MA4YWxk", fields: [(name: String, filename: String?, content: [UInt8])], close: Bool = true) -> [UInt8] {
+    var body: [UInt8] = []
+    for field in fields {
+        var head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field.name)\""
+        if let filename = field.filename { head += "; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream" }
+        body += Array((head + "\r\n\r\n").utf8) + field.content + Array("\r\n".utf8)
+    }
+    if close { body += Array("--\(boundary)--\r\n".utf8) }
+    return body
+}
+
+let multipartType = "multipart/form-data; boundary=fuBoundary7MA4YWxk"
+
+/// The predictions the library's filters make for `events`: fu-featurize, then fu-score.
+func pipelinePredictions(_ events: [UInt8]) throws -> String {
+    let features = ByteOutput(inMemory: ())
+    _ = try Featurizer(options: FeaturizeOptions()).run(reader: TableReader(ByteInput(bytes: events, name: "events")), output: features, format: .csv)
+    let model = try Model.load(modelPath)
+    let reader = try TableReader(ByteInput(bytes: try features.collected(), name: "features"))
+    let match = try FeatureMatch(model: model, header: reader.header)
+    let table = try FeatureTable.read(reader, features: model.features, fillMissing: Set(match.filledWithZero))
+    let output = ByteOutput(inMemory: ())
+    try writePredictions(ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, to: output, format: .csv)
+    return String(decoding: try output.collected(), as: UTF8.self)
+}
+
+@Suite struct PredictRoute {
+    @Test func theOriginalMultipartCallIsScoredAsThePipelineScoresTheFile() async throws {
+        let expected = try pipelinePredictions(referenceEvents)
+        let events = String(decoding: referenceEvents, as: UTF8.self)
+        try await TestServer().run { client in
+            let body = multipart(fields: [("file", "test_data.csv", events)])
+            let json = try await client.post(body, headers: [.contentType: multipartType, .accept: "application/json"])
+            #expect(json.status == .ok)
+            #expect(json.headers[.contentType] == "application/json; charset=utf-8")
+            let rows = json.predictions
+            #expect(rows.count == 3000)
+            #expect(rows.map(\.0) == rows.map(\.0).sorted())
+            let csv = try await client.post(body, headers: [.contentType: multipartType, .accept: "text/csv"])
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(csv.text == expected)
+            // The JSON rows are the CSV's, to the last digit of the number text.
+            let csvRows = expected.split(separator: "\n").dropFirst().map { String($0) }
+            let jsonRows = json.text.matches(of: /"UserId":"([^"]*)","Fake":(\d),"Probability":([^}]*)\}/).map {
+                "\($0.output.1),\($0.output.2),\($0.output.3)"
+            }
+            #expect(jsonRows == csvRows)
+        }
+    }
+
+    @Test func everyContentTypeGivesTheSameAnswer() async throws {
+        let expected = try pipelinePredictions(Array(smallEvents.utf8))
+        let ndjson = """
+            {"UserId": "B2", "Event": "click_ad", "Category": "Motor"}
+            {"UserId": "A1", "Event": "click_ad", "Category": "Jobs"}
+            {"UserId": "A1", "Event": "send_email", "Category": "Jobs"}
+            {"UserId": "B2", "Event": "click_ad", "Category": "Motor"}
+            {"UserId": "A1", "Event": "phone_call", "Category": "Leisure"}
+            {"UserId": "C3", "Event": "send_sms", "Category": "Phone"}
+
+            """
+        let array = "[\n" + ndjson.split(separator: "\n").joined(separator: ",\n") + "\n]\n"
+        let zstd = try zstdCompress(Array(smallEvents.utf8))
+        try await TestServer().run { client in
+            let answers: [TestResponse] = [
+                try await client.post(multipart(fields: [("file", "events.csv", smallEvents)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
+                try await client.post(smallEvents, type: "text/csv", accept: "text/csv"),
+                try await client.post(ndjson, type: "application/x-ndjson", accept: "text/csv"),
+                try await client.post(array, type: "application/json", accept: "text/csv"),
+                try await client.post(zstd, headers: [.contentType: "application/zstd", .accept: "text/csv"]),
+                try await client.post(zstd, headers: [.contentType: "text/csv", .contentEncoding: "zstd", .accept: "text/csv"]),
+                try await client.post(multipart(fields: [(name: "file", filename: "events.csv.zst", content: zstd)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
+            ]
+            for (index, answer) in answers.enumerated() {
+                #expect(answer.status == .ok, "request \(index): \(answer.text)")
+                #expect(answer.text == expected, "request \(index)")
+            }
+        }
+    }
+
+    @Test func batchesTheOriginalFailedOnAreScored() async throws {
+        try await TestServer().run { client in
+            // One user with one event: every other event type is missing.
+            let one = try await client.post("UserId,Event,Category\nZZ,click_ad,Jobs\n", type: "text/csv")
+            #expect(one.status == .ok)
+            #expect(one.predictions.map(\.0) == ["ZZ"])
+            // An event type the model never saw counts in the totals only.
+            let unknown = try await client.post("UserId,Event,Category\nZZ,click_ad,Jobs\nZZ,new_type,Jobs\n", type: "text/csv")
+            #expect(unknown.status == .ok)
+            #expect(unknown.predictions.count == 1)
+            // A header and no events: nothing to score.
+            let none = try await client.post("UserId,Event,Category\n", type: "text/csv")
+            #expect(none.status == .ok)
+            #expect(none.text == "[]\n")
+        }
+    }
+
+    @Test func multipartWithAnExtraFieldAndOnlyLineFeedsInTheFile() async throws {
+        let expected = try pipelinePredictions(Array(smallEvents.utf8))
+        try await TestServer().run { client in
+            let lf = smallEvents.replacingOccurrences(of: "\r\n", with: "\n")
+            let body = multipart(fields: [("note", nil, "hello"), ("file", "events.csv", lf), ("after", nil, "x")])
+            let answer = try await client.post(body, headers: [.contentType: multipartType, .accept: "text/csv"])
+            #expect(answer.status == .ok)
+            #expect(answer.text == expected)
+        }
+    }
+
+    @Test func badMultipartBodies() async throws {
+        try await TestServer().run { client in
+            let noFile = try await client.post(multipart(fields: [("upload", "e.csv", smallEvents)]), headers: [.contentType: multipartType])
+            #expect(noFile.status == .unprocessableContent)
+            #expect(noFile.errorMessage.contains("no field 'file' (found fields 'upload')"))
+            let truncated = try await client.post(multipart(fields: [("file", "e.csv", smallEvents)], close: false), headers: [.contentType: multipartType])
+            #expect(truncated.status == .badRequest)
+            #expect(truncated.errorMessage.contains("ends before its closing boundary"))
+            let noBoundary = try await client.post(multipart(fields: [("file", "e.csv", smallEvents)]), headers: [.contentType: "multipart/form-data"])
+            #expect(noBoundary.status == .badRequest)
+            #expect(noBoundary.errorMessage == "multipart/form-data without a boundary")
+        }
+    }
+
+    @Test func malformedInputIsA400NamingTheLine() async throws {
+        try await TestServer().run { client in
+            let fields = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\nB,click_ad\n", type: "text/csv")
+            #expect(fields.status == .badRequest)
+            #expect(fields.errorMessage == "expected 3 fields, found 2 (line 3)")
+            let quote = try await client.post("UserId,Event,Category\nA,\"click_ad,Jobs\n", type: "text/csv")
+            #expect(quote.status == .badRequest)
+            #expect(quote.errorMessage.contains("(line 2)"))
+            let emptyID = try await client.post("UserId,Event,Category\n,click_ad,Jobs\n", type: "text/csv")
+            #expect(emptyID.status == .badRequest)
+            #expect(emptyID.errorMessage == "empty UserId (line 2)")
+            let json = try await client.post("[\n{\"UserId\": \"A\", \"Event\": \"click_ad\", \"Category\": \"Jobs\"},\n{\"UserId\": \"B\" \"Event\": 1}\n]", type: "application/json")
+            #expect(json.status == .badRequest)
+            #expect(json.errorMessage == "expected ',' or '}' (line 3)")
+            // A bad value inside a well-formed array names the element's line in the body.
+            let arrayValue = try await client.post("[\n{\"UserId\": \"A\", \"Event\": \"click_ad\", \"Category\": \"Jobs\"},\n\n{\"UserId\": \"\", \"Event\": \"click_ad\", \"Category\": \"Jobs\"}]", type: "application/json")
+            #expect(arrayValue.status == .badRequest)
+            #expect(arrayValue.errorMessage == "empty UserId (line 4)")
+            let ndjson = try await client.post("{\"UserId\": \"A\", \"Event\": \"click_ad\", \"Category\": \"Jobs\"}\n{\"UserId\": \"B\",\n", type: "application/x-ndjson")
+            #expect(ndjson.status == .badRequest)
+            #expect(ndjson.errorMessage.contains("(line 2)"))
+            let empty = try await client.post("", type: "text/csv")
+            #expect(empty.status == .badRequest)
+            #expect(empty.errorMessage.contains("no events"))
+            let garbage = try await client.post([0x00, 0xFF, 0xFE, 0x41, 0x0A, 0x80, 0x0A], headers: [.contentType: "text/csv"])
+            #expect(garbage.status == .badRequest)
+            let notZstd = try await client.post(smallEvents, type: "text/csv").status
+            #expect(notZstd == .ok)
+            let claimsZstd = try await client.post(Array(smallEvents.utf8), headers: [.contentType: "text/csv", .contentEncoding: "zstd"])
+            #expect(claimsZstd.status == .badRequest)
+            #expect(claimsZstd.errorMessage == "Content-Encoding is zstd but the body is not zstd data")
+            let corruptZstd = try await client.post(Array(try zstdCompress(Array(smallEvents.utf8)).dropLast(3)), headers: [.contentType: "application/zstd"])
+            #expect(corruptZstd.status == .badRequest)
+        }
+    }
+
+    @Test func wellFormedInputWithoutTheColumnsIsA422() async throws {
+        try await TestServer().run { client in
+            let csv = try await client.post("UserId,Event\nA,click_ad\n", type: "text/csv")
+            #expect(csv.status == .unprocessableContent)
+            #expect(csv.errorMessage == "missing required column 'Category'; events need UserId, Event and Category")
+            let json = try await client.post("[{\"user\": \"A\", \"Event\": \"click_ad\"}]", type: "application/json")
+            #expect(json.status == .unprocessableContent)
+            #expect(json.errorMessage.hasPrefix("missing required columns 'UserId', 'Category'"))
+        }
+    }
+
+    @Test func unsupportedContentTypesAndEncodingsAre415() async throws {
+        try await TestServer().run { client in
+            let xml = try await client.post("<events/>", type: "application/xml")
+            #expect(xml.status == .unsupportedMediaType)
+            #expect(xml.errorMessage.hasPrefix("Content-Type 'application/xml' is not supported"))
+            let form = try await client.post(smallEvents, type: "application/x-www-form-urlencoded")
+            #expect(form.status == .unsupportedMediaType)
+            let gzip = try await client.post(Array(smallEvents.utf8), headers: [.contentType: "text/csv", .contentEncoding: "gzip"])
+            #expect(gzip.status == .unsupportedMediaType)
+            #expect(gzip.errorMessage == "Content-Encoding 'gzip' is not supported; send zstd or none")
+        }
+    }
+
+    @Test func limitsAre413() async throws {
+        var server = TestServer()
+        server.settings.maxBody = 1024
+        server.settings.maxEvents = 5
+        let big = "UserId,Event,Category\n" + String(repeating: "AAAAAAAAAA,click_ad,Jobs\n", count: 60)
+        // Small when compressed, far over the limit once decoded.
+        let bomb = try zstdCompress(Array(("UserId,Event,Category\n" + String(repeating: "A,click_ad,Jobs\n", count: 10_000)).utf8))
+        #expect(bomb.count < 1024)
+        try await server.run { client in
+            let body = try await client.post(big, type: "text/csv")
+            #expect(body.status == .contentTooLarge)
+            #expect(body.errorMessage.contains("the limit is 1024"))
+            let tooMany = try await client.post(smallEvents, type: "text/csv")
+            #expect(tooMany.status == .contentTooLarge)
+            #expect(tooMany.errorMessage == "more than 5 events in one request")
+            let decoded = try await client.post(bomb, headers: [.contentType: "application/zstd"])
+            #expect(decoded.status == .contentTooLarge)
+            #expect(decoded.errorMessage == "the events are more than 1024 bytes once decoded")
+            let fine = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\n", type: "text/csv")
+            #expect(fine.status == .ok)
+        }
+    }
+
+    @Test func largeBatchesAreScoredOffTheRequestTaskWithTheSameResult() async throws {
+        var server = TestServer()
+        server.settings.inlineScoringLimit = 0
+        let expected = try pipelinePredictions(Array(smallEvents.utf8))
+        try await server.run { client in
+            let answer = try await client.post(smallEvents, type: "text/csv", accept: "text/csv")
+            #expect(answer.text == expected)
+        }
+    }
+}
+
+@Suite struct OtherRoutes {
+    @Test func healthReadyAndModel() async throws {
+        let fileHash = try shellOutput("sha256sum '\(modelPath)' | cut -d' ' -f1")
+        try await TestServer().run { client in
+            let health = try await client.execute(uri: "/health", method: .get)
+            #expect(health.status == .ok)
+            #expect(try jsonObject(health.text)["status"] as? String == "ok")
+            let ready = try await client.execute(uri: "/ready", method: .get)
+            #expect(ready.status == .ok)
+            #expect(try jsonObject(ready.text)["model_sha256"] as? String == fileHash)
+            let model = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
+            #expect(model["sha256"] as? String == fileHash)
+            #expect(model["path"] as? String == modelPath)
+            let onDisk = try Model.load(modelPath)
+            #expect(model["features"] as? [String] == onDisk.features)
+            #expect(model["threshold"] as? Double == onDisk.threshold)
+            #expect((model["training"] as? [String: Any])?["rows"] as? Int == onDisk.training.rows)
+            let head = try await client.execute(uri: "/health", method: .head)
+            #expect(head.status == .ok)
+        }
+    }
+
+    @Test func unknownPathsAndMethodsAreJSON404And405() async throws {
+        try await TestServer().run { client in
+            let missing = try await client.execute(uri: "/predict/now", method: .get)
+            #expect(missing.status == .notFound)
+            #expect(missing.errorMessage.hasPrefix("no route /predict/now"))
+            let get = try await client.execute(uri: "/predict", method: .get)
+            #expect(get.status == .methodNotAllowed)
+            #expect(get.headers[.allow] == "POST")
+            #expect(get.errorMessage == "GET is not allowed on /predict; use POST")
+            let post = try await client.execute(uri: "/health", method: .post)
+            #expect(post.status == .methodNotAllowed)
+            #expect(post.headers[.allow] == "GET, HEAD")
+        }
+    }
+
+    @Test func metricsCountRequestsByRouteAndStatusAndUsersByClass() async throws {
+        let server = TestServer()
+        try await server.run { client in
+            _ = try await client.post(smallEvents, type: "text/csv")
+            _ = try await client.post(smallEvents, type: "text/csv")
+            _ = try await client.post("UserId\nA\n", type: "text/csv")
+            _ = try await client.execute(uri: "/nowhere", method: .get)
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = metrics.text
+            #expect(text.contains(#"fu_http_requests_total{route="/predict",method="POST",status="200"} 2"#))
+            #expect(text.contains(#"fu_http_requests_total{route="/predict",method="POST",status="422"} 1"#))
+            #expect(text.contains(#"fu_http_requests_total{route="unmatched",method="GET",status="404"} 1"#))
+            #expect(text.contains(#"fu_http_request_duration_seconds_count{route="/predict"} 3"#))
+            // Two requests of three users each.
+            let fake = metricValue(text, #"fu_users_scored_total{class="fake"}"#)
+            let real = metricValue(text, #"fu_users_scored_total{class="real"}"#)
+            #expect(fake + real == 6)
+        }
+    }
+
+    @Test func oneAccessLogLinePerRequestWithIdStatusUsersAndLatency() async throws {
+        let server = TestServer()
+        try await server.run { client in
+            let scored = try await client.post(Array(smallEvents.utf8), headers: [.contentType: "text/csv", HTTPField.Name("X-Request-Id")!: "client-42"])
+            #expect(scored.headers[HTTPField.Name("X-Request-Id")!] == "client-42")
+            let failed = try await client.post("UserId\nA\n", type: "text/csv")
+            let id = try #require(failed.headers[HTTPField.Name("X-Request-Id")!])
+            let lines = server.log.all.filter { $0.contains("request id=") }
+            #expect(lines.count == 2)
+            #expect(lines.first?.hasPrefix("notice: request id=client-42 method=POST path=/predict status=200 users=3 latency_ms=") == true)
+            #expect(lines.last?.hasPrefix("warning: request id=\(id) method=POST path=/predict status=422 users=- latency_ms=") == true)
+        }
+    }
+
+    @Test func reloadSwapsAValidModelAndKeepsTheOldOneOnAFailure() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fu-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("model.json").path
+        let original = try String(contentsOfFile: modelPath, encoding: .utf8)
+        try original.write(toFile: path, atomically: true, encoding: .utf8)
+        var server = TestServer()
+        server.settings.modelPath = path
+        let store = ModelStore(try LoadedModel.load(path: path))
+        try await server.run(store: store) { client in
+            let before = try await client.post(smallEvents, type: "text/csv").predictions
+            // Threshold 0: every user is fake.
+            let everyoneFake = original.replacingOccurrences(
+                of: #""threshold": [0-9.e-]+"#, with: #""threshold": 0"#, options: .regularExpression)
+            #expect(everyoneFake != original)
+            try everyoneFake.write(toFile: path, atomically: true, encoding: .utf8)
+            try store.reload()
+            let after = try await client.post(smallEvents, type: "text/csv").predictions
+            #expect(after.map(\.1) == [1, 1, 1])
+            #expect(after.map(\.2) == before.map(\.2))
+            let sha = try jsonObject(try await client.execute(uri: "/model", method: .get).text)["sha256"] as? String
+            try "{\"format\": \"fu-model\", \"version\": 1, \"kind\": \"logistic_regression\"".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: ToolError.self) { try store.reload() }
+            let kept = try await client.post(smallEvents, type: "text/csv").predictions
+            #expect(kept.map(\.1) == [1, 1, 1])
+            #expect(try jsonObject(try await client.execute(uri: "/model", method: .get).text)["sha256"] as? String == sha)
+        }
+    }
+}
+
+func jsonObject(_ text: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+func metricValue(_ text: String, _ series: String) -> Int {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Int(line.dropFirst(series.count + 1)) ?? -1
+    }
+    return 0
+}
+
+func shellOutput(_ command: String, stdin: [UInt8]? = nil) throws -> String {
+    String(decoding: try shellBytes(command, stdin: stdin), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+func shellBytes(_ command: String, stdin: [UInt8]? = nil) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    let output = Pipe()
+    process.standardOutput = output
+    let input = Pipe()
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return [UInt8](data)
+}
+
+/// zstd-compressed bytes, by the zstd command (setup.sh installs it).
+func zstdCompress(_ bytes: [UInt8]) throws -> [UInt8] {
+    try shellBytes("zstd -q -c", stdin: bytes)
+}

@@ -24,23 +24,11 @@ struct JSONParser {
     mutating func parseArrayOfFlatObjects(_ element: (Range<Int>) throws -> Void) throws {
         skipSpace()
         try expect(UInt8(ascii: "["), "expected a JSON array of objects")
-        skipSpace()
-        if peek() == UInt8(ascii: "]") {
-            index += 1
-        } else {
-            while true {
-                skipSpace()
-                let start = index
-                try parseFlatObject { _, _ in }
-                try element(start..<index)
-                skipSpace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"), "expected ',' or ']'")
-                break
-            }
+        try parseItems(until: UInt8(ascii: "]")) { parser in
+            parser.skipSpace()
+            let start = parser.index
+            try parser.parseFlatObject { _, _ in }
+            try element(start..<parser.index)
         }
         skipSpace()
         if index != bytes.count { throw Failure(message: "unexpected text after the JSON array") }
@@ -49,27 +37,9 @@ struct JSONParser {
     private mutating func parseFlatObject(_ visit: ([UInt8], [UInt8]) throws -> Void) throws {
         skipSpace()
         try expect(UInt8(ascii: "{"), "expected a JSON object")
-        skipSpace()
-        if peek() == UInt8(ascii: "}") {
-            index += 1
-        } else {
-            while true {
-                skipSpace()
-                guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key") }
-                let key = try parseString()
-                skipSpace()
-                try expect(UInt8(ascii: ":"), "expected ':' after a key")
-                skipSpace()
-                let value = try parseValue()
-                try visit(key, value)
-                skipSpace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"), "expected ',' or '}'")
-                break
-            }
+        try parseMembers { parser, key in
+            parser.skipSpace()
+            try visit(key, try parser.parseValue())
         }
     }
 
@@ -89,44 +59,15 @@ struct JSONParser {
         case UInt8(ascii: "{"):
             index += 1
             var pairs: [(String, JSONValue)] = []
-            skipSpace()
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return .object(pairs)
+            try parseMembers { parser, key in
+                pairs.append((String(decoding: key, as: UTF8.self), try parser.parseAnyValue(depth: depth + 1)))
             }
-            while true {
-                skipSpace()
-                guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key") }
-                let key = String(decoding: try parseString(), as: UTF8.self)
-                skipSpace()
-                try expect(UInt8(ascii: ":"), "expected ':' after a key")
-                pairs.append((key, try parseAnyValue(depth: depth + 1)))
-                skipSpace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"), "expected ',' or '}'")
-                return .object(pairs)
-            }
+            return .object(pairs)
         case UInt8(ascii: "["):
             index += 1
             var items: [JSONValue] = []
-            skipSpace()
-            if peek() == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
-            while true {
-                items.append(try parseAnyValue(depth: depth + 1))
-                skipSpace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"), "expected ',' or ']'")
-                return .array(items)
-            }
+            try parseItems(until: UInt8(ascii: "]")) { parser in items.append(try parser.parseAnyValue(depth: depth + 1)) }
+            return .array(items)
         case UInt8(ascii: "\""):
             return .string(String(decoding: try parseString(), as: UTF8.self))
         case UInt8(ascii: "t"):
@@ -144,6 +85,37 @@ struct JSONParser {
             if isInteger, let value = Int(String(decoding: text, as: UTF8.self)) { return .integer(value) }
             guard let value = text.withUnsafeBufferPointer({ parseDouble($0) }) else { throw Failure(message: "invalid JSON number") }
             return .number(value)
+        }
+    }
+
+    /// After an opening bracket: `item (, item)*` then `close`, or just `close`.
+    private mutating func parseItems(until close: UInt8, _ item: (inout JSONParser) throws -> Void) throws {
+        skipSpace()
+        if peek() == close {
+            index += 1
+            return
+        }
+        while true {
+            try item(&self)
+            skipSpace()
+            if peek() == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(close, "expected ',' or '\(Character(Unicode.Scalar(close)))'")
+            return
+        }
+    }
+
+    /// After `{`: `"key": value` members up to `}`; `member` parses the value.
+    private mutating func parseMembers(_ member: (inout JSONParser, [UInt8]) throws -> Void) throws {
+        try parseItems(until: UInt8(ascii: "}")) { parser in
+            parser.skipSpace()
+            guard parser.peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key") }
+            let key = try parser.parseString()
+            parser.skipSpace()
+            try parser.expect(UInt8(ascii: ":"), "expected ':' after a key")
+            try member(&parser, key)
         }
     }
 

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// The built fu-serve on a free loopback port, driven by curl and signals as an operator
+/// would: the original API's curl call, a slow client, SIGHUP with a new and then a corrupt
+/// model, and SIGTERM while a request is in flight.
+@Suite struct ServeEndToEnd {
+    /// A running fu-serve whose stderr goes to `serve.log` in the work folder.
+    final class Server {
+        let process = Process()
+        let work: Workdir
+        private(set) var port = 0
+
+        init(_ work: Workdir, _ arguments: [String]) throws {
+            self.work = work
+            process.executableURL = try Workdir.binary("fu-serve")
+            process.arguments = arguments + ["--port", "0"]
+            process.currentDirectoryURL = work.url
+            _ = FileManager.default.createFile(atPath: work.path("serve.log"), contents: nil)
+            process.standardError = try FileHandle(forWritingTo: work.url.appendingPathComponent("serve.log"))
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let line = try waitForLog(#/listening on http://127\.0\.0\.1:(\d+)/#)
+            port = Int(line.output.1)!
+        }
+
+        var log: String { (try? work.read("serve.log")) ?? "" }
+
+        /// Polls the log (up to 10 s) for a line matching `pattern`.
+        func waitForLog<Output>(_ pattern: Regex<Output>) throws -> Regex<Output>.Match {
+            for _ in 0..<200 {
+                if let match = log.firstMatch(of: pattern) { return match }
+                if !process.isRunning { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            Issue.record("fu-serve never logged \(pattern); log:\n\(log)")
+            throw CancellationError()
+        }
+
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    @Test func originalCurlReloadAndGracefulStop() throws {
+        let work = try Workdir()
+        let model = try String(contentsOfFile: try work.fixtureFromRepository("models/fake_user_detector.json"), encoding: .utf8)
+        try work.write("model.json", model)
+        #expect(try work.shell("fu-synth --users 50 --seed 11 | cut -d, -f1-3 > test_data.csv").status == 0)
+        let server = try Server(work, ["-m", "model.json", "--log-dir", "logs", "--request-timeout", "1"])
+        let url = "http://localhost:\(server.port)"
+
+        // The original API's documented call, unchanged but for the port.
+        let original = try work.shell(
+            #"curl -sS -X POST "\#(url)/predict" -H "accept: application/json" -H "Content-Type: multipart/form-data" -F "file=@test_data.csv""#)
+        #expect(original.status == 0)
+        let rows = try JSONSerialization.jsonObject(with: Data(original.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.count == 50)
+        // Scored exactly as the filters score the same file.
+        let pipeline = try work.shell("fu-featurize < test_data.csv | fu-score -m model.json")
+        let csv = try work.shell(#"curl -sS -F "file=@test_data.csv" -H "Accept: text/csv" \#(url)/predict"#)
+        #expect(csv.stdout == pipeline.stdout)
+        #expect(pipeline.stdout.split(separator: "\n").count == 51)
+
+        // A client that stops sending its body gets 408 after --request-timeout.
+        let slow = try work.shell("""
+            exec 3<>/dev/tcp/127.0.0.1/\(server.port)
+            printf 'POST /predict HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: text/csv\\r\\nContent-Length: 100\\r\\n\\r\\nUserId,' >&3
+            timeout 5 head -n 1 <&3
+            """)
+        #expect(slow.stdout.hasPrefix("HTTP/1.1 408"))
+        // One that hangs up half way is a client mistake too, never a 500.
+        #expect(try work.shell("""
+            exec 3<>/dev/tcp/127.0.0.1/\(server.port)
+            printf 'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\nUserId,' >&3
+            exec 3>&-
+            """).status == 0)
+        _ = try server.waitForLog(#/status=400 users=- /#)
+        #expect(!server.log.contains("status=500"))
+
+        // SIGHUP with a valid new model: threshold 0 makes every user fake.
+        let firstHash = try modelHash(work, url)
+        try work.write("model.next", model.replacingOccurrences(of: #""threshold": [0-9.e-]+"#, with: #""threshold": 0"#, options: .regularExpression))
+        #expect(try work.shell("mv model.next model.json").status == 0)
+        server.signal(SIGHUP)
+        _ = try server.waitForLog(#/model reloaded/#)
+        let secondHash = try modelHash(work, url)
+        #expect(secondHash != firstHash)
+        #expect(secondHash == (try work.shell("sha256sum model.json | cut -d' ' -f1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let allFake = try work.shell(#"curl -sS -F "file=@test_data.csv" -H "Accept: text/csv" \#(url)/predict | tail -n +2 | cut -d, -f2 | sort -u"#)
+        #expect(allFake.stdout == "1\n")
+
+        // SIGHUP with a corrupt file: an error in the logs, the previous model still serving.
+        try work.write("model.json", "{\"format\": \"fu-model\"")
+        server.signal(SIGHUP)
+        _ = try server.waitForLog(#/model reload failed/#)
+        #expect(try modelHash(work, url) == secondHash)
+        let stillFake = try work.shell(#"curl -sS -F "file=@test_data.csv" -H "Accept: text/csv" \#(url)/predict | tail -n +2 | cut -d, -f2 | sort -u"#)
+        #expect(stillFake.stdout == "1\n")
+        #expect(try work.read("logs/error.log").contains("model reload failed"))
+        #expect(try work.read("logs/all.log").contains("method=POST path=/predict status=200 users=50"))
+
+        // SIGTERM while a request is in flight: the request is answered, then a clean exit.
+        let inFlight = try work.shell("""
+            exec 3<>/dev/tcp/127.0.0.1/\(server.port)
+            body=$'UserId,Event,Category\\nA1,click_ad,Jobs\\n'
+            printf 'POST /predict HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: text/csv\\r\\nContent-Length: %d\\r\\n\\r\\n%s' ${#body} "${body:0:10}" >&3
+            sleep 0.3
+            kill -TERM \(server.process.processIdentifier)
+            sleep 0.3
+            printf '%s' "${body:10}" >&3
+            timeout 5 cat <&3
+            """)
+        #expect(inFlight.stdout.hasPrefix("HTTP/1.1 200"))
+        #expect(inFlight.stdout.contains(#""UserId":"A1""#))
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit)
+        #expect(server.process.terminationStatus == 0)
+        #expect(server.log.contains("fu-serve: notice: stopped"))
+    }
+
+    @Test func startupErrors() throws {
+        let work = try Workdir()
+        let missing = try work.run("fu-serve", ["-m", "nope.json"])
+        #expect(missing.status == 66)
+        #expect(missing.stderr.contains("fu-serve: error: cannot read model file (nope.json)"))
+        try work.write("bad.json", "{}")
+        let bad = try work.run("fu-serve", ["-m", "bad.json"])
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("fu-serve: error: invalid model"))
+        let usage = try work.run("fu-serve", ["-m", "x.json", "--max-body", "lots"])
+        #expect(usage.status == 64)
+        #expect(usage.stderr.hasPrefix("fu-serve: error: --max-body must be a positive size"))
+        let noModel = try work.run("fu-serve")
+        #expect(noModel.status == 64)
+    }
+
+    private func modelHash(_ work: Workdir, _ url: String) throws -> String {
+        let text = try work.shell("curl -sS \(url)/model").stdout
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        return object?["sha256"] as? String ?? ""
+    }
+}
+
+extension Workdir {
+    /// The path of a file in the repository (models/, data/).
+    func fixtureFromRepository(_ path: String) throws -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(path).path
+    }
+}
