@@ -154,7 +154,7 @@ struct PredictHandler: Sendable {
         } catch {
             throw APIError(.badRequest, "malformed multipart body")
         }
-        guard body.firstRange(of: Array("--\(boundary)--".utf8)) != nil else {
+        guard endsWithClosingBoundary(body, boundary) else {
             throw APIError(.badRequest, "multipart body ends before its closing boundary '--\(boundary)--'")
         }
         guard let file else {
@@ -162,6 +162,20 @@ struct PredictHandler: Sendable {
             throw APIError(.unprocessableContent, "multipart body has no field 'file' (found \(found)); send the events as -F file=@events.csv")
         }
         return file
+    }
+}
+
+/// Whether `--BOUNDARY--` is there, looked for from the end, where it is (an epilogue
+/// after it is rare and short).
+private func endsWithClosingBoundary(_ body: [UInt8], _ boundary: String) -> Bool {
+    let needle = Array("--\(boundary)--".utf8)
+    return body.withUnsafeBufferPointer { bytes in
+        var start = bytes.count - needle.count
+        while start >= 0 {
+            if bytes[start] == needle[0] && bytes[start..<start + needle.count].elementsEqual(needle) { return true }
+            start -= 1
+        }
+        return false
     }
 }
 

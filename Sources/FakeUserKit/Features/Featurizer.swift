@@ -9,12 +9,16 @@ public struct FeaturizeOptions: Sendable {
     public var sorted = false
     /// Stop with `TooManyRows` past this many event rows (a server's per-request limit).
     public var maxRows: Int?
+    /// Parse on the calling thread, with small first allocations: for small inputs (a
+    /// server's requests), where a second thread costs more than it saves.
+    public var oneThread = false
 
-    public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false, maxRows: Int? = nil) {
+    public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false, maxRows: Int? = nil, oneThread: Bool = false) {
         self.events = events
         self.shard = shard
         self.sorted = sorted
         self.maxRows = maxRows
+        self.oneThread = oneThread
     }
 }
 
@@ -72,10 +76,11 @@ public struct Featurizer {
     /// slots and counters are random memory accesses; loading a whole batch's first, in
     /// loops with no dependency between rows, lets their cache misses overlap.
     private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
-        let users = UserIndex()
-        let counts = EventCounts(users: 1 << 14)
+        let users = UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12)
+        let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14)
         var labels: [Int8] = []
-        let stage = ParseStage(parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress)
+        let stage = ParseStage(
+            parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, inline: options.oneThread)
         do {
             while let batch = try stage.nextBatch() {
                 for i in 0..<batch.count { batch.touched[i] = users.touch(hash: batch.hashes[i]) }
@@ -334,47 +339,71 @@ final class ParseStage: @unchecked Sendable {
     private var thread: BackgroundThread?
     private var ended = false
 
-    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?) {
+    /// The batch `inline` stages parse into on the caller's thread.
+    private var inlineBatch: EventBatch?
+
+    /// `inline` parses on the caller's thread, when nextBatch() asks: for small inputs,
+    /// where a second thread costs more than it saves.
+    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false) {
         self.parser = parser
         self.shard = shard
         self.maxRows = maxRows ?? .max
         self.progress = progress
-        for _ in 0..<4 { free.put(EventBatch()) }
-        thread = BackgroundThread { [self] in produce() }
+        if inline {
+            inlineBatch = EventBatch()
+        } else {
+            for _ in 0..<4 { free.put(EventBatch()) }
+            thread = BackgroundThread { [self] in produce() }
+        }
     }
 
     private func produce() {
         while true {
             let batch = free.take()
-            batch.removeAll()
             if cancelled.load(ordering: .relaxed) {
                 full.put(.end)
                 return
             }
-            do {
-                while batch.count < EventBatch.capacity {
-                    guard let event = try parser.next() else {
-                        full.put(.batch(batch))
-                        full.put(.end)
-                        return
-                    }
-                    rows += 1
-                    if rows > maxRows { throw TooManyRows(limit: maxRows) }
-                    if let shard, !shard.contains(hash: event.hash) { continue }
-                    batch.append(event)
-                }
-                progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead)
-                full.put(.batch(batch))
-            } catch {
-                full.put(.batch(batch))
+            let (ended, error) = parse(into: batch)
+            full.put(.batch(batch))
+            if let error {
                 full.put(.failure(error))
+                return
+            }
+            if ended {
+                full.put(.end)
                 return
             }
         }
     }
 
+    /// Fills `batch` with the next rows; says whether the input ended, or why it failed.
+    private func parse(into batch: EventBatch) -> (ended: Bool, error: (any Error)?) {
+        batch.removeAll()
+        do {
+            while batch.count < EventBatch.capacity {
+                guard let event = try parser.next() else { return (true, nil) }
+                rows += 1
+                if rows > maxRows { throw TooManyRows(limit: maxRows) }
+                if let shard, !shard.contains(hash: event.hash) { continue }
+                batch.append(event)
+            }
+            progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead)
+            return (false, nil)
+        } catch {
+            return (true, error)
+        }
+    }
+
     /// The next batch in file order, nil at the end; throws the parser's error in its place.
     func nextBatch() throws -> EventBatch? {
+        if let batch = inlineBatch {
+            if ended { return nil }
+            let (end, error) = parse(into: batch)
+            ended = end
+            if let error { throw error }
+            return batch.count > 0 || !end ? batch : nil
+        }
         switch full.take() {
         case .batch(let batch):
             return batch
@@ -388,12 +417,12 @@ final class ParseStage: @unchecked Sendable {
     }
 
     func recycle(_ batch: EventBatch) {
-        free.put(batch)
+        if inlineBatch == nil { free.put(batch) }
     }
 
     /// Stops the thread early (the consumer failed): recycles batches until it has ended.
     func stop() {
-        guard !ended else { return }
+        guard !ended, inlineBatch == nil else { return }
         cancelled.store(true, ordering: .relaxed)
         while true {
             switch full.take() {

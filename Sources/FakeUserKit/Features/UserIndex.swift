@@ -20,9 +20,10 @@ final class UserIndex {
 
     var count: Int { starts.count }
 
-    init() {
+    /// `initialSlots` is a power of two; the table doubles as users arrive.
+    init(initialSlots: Int = 1 << 12) {
         arena = .allocate(capacity: arenaCapacity)
-        slotMask = (1 << 12) - 1
+        slotMask = initialSlots - 1
         slots = .allocate(capacity: 4 * (slotMask + 1))
         slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
     }

@@ -1,3 +1,4 @@
+import CNumberFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -134,11 +135,22 @@ func formatInteger(_ value: Int, into pointer: UnsafeMutablePointer<UInt8>) -> I
 /// so recent results are kept in a direct-mapped cache keyed by the value's bits.
 struct NumberFormatterCache {
     private static let slots = 1 << 14
-    private var keys = [UInt64](repeating: UInt64.max, count: slots)
-    private var lengths = [UInt8](repeating: 0, count: slots)
-    private var texts = [UInt8](repeating: 0, count: slots * 32)
+    /// Numbers formatted before the cache is set up: a small output (a server's answer)
+    /// would spend more on clearing the cache's 670 KB than the cache saves.
+    private static let uncachedCalls = 8192
+    private var calls = 0
+    private var keys: [UInt64] = []
+    private var lengths: [UInt8] = []
+    private var texts: [UInt8] = []
 
     mutating func format(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
+        if keys.isEmpty {
+            calls += 1
+            if calls < Self.uncachedCalls { return formatDouble(value, into: pointer) }
+            keys = [UInt64](repeating: UInt64.max, count: Self.slots)
+            lengths = [UInt8](repeating: 0, count: Self.slots)
+            texts = [UInt8](repeating: 0, count: Self.slots * 32)
+        }
         let bits = value.bitPattern
         let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 50)
         if keys[slot] == bits {
@@ -156,7 +168,7 @@ struct NumberFormatterCache {
 
 func formatDouble(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
     let written = pointer.withMemoryRebound(to: CChar.self, capacity: 32) { text in
-        withVaList([value]) { vsnprintf(text, 32, "%.17g", $0) }
+        fu_format_g17(text, 32, value)
     }
     return Int(written)
 }

@@ -100,7 +100,9 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
                 "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category")
         }
         let features = ByteOutput(inMemory: ())
-        let summary = try Featurizer(options: FeaturizeOptions(maxRows: limits.maxEvents))
+        // A second parsing thread pays off only for large batches.
+        let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: events.count < 1 << 20)
+        let summary = try Featurizer(options: options)
             .run(reader: reader, output: features, format: .csv)
         guard summary.users > 0 else {
             return ScoredBatch(ids: [], probabilities: [], threshold: model.threshold, events: summary.rows)
