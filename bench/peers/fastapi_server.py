@@ -18,25 +18,13 @@ import sys
 import pandas as pd
 from fastapi import FastAPI, File, UploadFile
 
-EVENTS = ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"]
+# The original's featurization, as the pandas peer of bench/featurize.sh does it (this
+# folder is uvicorn's --app-dir, so it is on sys.path).
+from pandas_features import reference_features as features
+
 DEFAULT_MODEL = os.environ.get("FU_PEER_MODEL", "model.pkl")
 
 app = FastAPI()
-
-
-def features(df):
-    """The reference features per user, as the original's featurization built them."""
-    by_user = df.groupby("UserId", sort=True)
-    counts = df.groupby(["UserId", "Event"]).size().unstack(fill_value=0).reindex(columns=EVENTS, fill_value=0)
-    out = pd.DataFrame(index=counts.index)
-    out["total_events"] = by_user.size()
-    out["click_ad_ratio"] = counts["click_ad"] / out["total_events"]
-    out["send_email_ratio"] = counts["send_email"] / out["total_events"]
-    out["unique_categories"] = by_user["Category"].nunique()
-    out["category_repeat_ratio"] = out["total_events"] / out["unique_categories"]
-    for e in EVENTS:
-        out[e] = counts[e]
-    return out.sort_index()
 
 
 @app.post("/predict")

@@ -14,10 +14,8 @@ import pandas as pd
 EVENTS = ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"]
 
 
-def featurize(path):
-    """One row per user, ordered by UserId: Fake and the 10 reference features."""
-    # compression="infer" picks zstd for .zst (needs the zstandard module).
-    df = pd.read_csv(path, dtype={"UserId": str, "Event": str, "Category": str, "Fake": "int64"})
+def reference_features(df):
+    """One row per user, ordered by UserId: the 10 reference features of an events DataFrame."""
     by_user = df.groupby("UserId", sort=True)
     # One count column per event type; reindex so a type absent from the
     # data still gets a column of zeros.
@@ -26,7 +24,6 @@ def featurize(path):
         .reindex(columns=EVENTS, fill_value=0)
     )
     out = pd.DataFrame(index=counts.index)
-    out["Fake"] = by_user["Fake"].max()
     out["total_events"] = by_user.size()
     out["click_ad_ratio"] = counts["click_ad"] / out["total_events"]
     out["send_email_ratio"] = counts["send_email"] / out["total_events"]
@@ -35,6 +32,15 @@ def featurize(path):
     for e in EVENTS:
         out[e] = counts[e]
     return out.sort_index()
+
+
+def featurize(path):
+    """One row per user, ordered by UserId: Fake and the 10 reference features."""
+    # compression="infer" picks zstd for .zst (needs the zstandard module).
+    df = pd.read_csv(path, dtype={"UserId": str, "Event": str, "Category": str, "Fake": "int64"})
+    out = reference_features(df)
+    out.insert(0, "Fake", df.groupby("UserId", sort=True)["Fake"].max())
+    return out
 
 
 def main() -> int:
