@@ -18,7 +18,7 @@ struct PredictHandler: Sendable {
         }
         let layout = try Self.bodyLayout(contentType: request.headers[.contentType], encoding: request.headers[.contentEncoding])
         let body = try await readBody(request)
-        if layout == .zstd && !body.isEmpty && !isZstdFrame(body) {
+        if layout == .zstd && !body.isEmpty && !startsWithZstdFrame(body) {
             throw APIError(.badRequest, "Content-Encoding is zstd but the body is not zstd data")
         }
         let events: [UInt8]
@@ -30,7 +30,8 @@ struct PredictHandler: Sendable {
         // Taken once: a reload during this request does not change the model it uses.
         let model = store.current.model
         let limits = settings.batchLimits
-        let batch = events.count < settings.inlineScoringLimit
+        // A zstd body may decode to far more than it looks.
+        let batch = events.count < settings.inlineScoringLimit && !startsWithZstdFrame(events)
             ? try scoreEventBatch(events, model: model, limits: limits)
             : try await NIOThreadPool.singleton.runIfActive { try scoreEventBatch(events, model: model, limits: limits) }
         context.note.record(users: batch.ids.count)
@@ -179,8 +180,5 @@ private func endsWithClosingBoundary(_ body: [UInt8], _ boundary: String) -> Boo
     }
 }
 
-private func isZstdFrame(_ bytes: [UInt8]) -> Bool {
-    bytes.count >= 4 && bytes[0] == 0x28 && bytes[1] == 0xB5 && bytes[2] == 0x2F && bytes[3] == 0xFD
-}
 
 import Foundation

@@ -11,8 +11,8 @@ public struct ServerSettings: Sendable {
     /// A request's body must have arrived within this time; a connection idle for twice as
     /// long is closed.
     public var requestTimeout: Duration = .seconds(30)
-    /// Bodies at least this large are scored on the thread pool; smaller ones inline, where
-    /// a thread hop would cost more than the scoring.
+    /// Bodies at least this large, and zstd bodies, are scored on the thread pool; smaller
+    /// ones inline, where a thread hop would cost more than the scoring.
     public var inlineScoringLimit = 64 << 10
 
     public init(modelPath: String) {

@@ -207,6 +207,9 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let none = try await client.post("UserId,Event,Category\n", type: "text/csv")
             #expect(none.status == .ok)
             #expect(none.text == "[]\n")
+            let emptyArray = try await client.post("[ ]", type: "application/json")
+            #expect(emptyArray.status == .ok)
+            #expect(emptyArray.text == "[]\n")
         }
     }
 

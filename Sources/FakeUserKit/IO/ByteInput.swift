@@ -74,6 +74,11 @@ public final class ByteInput {
     }
 }
 
+/// Whether bytes start with a zstd frame (or a skippable frame), as inputs are sniffed.
+public func startsWithZstdFrame(_ bytes: [UInt8]) -> Bool {
+    ZstdDecoder.isZstdMagic(Array(bytes.prefix(4)))
+}
+
 /// Thrown when an input passes `ByteInput.limit`.
 public struct InputTooLarge: Error, Sendable, Equatable {
     public var limit: Int

@@ -80,13 +80,14 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
     }
     do {
         var events = body
-        if ZstdDecoder.isZstdMagic(Array(body.prefix(4))) {
+        if startsWithZstdFrame(body) {
             let input = try ByteInput(bytes: body, name: name)
             input.limit = limits.maxBytes
             events = try input.readAll()
         }
         if firstNonBlankByte(events) == UInt8(ascii: "[") {
             let lines = try JSONArrayLines(events, name: name)
+            if lines.lines.isEmpty { return ScoredBatch(ids: [], probabilities: [], threshold: model.threshold, events: 0) }
             arrayLines = lines
             events = lines.bytes
         }
