@@ -34,12 +34,31 @@ struct JSONParser {
         if index != bytes.count { throw Failure(message: "unexpected text after the JSON array") }
     }
 
+    /// JSON Lines' hot path, so written out rather than through `parseMembers`' closure
+    /// (which cost a tenth of fu-featurize's time on JSON Lines).
     private mutating func parseFlatObject(_ visit: ([UInt8], [UInt8]) throws -> Void) throws {
         skipSpace()
         try expect(UInt8(ascii: "{"), "expected a JSON object")
-        try parseMembers { parser, key in
-            parser.skipSpace()
-            try visit(key, try parser.parseValue())
+        skipSpace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            skipSpace()
+            guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key") }
+            let key = try parseString()
+            skipSpace()
+            try expect(UInt8(ascii: ":"), "expected ':' after a key")
+            skipSpace()
+            try visit(key, try parseValue())
+            skipSpace()
+            if peek() == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "}"), "expected ',' or '}'")
+            return
         }
     }
 
