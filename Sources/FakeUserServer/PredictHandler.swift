@@ -1,3 +1,4 @@
+import Foundation
 import FakeUserKit
 import Hummingbird
 import MultipartKit
@@ -179,6 +180,3 @@ private func endsWithClosingBoundary(_ body: [UInt8], _ boundary: String) -> Boo
         return false
     }
 }
-
-
-import Foundation

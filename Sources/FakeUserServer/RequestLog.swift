@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import FakeUserKit
 import HTTPTypes
 import Hummingbird
@@ -98,8 +103,3 @@ extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

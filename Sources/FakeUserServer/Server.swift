@@ -1,3 +1,4 @@
+import Foundation
 import FakeUserKit
 import Hummingbird
 import Logging
@@ -90,5 +91,3 @@ struct ModelReloadService: Service {
         }
     }
 }
-
-import Foundation

@@ -47,10 +47,9 @@ struct Serve: LoggingTool {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard let bytes = parseSize(maxBody), bytes > 0 else {
+        guard (parseSize(maxBody) ?? 0) > 0 else {
             throw ValidationError("--max-body must be a positive size such as 1048576, 512K or 16M")
         }
-        _ = bytes
         guard maxEvents > 0 else { throw ValidationError("--max-events must be positive") }
         guard requestTimeout > 0, requestTimeout.isFinite else { throw ValidationError("--request-timeout must be positive") }
     }

@@ -22,6 +22,9 @@ public struct FeaturizeOptions: Sendable {
     }
 }
 
+/// The columns every events table needs, in this order (`Fake` is optional).
+public let requiredEventColumns = ["UserId", "Event", "Category"]
+
 /// Thrown when the input has more rows than `FeaturizeOptions.maxRows`.
 public struct TooManyRows: Error, Sendable, Equatable {
     public var limit: Int
@@ -216,9 +219,8 @@ struct EventRowParser {
 
     init(reader: TableReader, events: [String]) throws {
         self.reader = reader
-        userColumn = try reader.requireColumn("UserId")
-        eventColumn = try reader.requireColumn("Event")
-        categoryColumn = try reader.requireColumn("Category")
+        let columns = try requiredEventColumns.map(reader.requireColumn)
+        (userColumn, eventColumn, categoryColumn) = (columns[0], columns[1], columns[2])
         labelColumn = reader.column("Fake")
         self.events = Vocabulary(events)
     }

@@ -94,7 +94,8 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
         let input = try ByteInput(bytes: events, name: name)
         input.limit = limits.maxBytes
         let reader = try TableReader(input)
-        let missing = ["UserId", "Event", "Category"].filter { reader.column($0) == nil }
+        // Checked here, all at once, so that a missing column is told from malformed text.
+        let missing = requiredEventColumns.filter { reader.column($0) == nil }
         if !missing.isEmpty {
             let names = missing.map { "'\($0)'" }.joined(separator: ", ")
             throw BatchFailure.missingColumns(
