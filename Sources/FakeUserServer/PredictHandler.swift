@@ -1,7 +1,6 @@
 import Foundation
 import FakeUserKit
 import Hummingbird
-import MultipartKit
 import NIOCore
 import NIOPosix
 
@@ -87,7 +86,7 @@ struct PredictHandler: Sendable {
         guard let contentType else { return layout }
         let type = mediaType(contentType)
         if type == "multipart/form-data" {
-            guard let boundary = parameter("boundary", in: contentType), !boundary.isEmpty else {
+            guard let boundary = headerParameter("boundary", in: contentType), !boundary.isEmpty else {
                 throw APIError(.badRequest, "multipart/form-data without a boundary")
             }
             return .multipart(boundary: boundary)
@@ -119,64 +118,21 @@ struct PredictHandler: Sendable {
         return head.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
-    /// A `name=value` parameter of a header such as Content-Type or Content-Disposition.
-    static func parameter(_ name: String, in header: String) -> String? {
-        for part in header.split(separator: ";").dropFirst() {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
-            var value = pair[1].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-            return value
-        }
-        return nil
-    }
-
     // MARK: Multipart
 
     /// The bytes of the form field `file`; other fields are ignored.
     static func multipartFile(_ body: [UInt8], boundary: String) throws -> [UInt8] {
-        let parser = MultipartParser(boundary: boundary)
-        var disposition = ""
-        var part: [UInt8] = []
-        var file: [UInt8]?
-        var fields: [String] = []
-        parser.onHeader = { name, value in
-            if name.lowercased() == "content-disposition" { disposition = value }
-        }
-        parser.onBody = { buffer in part.append(contentsOf: buffer.readableBytesView) }
-        parser.onPartComplete = {
-            let name = parameter("name", in: disposition) ?? ""
-            fields.append(name)
-            if name == "file" && file == nil { file = part }
-            disposition = ""
-            part = []
-        }
+        let form: MultipartForm
         do {
-            try parser.execute(body)
+            form = try MultipartForm(body, boundary: boundary)
         } catch {
-            throw APIError(.badRequest, "malformed multipart body")
+            throw APIError(.badRequest, error.message)
         }
-        guard endsWithClosingBoundary(body, boundary) else {
-            throw APIError(.badRequest, "multipart body ends before its closing boundary '--\(boundary)--'")
-        }
-        guard let file else {
-            let found = fields.isEmpty ? "no fields" : "fields \(fields.map { "'\($0)'" }.joined(separator: ", "))"
+        guard let file = form.field("file", in: body) else {
+            let fields = form.parts.map { "'\($0.fieldName ?? "")'" }
+            let found = fields.isEmpty ? "no fields" : "fields \(fields.joined(separator: ", "))"
             throw APIError(.unprocessableContent, "multipart body has no field 'file' (found \(found)); send the events as -F file=@events.csv")
         }
         return file
-    }
-}
-
-/// Whether `--BOUNDARY--` is there, looked for from the end, where it is (an epilogue
-/// after it is rare and short).
-private func endsWithClosingBoundary(_ body: [UInt8], _ boundary: String) -> Bool {
-    let needle = Array("--\(boundary)--".utf8)
-    return body.withUnsafeBufferPointer { bytes in
-        var start = bytes.count - needle.count
-        while start >= 0 {
-            if bytes[start] == needle[0] && bytes[start..<start + needle.count].elementsEqual(needle) { return true }
-            start -= 1
-        }
-        return false
     }
 }

@@ -38,7 +38,10 @@ public func makeServer(
         router: router,
         // Idle longer than a body may take, so a slow body gets its 408 before the
         // connection is dropped.
-        server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(2 * settings.requestTimeout.nanoseconds))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ContinueHandler(maxBody: settings.maxBody)],
+                idleTimeout: TimeAmount.nanoseconds(2 * settings.requestTimeout.nanoseconds))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "fu-serve/\(fuVersion)"),
         services: [ModelReloadService(store: store, metrics: metrics, logger: logger)],
         onServerRunning: onServerRunning,

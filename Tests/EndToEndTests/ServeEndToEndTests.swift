@@ -119,6 +119,38 @@ import Testing
         #expect(server.log.contains("fu-serve: notice: stopped"))
     }
 
+    /// Issue 9, defects 1, 3 and 4: bytes that used to stop the server (a non-ASCII
+    /// multipart header name trapped inside multipart-kit), a boundary past RFC 2046's 70
+    /// characters, and curl's `Expect: 100-continue`, which was never answered.
+    @Test func hostileMultipartAndExpectContinue() throws {
+        let work = try Workdir()
+        _ = try work.shell("cp \(try work.fixtureFromRepository("models/fake_user_detector.json")) model.json")
+        let server = try Server(work, ["-m", "model.json"])
+        let url = "http://127.0.0.1:\(server.port)/predict"
+        let trap = try work.shell(#"""
+            printf -- '--B\r\n\x80: x\r\n\r\nUserId,Event,Category\nA,click_ad,Jobs\r\n--B--\r\n' |
+                curl -s -w ' %{http_code}' -H 'Content-Type: multipart/form-data; boundary=B' --data-binary @- \#(url)
+            """#)
+        #expect(trap.stdout == #"{"error": "malformed multipart part header: expected 'Name: value'"}"# + "\n 400")
+        let long = String(repeating: "x", count: 71)
+        let tooLong = try work.shell(#"""
+            printf -- '--\#(long)\r\n\r\nx\r\n--\#(long)--\r\n' |
+                curl -s -w ' %{http_code}' -H 'Content-Type: multipart/form-data; boundary=\#(long)' --data-binary @- \#(url)
+            """#)
+        #expect(tooLong.stdout.hasSuffix(" 400"))
+        #expect(tooLong.stdout.contains("multipart boundary must be 1 to 70 characters"))
+        #expect(server.process.isRunning)
+
+        // A 1.2 MB upload: curl asks to continue and gets 100 at once (not after its 1 s wait).
+        #expect(try work.shell("fu-synth --users 6000 --seed 3 | cut -d, -f1-3 > big.csv").status == 0)
+        let upload = try work.shell(#"curl -sv -o answer.json -F file=@big.csv \#(url) 2>&1 | grep '^< HTTP'"#)
+        #expect(upload.stdout == "< HTTP/1.1 100 Continue\r\n< HTTP/1.1 200 OK\r\n")
+        // Announced past --max-body: no 100, the 413 comes without the body.
+        let limited = try Server(work, ["-m", "model.json", "--max-body", "1000"])
+        let refused = try work.shell(#"curl -sv -o /dev/null -F file=@big.csv http://127.0.0.1:\#(limited.port)/predict 2>&1 | grep '^< HTTP'"#)
+        #expect(refused.stdout == "< HTTP/1.1 413 Payload Too Large\r\n")
+    }
+
     @Test func startupErrors() throws {
         let work = try Workdir()
         let missing = try work.run("fu-serve", ["-m", "nope.json"])
