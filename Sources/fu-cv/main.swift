@@ -38,9 +38,11 @@ struct CrossValidate: FuTool {
         }
         let output = try outputOptions.openOutput()
         try output.write(validation.json(trainer: learning.trainer, table: table, labels: labels).rendered())
+        var file: ByteOutput?
         if let oof {
-            let file = try outputOptions.open(oof)
-            let writer = try TableWriter(file, format: formatOption.format, columns: ["UserId", "Fake", "Probability", "fold"])
+            let side = try outputOptions.open(oof)
+            file = side
+            let writer = try TableWriter(side, format: formatOption.format, columns: ["UserId", "Fake", "Probability", "fold"])
             for row in 0..<table.rowCount {
                 try writer.field(table.ids[row])
                 try writer.field(Int(labels[row]))
@@ -48,9 +50,9 @@ struct CrossValidate: FuTool {
                 try writer.field(validation.foldOfRow[row])
                 try writer.endRow()
             }
-            try file.commit()
         }
-        try output.commit()
+        // Together, and only now: a failed run leaves the previous files as they were.
+        try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         let f1 = validation.folds.map { $0.metrics.positive.f1 }
         logger.info("cross-validated", metadata: ["folds": "\(foldOptions.folds)", "mean_f1": "\(f1.reduce(0, +) / Double(f1.count))"])

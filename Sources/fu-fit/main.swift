@@ -45,13 +45,15 @@ struct Fit: FuTool {
         }
         let output = try outputOptions.openOutput()
         try output.write(model.json.rendered())
+        var file: ByteOutput?
         if let metrics {
             let report = Metrics(labels: labels, probabilities: model.probabilities(table), threshold: model.threshold)
-            let file = try outputOptions.open(metrics)
-            try file.write(report.json.rendered())
-            try file.commit()
+            let side = try outputOptions.open(metrics)
+            file = side
+            try side.write(report.json.rendered())
         }
-        try output.commit()
+        // Together, and only now: a failed run leaves the previous files as they were.
+        try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("fitted", metadata: [
             "rows": "\(table.rowCount)", "features": "\(table.featureCount)", "iterations": "\(model.training.iterations)",

@@ -50,13 +50,15 @@ struct Score: FuTool {
         let cut = threshold ?? model.threshold
         let output = try outputOptions.openOutput()
         try writePredictions(ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format)
+        var file: ByteOutput?
         if let metrics {
             let labels = try table.requireLabels(reader.location(line: 1))
-            let file = try outputOptions.open(metrics)
-            try file.write(Metrics(labels: labels, probabilities: probabilities, threshold: cut).json.rendered())
-            try file.commit()
+            let side = try outputOptions.open(metrics)
+            file = side
+            try side.write(Metrics(labels: labels, probabilities: probabilities, threshold: cut).json.rendered())
         }
-        try output.commit()
+        // Together, and only now: a failed run leaves the previous files as they were.
+        try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
     }

@@ -61,9 +61,8 @@ struct Split: FuTool {
             train: try outputOptions.openOutput(), test: try outputOptions.open(test),
             truth: try truth.map { try outputOptions.open($0) }, format: formatOption.format)
         let summary = try splitter.run(inputPath: inputOptions.input, outputs: outputs)
-        try outputs.test.commit()
-        try outputs.truth?.commit()
-        try outputs.train.commit()
+        // Together, and only now: a failed run leaves the previous files as they were.
+        try ByteOutput.commit([outputs.test, outputs.truth, outputs.train])
         logger.reportSkipped(summary.skippedRows, input: inputOptions.input ?? "stdin")
         logger.info("split", metadata: ["train_users": "\(summary.trainUsers)", "test_users": "\(summary.testUsers)"])
     }

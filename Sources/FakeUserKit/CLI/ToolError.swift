@@ -29,6 +29,9 @@ public struct ToolError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: ExitStatus
     public var message: String
     public var location: InputLocation?
+    /// Bad data because it passes one of fu's stated limits (a record's length, distinct
+    /// event types): a server answers 413 rather than 400.
+    public var overLimit = false
 
     public init(_ status: ExitStatus, _ message: String, at location: InputLocation? = nil) {
         self.status = status
@@ -39,6 +42,11 @@ public struct ToolError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func usage(_ message: String) -> ToolError { ToolError(.usage, message) }
     public static func data(_ message: String, at location: InputLocation? = nil) -> ToolError {
         ToolError(.dataError, message, at: location)
+    }
+    public static func limit(_ message: String, at location: InputLocation? = nil) -> ToolError {
+        var error = ToolError(.dataError, message, at: location)
+        error.overLimit = true
+        return error
     }
     public static func io(_ message: String, at location: InputLocation? = nil) -> ToolError {
         ToolError(.ioError, message, at: location)

@@ -62,8 +62,15 @@ public struct Featurizer {
         return summary
     }
 
-    private func header(_ hasLabel: Bool, _ features: FeatureSet) -> [String] {
-        ["UserId"] + (hasLabel ? ["Fake"] : []) + features.columnNames
+    /// The features header; an event type named like another column (`Fake`,
+    /// `total_events`) would make two columns of one name.
+    private func header(_ hasLabel: Bool, _ features: FeatureSet, _ reader: TableReader) throws -> [String] {
+        let names = ["UserId"] + (hasLabel ? ["Fake"] : []) + features.columnNames
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw ToolError.data("an event type makes a second column named '\(name)'; rename that event type", at: reader.location())
+        }
+        return names
     }
 
     private func columnEvents(_ parser: EventRowParser) -> [Int] {
@@ -111,7 +118,7 @@ public struct Featurizer {
         }
         parser = stage.parser
         let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
-        let columns = header(parser.hasLabel, features)
+        let columns = try header(parser.hasLabel, features, parser.reader)
         _ = try TableWriter(output, format: format, columns: columns)
         // Rows are formatted in parallel, a few blocks of users at a time, and written in order.
         let order = users.sortedByID()
@@ -145,7 +152,7 @@ public struct Featurizer {
         var hasCurrent = false
         let fixedEvents = parser.events.count
         var features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
-        let writer = try TableWriter(output, format: format, columns: header(parser.hasLabel, features))
+        let writer = try TableWriter(output, format: format, columns: try header(parser.hasLabel, features, parser.reader))
         var knownCategories = parser.categories.count
 
         func flush() throws {
@@ -248,12 +255,30 @@ struct EventRowParser {
                 guard let value = try reader.label(row, column: labelColumn) else { continue }
                 label = Int8(value)
             }
+            let event = events.id(for: eventName)
+            let category = categories.id(for: categoryName)
+            if event >= Self.maxEventTypes || category >= Self.maxCategories {
+                throw vocabularyLimit(event >= Self.maxEventTypes ? "event types" : "categories", row.line)
+            }
             return EventRow(
-                userID: userID, hash: stableHash(userID),
-                event: events.id(for: eventName), category: categories.id(for: categoryName),
-                label: label, line: row.line)
+                userID: userID, hash: stableHash(userID), event: event, category: category, label: label, line: row.line)
         }
         return nil
+    }
+
+    /// Every user has a counter for every type and category (and a bit for every pair), so
+    /// their numbers are bounded: at these limits a user costs at most 1 KiB.
+    static let maxEventTypes = 64
+    static let maxCategories = 64
+
+    private func vocabularyLimit(_ what: String, _ line: Int) -> ToolError {
+        let limit = what == "event types" ? Self.maxEventTypes : Self.maxCategories
+        let column = what == "event types" ? "Event" : "Category"
+        let hint = what == "event types"
+            ? "; --events only chooses the per-type columns, every type is still counted" : ""
+        return ToolError.limit(
+            "more than \(limit) distinct \(what) (the limit): each one costs every user a counter; is the \(column) column right?\(hint)",
+            at: reader.location(line: line))
     }
 
     func labelConflict(userID: UnsafeBufferPointer<UInt8>, label: Int8, previous: Int8, line: Int) -> ToolError {

@@ -13,6 +13,10 @@ public final class TableReader {
     public private(set) var format: TableFormat = .csv
     /// Skip malformed rows (and count them) instead of failing.
     public let skipBadRows: Bool
+    /// The longest record (a CSV row, a JSON line) read before failing with an error,
+    /// rather than buffering a file without line breaks whole.
+    public static let defaultMaxRecordBytes = 64 << 20
+    public let maxRecordBytes: Int
     public private(set) var skippedRows = 0
 
     private var buffer: UnsafeMutablePointer<UInt8>
@@ -37,9 +41,10 @@ public final class TableReader {
 
     public var name: String { input.name }
 
-    public init(_ input: ByteInput, skipBadRows: Bool = false) throws {
+    public init(_ input: ByteInput, skipBadRows: Bool = false, maxRecordBytes: Int = TableReader.defaultMaxRecordBytes) throws {
         self.input = input
         self.skipBadRows = skipBadRows
+        self.maxRecordBytes = maxRecordBytes
         capacity = 1 << 20
         buffer = .allocate(capacity: capacity)
         bounds = .allocate(capacity: boundsCapacity)
@@ -82,6 +87,10 @@ public final class TableReader {
 
     /// Moves the unparsed bytes to the front (growing when a record fills the buffer) and reads more.
     /// Returns false at the end of input. Positions into the buffer are stale afterwards.
+    ///
+    /// A caller rescans its unfinished record after each fill, so a fill reads at least as
+    /// many new bytes as it kept (a pipe hands over 64 KiB a read): the rescans of one long
+    /// record then add up to a few times its length, not its square.
     @discardableResult
     private func fill() throws -> Bool {
         if atEOF { return false }
@@ -91,19 +100,31 @@ public final class TableReader {
             end = kept
             position = 0
         }
-        if end == capacity {
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+        if end >= maxRecordBytes {
+            throw ToolError.limit(
+                "a record is longer than \(maxRecordBytes >> 20) MiB (the limit); is this a CSV or JSON Lines file?",
+                at: location(line: line))
+        }
+        let kept = end
+        let wanted = min(max(2 * kept, kept + 1), maxRecordBytes + 1)
+        if wanted > capacity {
+            var grown = capacity
+            while grown < wanted { grown *= 2 }
+            grown = min(grown, maxRecordBytes + 1)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
             bigger.update(from: buffer, count: end)
             buffer.deallocate()
             buffer = bigger
-            capacity *= 2
+            capacity = grown
         }
-        let n = try input.read(into: buffer + end, count: capacity - end)
-        if n == 0 {
-            atEOF = true
-            return false
+        while end < wanted {
+            let n = try input.read(into: buffer + end, count: capacity - end)
+            if n == 0 {
+                atEOF = true
+                return end > kept
+            }
+            end += n
         }
-        end += n
         return true
     }
 
@@ -167,6 +188,15 @@ public final class TableReader {
             }
         }
         header = (0..<count).map { row.string($0) }
+        try checkDistinct(header, line: startLine)
+    }
+
+    /// A name twice would make "the column X" mean two things (fu-fit read the first twice).
+    private func checkDistinct(_ names: [String], line: Int) throws {
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw ToolError.data("column '\(name)' appears twice in the header", at: location(line: line))
+        }
     }
 
     private func nextCSV() throws -> Row? {
@@ -342,8 +372,12 @@ public final class TableReader {
             throw ToolError.data("empty input", at: location())
         }
         var keys: [[UInt8]] = []
+        var seen = Set<[UInt8]>()
         try parseJSONObject(lineStart, lineEnd, line: startLine) { key, _ in
-            if !keys.contains(key) { keys.append(key) }
+            guard seen.insert(key).inserted else {
+                throw ToolError.data("key '\(String(decoding: key, as: UTF8.self))' appears twice in the first object", at: location(line: startLine))
+            }
+            keys.append(key)
         }
         headerBytes = keys
         header = keys.map { String(decoding: $0, as: UTF8.self) }

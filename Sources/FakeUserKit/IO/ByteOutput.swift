@@ -46,6 +46,7 @@ public final class ByteOutput {
             if opened < 0 {
                 throw ToolError.io("cannot create \(path): \(FileDescriptor.errnoText())")
             }
+            TemporaryFiles.remember(temporary)
             fd = opened
             name = path
             finalPath = path
@@ -155,21 +156,47 @@ public final class ByteOutput {
 
     /// Flushes everything; for a file, renames the temporary file into place.
     public func commit() throws {
-        guard !finished else { return }
+        try ByteOutput.commit([self])
+    }
+
+    /// Commits a tool's outputs together: every one is written out and closed first, and
+    /// only when all succeeded are they renamed into place. A failure (a full disk on the
+    /// last one) then leaves every previous file as it was.
+    public static func commit(_ outputs: [ByteOutput?]) throws {
+        let outputs = outputs.compactMap { $0 }
+        do {
+            for output in outputs { try output.finishWriting() }
+        } catch {
+            for output in outputs { output.abandon() }
+            throw error
+        }
+        for output in outputs { try output.publish() }
+    }
+
+    private var written = false
+
+    /// Flushes, ends the zstd frame and closes; a file keeps its temporary name.
+    private func finishWriting() throws {
+        guard !finished, !written else { return }
         try flushBuffer()
         if let encoder {
             try encoder.compress(UnsafeRawBufferPointer(start: nil, count: 0), end: true) {
                 try FileDescriptor.writeAll(fd, $0, name: name)
             }
         }
+        written = true
+        if temporaryPath != nil && close(fd) != 0 {
+            throw ToolError.io("cannot write \(name): \(FileDescriptor.errnoText())")
+        }
+    }
+
+    /// Renames a written file into place.
+    private func publish() throws {
+        guard !finished else { return }
         finished = true
         if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath, let finalPath {
-            if close(fd) != 0 {
-                let text = FileDescriptor.errnoText()
-                unlink(temporaryPath)
-                throw ToolError.io("cannot write \(finalPath): \(text)")
-            }
+            defer { TemporaryFiles.forget(temporaryPath) }
             if rename(temporaryPath, finalPath) != 0 {
                 let text = FileDescriptor.errnoText()
                 unlink(temporaryPath)
@@ -184,8 +211,9 @@ public final class ByteOutput {
         finished = true
         if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath {
-            close(fd)
+            if !written { close(fd) }
             unlink(temporaryPath)
+            TemporaryFiles.forget(temporaryPath)
         }
     }
 }

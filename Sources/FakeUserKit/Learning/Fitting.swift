@@ -30,5 +30,11 @@ public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, t
         model.training.folds = folds
         model.training.seed = seed
     }
+    // Never hand out a model that fu's own loader would refuse.
+    do {
+        _ = try Model.parse(Array(model.json.rendered().utf8), name: "the fitted model")
+    } catch let error as ToolError {
+        throw ToolError(.software, "\(error.message); not written")
+    }
     return model
 }

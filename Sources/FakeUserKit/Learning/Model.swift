@@ -52,12 +52,19 @@ public struct Model: Sendable, Equatable {
         self.training = training
     }
 
+    /// Small enough that a sum of millions of terms cannot overflow.
+    static let largestTerm = 1e290
+
     /// P(Fake = 1) for one row of raw (unstandardized) feature values, in `features` order.
     @inline(__always)
     public func probability(_ row: UnsafeBufferPointer<Double>) -> Double {
         var eta = intercept
         for f in 0..<coefficients.count {
-            eta += coefficients[f] * ((row[f] - scaler.mean[f]) / scaler.scale[f])
+            // Finite input far outside the training range can overflow here (1.7e308 minus
+            // a negative mean); clamped, each term stays finite and so does the sum, so a
+            // probability is never NaN. Ordinary values are not changed.
+            let term = coefficients[f] * ((row[f] - scaler.mean[f]) / scaler.scale[f])
+            eta += term.isNaN ? 0 : min(max(term, -Model.largestTerm), Model.largestTerm)
         }
         return sigmoid(eta)
     }

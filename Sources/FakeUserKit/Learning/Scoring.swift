@@ -12,6 +12,13 @@ public struct FeatureMatch: Sendable {
         if !core.isEmpty {
             throw ToolError.data("the input lacks the model's feature\(core.count > 1 ? "s" : "") \(core.map { "'\($0)'" }.joined(separator: ", "))")
         }
+        // Only per-type columns may be missing; when nothing matches, the names are wrong
+        // (another model, another tool's table), and filling zeros would give every user
+        // the same probability.
+        if missing.count == model.features.count {
+            let shown = model.features.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (model.features.count > 3 ? ", …" : "")
+            throw ToolError.data("the input has none of the model's \(model.features.count) features (\(shown)); are they features from fu-featurize, and is this the right model?")
+        }
         filledWithZero = missing
         let used = Set(model.features).union(keyColumns)
         ignored = header.filter { !used.contains($0) }

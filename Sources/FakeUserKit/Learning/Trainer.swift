@@ -12,9 +12,13 @@ public struct Trainer: Sendable {
     /// A model with threshold 0.5, trained on `rows` of `table` only.
     public func train(_ table: FeatureTable, labels: [UInt8], rows: [Int]) throws -> Model {
         let scaler = StandardScaler.fit(table, rows: rows)
+        if !rows.isEmpty { try scaler.checkFinite(names: table.names) }
         let design = scaler.design(table, rows: rows)
         let rowLabels = rows.map { labels[$0] }
         let fit = try LogisticRegression(cost: cost, weighting: weighting).fit(design: design, width: table.featureCount + 1, labels: rowLabels)
+        guard fit.intercept.isFinite && fit.coefficients.allSatisfy(\.isFinite) else {
+            throw ToolError.data("the fit diverged (a coefficient is not finite); are some feature values extreme?")
+        }
         let positives = rowLabels.reduce(0) { $0 + Int($1) }
         let training = TrainingFacts(
             rows: rows.count, positives: positives, cost: cost, weighting: weighting,

@@ -110,13 +110,20 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
             return ScoredBatch(ids: [], probabilities: [], threshold: model.threshold, events: summary.rows)
         }
         let featureReader = try TableReader(try ByteInput(bytes: try features.collected(), name: "features"))
-        let match = try FeatureMatch(model: model, header: featureReader.header)
+        let match: FeatureMatch
+        do {
+            match = try FeatureMatch(model: model, header: featureReader.header)
+        } catch let error as ToolError {
+            throw BatchFailure.missingColumns(error.message)
+        }
         let table = try FeatureTable.read(featureReader, features: model.features, fillMissing: Set(match.filledWithZero))
         return ScoredBatch(ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows)
     } catch let error as TooManyRows {
         throw BatchFailure.tooLarge("more than \(error.limit) events in one request")
     } catch let error as InputTooLarge {
         throw BatchFailure.tooLarge("the events are more than \(error.limit) bytes once decoded")
+    } catch let error as ToolError where error.overLimit {
+        throw BatchFailure.tooLarge(located(error))
     } catch let error as ToolError where error.status == .dataError {
         throw BatchFailure.malformed(located(error))
     }

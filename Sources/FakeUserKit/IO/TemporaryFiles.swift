@@ -1,0 +1,83 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The temporary files of unfinished outputs, removed when SIGINT, SIGTERM or SIGHUP stops
+/// the tool (the files they would replace stay as they were).
+///
+/// A signal handler may only call async-signal-safe functions, so the paths sit in a fixed
+/// table of C strings allocated outside it; the handler unlinks them and re-raises the
+/// signal with its default action, so the exit status still says which signal it was.
+enum TemporaryFiles {
+    private static let slots = 64
+    private nonisolated(unsafe) static let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slots)
+        table.initialize(repeating: nil, count: slots)
+        return table
+    }()
+    private nonisolated(unsafe) static var installed = false
+    private static let lock = Mutex(())
+
+    static func remember(_ path: String) {
+        lock.withLock { _ in
+            if !installed {
+                installed = true
+                for signal in [SIGINT, SIGTERM, SIGHUP] { installHandler(signal) }
+            }
+            // A tool has a handful of outputs; past the table's size a file is simply not
+            // cleaned up on a signal.
+            for slot in 0..<slots where table[slot] == nil {
+                table[slot] = strdup(path)
+                return
+            }
+        }
+    }
+
+    static func forget(_ path: String) {
+        lock.withLock { _ in
+            for slot in 0..<slots {
+                if let entry = table[slot], String(cString: entry) == path {
+                    table[slot] = nil
+                    free(entry)
+                    return
+                }
+            }
+        }
+    }
+
+    private static func installHandler(_ signal: Int32) {
+        // A signal ignored when the tool started (nohup; SIGINT for a background job of a
+        // script) stays ignored.
+        var previous = sigaction()
+        sigaction(signal, nil, &previous)
+        #if canImport(Glibc)
+        if unsafeBitCast(previous.__sigaction_handler.sa_handler, to: Int.self) == 1 { return }  // SIG_IGN
+        #else
+        if unsafeBitCast(previous.__sigaction_u.__sa_handler, to: Int.self) == 1 { return }
+        #endif
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = { number in
+            TemporaryFiles.removeAllAndReraise(number)
+        }
+        #else
+        action.__sigaction_u.__sa_handler = { number in
+            TemporaryFiles.removeAllAndReraise(number)
+        }
+        #endif
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
+        sigaction(signal, &action, nil)
+    }
+
+    private static func removeAllAndReraise(_ number: Int32) {
+        for slot in 0..<slots {
+            if let entry = table[slot] { unlink(entry) }
+        }
+        // SA_RESETHAND restored the default action.
+        raise(number)
+    }
+}
