@@ -238,6 +238,35 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
+    /// Issue 9, defect 2: 10,000 users each with its own event type took 2.2 GB; past 64
+    /// distinct types the request is refused at once.
+    @Test func tooManyEventTypesIsA413() async throws {
+        let rows = (1...10_000).map { String(format: "U%06d,ev%d,Jobs", $0, $0) }.joined(separator: "\n")
+        try await TestServer().run { client in
+            let answer = try await client.post("UserId,Event,Category\n\(rows)\n", type: "text/csv")
+            #expect(answer.status == .contentTooLarge)
+            #expect(answer.errorMessage.hasPrefix("more than 64 distinct event types (the limit)"))
+            #expect(answer.errorMessage.hasSuffix("(line 66)"))
+        }
+    }
+
+    /// Issue 9, defect 6: a model whose features match nothing scored every user the same.
+    @Test func aModelMatchingNoFeatureIsA422() async throws {
+        let text = try String(contentsOfFile: modelPath, encoding: .utf8)
+        var model = try Model.parse(Array(text.utf8), name: "model")
+        model.features = model.features.map { "x_" + $0 }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fu-wrong-\(UUID().uuidString).json")
+        try model.json.rendered().write(to: folder, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var server = TestServer()
+        server.settings.modelPath = folder.path
+        try await server.run { client in
+            let answer = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\n", type: "text/csv")
+            #expect(answer.status == .unprocessableContent)
+            #expect(answer.errorMessage.hasPrefix("the input has none of the model's"))
+        }
+    }
+
     @Test func malformedInputIsA400NamingTheLine() async throws {
         try await TestServer().run { client in
             let fields = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\nB,click_ad\n", type: "text/csv")
