@@ -75,9 +75,11 @@ let package = Package(
         .executableTarget(name: "fu-cv", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-score", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-serve", dependencies: ["FakeUserServer"]),
-        .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit"]),
+        // The mutation fuzzer both test targets use (Tests/FuzzSupport).
+        .target(name: "FuzzSupport", dependencies: ["FakeUserKit"], path: "Tests/FuzzSupport"),
+        .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit", "FuzzSupport"]),
         // Both test targets read ../shared/reference's files from Tests/Fixtures.
-        .testTarget(name: "EndToEndTests", dependencies: ["FakeUserKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["FakeUserKit", "FuzzSupport"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -11,9 +11,9 @@ import Testing
         let work: Workdir
         private(set) var port = 0
 
-        init(_ work: Workdir, _ arguments: [String]) throws {
+        init(_ work: Workdir, _ arguments: [String], executable: URL? = nil) throws {
             self.work = work
-            process.executableURL = try Workdir.binary("fu-serve")
+            process.executableURL = try executable ?? Workdir.binary("fu-serve")
             process.arguments = arguments + ["--port", "0"]
             process.currentDirectoryURL = work.url
             _ = FileManager.default.createFile(atPath: work.path("serve.log"), contents: nil)

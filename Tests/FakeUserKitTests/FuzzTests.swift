@@ -1,0 +1,97 @@
+import Foundation
+import FuzzSupport
+import Testing
+@testable import FakeUserKit
+
+/// Every parser of outside bytes, fuzzed in process (Tests/FuzzSupport): a trap stops the
+/// run, and an error other than the parser's own (a ToolError, a BatchFailure: what becomes
+/// exit 65 or HTTP 4xx) fails the test. FU_FUZZ_SECONDS sets each target's time.
+@Suite(.serialized) struct Fuzz {
+    let model = try! Model.load(fuzzCorpus("model").appendingPathComponent("model.json").path)
+
+    /// The outcome of a throwing parse: success, or the first words of the error.
+    func outcome(_ body: () throws -> Void) throws -> String {
+        do {
+            try body()
+            return "ok"
+        } catch let error as ToolError {
+            #expect(error.status == .dataError, "\(error)")
+            return String(error.message.prefix(24))
+        } catch let error as TooManyRows {
+            return "rows \(error.limit)"
+        }
+    }
+
+    @Test func eventTables() throws {
+        var fuzzer = try Fuzzer(name: "table", corpusFolder: fuzzCorpus("table"), dictionary: [
+            "UserId", "Event", "Category", "Fake", ",", "\"", "\"\"", "\r\n", "\n", "\u{FEFF}", "{", "}", ":", "null", "1e308", "-0", "total_events",
+        ])
+        try fuzzer.run { bytes in
+            try outcome {
+                let reader = try TableReader(try ByteInput(bytes: bytes, name: "fuzz"))
+                _ = try Featurizer(options: FeaturizeOptions(oneThread: true)).run(reader: reader, output: ByteOutput(inMemory: ()), format: .csv)
+            }
+        }
+    }
+
+    @Test func featureTables() throws {
+        var fuzzer = try Fuzzer(name: "features", corpusFolder: fuzzCorpus("table"), dictionary: [
+            "UserId", "Fake", ",", "1e308", "-1.7e308", "nan", "inf", "0x1p3", "1e-400", "\n", "\"",
+        ])
+        try fuzzer.run { bytes in
+            try outcome {
+                let reader = try TableReader(try ByteInput(bytes: bytes, name: "fuzz"), skipBadRows: bytes.count % 2 == 0)
+                let table = try FeatureTable.read(reader)
+                #expect(table.values.allSatisfy { $0.isFinite })
+            }
+        }
+    }
+
+    /// Request bodies as fu-serve scores them: CSV, JSON Lines, JSON arrays, zstd.
+    @Test func requestBodies() throws {
+        var fuzzer = try Fuzzer(name: "request", corpusFolder: fuzzCorpus("request"), dictionary: [
+            "[", "]", "{", "}", ",", ":", "\"UserId\"", "\"Event\"", "\"Category\"", "\\u0000", "\\ud800", "\n", "1e999", "true",
+        ])
+        let limits = EventBatchLimits(maxBytes: 1 << 20, maxEvents: 10_000)
+        try fuzzer.run { bytes in
+            do {
+                let batch = try scoreEventBatch(bytes, model: model, limits: limits)
+                #expect(batch.probabilities.allSatisfy { (0...1).contains($0) })
+                _ = try batch.rendered(as: .jsonArray)
+                return "ok"
+            } catch let failure as BatchFailure {
+                return String(failure.message.prefix(24))
+            }
+        }
+    }
+
+    @Test func multipartBodies() throws {
+        var fuzzer = try Fuzzer(name: "multipart", corpusFolder: fuzzCorpus("multipart"), dictionary: [
+            "--B", "--B--", "\r\n", "\n", "Content-Disposition: form-data; name=\"file\"", ": ", "\u{E9}", "\u{FEFF}",
+        ])
+        try fuzzer.run { bytes in
+            do {
+                let form = try MultipartForm(bytes, boundary: "B")
+                for part in form.parts { #expect(part.content.lowerBound >= 0 && part.content.upperBound <= bytes.count) }
+                return "parts \(form.parts.count)"
+            } catch let failure as MultipartForm.Failure {
+                return String(failure.message.prefix(24))
+            }
+        }
+    }
+
+    @Test func modelFiles() throws {
+        var fuzzer = try Fuzzer(name: "model", corpusFolder: fuzzCorpus("model"), dictionary: [
+            "null", "1e999", "-", "[]", "{}", "\"\"", ",", "\\u", "NaN", "0", "\"fu-model\"", "[[[[",
+        ])
+        try fuzzer.run { bytes in
+            try outcome {
+                let parsed = try Model.parse(bytes, name: "fuzz")
+                // A model the loader takes scores finite features to a probability.
+                let row = parsed.features.map { _ in 1.0 }
+                let p = row.withUnsafeBufferPointer { parsed.probability($0) }
+                #expect((0...1).contains(p))
+            }
+        }
+    }
+}
