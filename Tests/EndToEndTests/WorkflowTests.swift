@@ -124,6 +124,51 @@ import Testing
         #expect(!(try work.files()).contains("out"))
     }
 
+    /// A cached file of a stage, damaged: emptied, cut in half, or (the manifest) removed.
+    struct CacheDamage: Sendable, CustomStringConvertible {
+        var stage: String
+        var file: String
+        var how: String
+        var description: String { "\(stage)/\(file) \(how)" }
+        var command: String {
+            switch how {
+            case "emptied": return "truncate -s 0 \"$f\""
+            case "halved": return "truncate -s $(($(stat -c %s \"$f\") / 2)) \"$f\""
+            default: return "rm \"$f\""
+            }
+        }
+    }
+
+    @Test(arguments: [
+        CacheDamage(stage: "cv", file: "cv.json", how: "emptied"),
+        CacheDamage(stage: "cv", file: "cv.json", how: "halved"),
+        CacheDamage(stage: "split", file: "train.csv.zst", how: "halved"),
+        CacheDamage(stage: "fit", file: ".sha256", how: "removed"),  // as an entry made before manifests
+    ])
+    func aDamagedCacheEntryIsRebuiltWithAWarning(_ damage: CacheDamage) throws {
+        let work = try Workdir()
+        try events(work)
+        let arguments = "--input events.csv --test-events-output out/test_events.csv"
+        #expect(try train(work, arguments).status == 0)
+        let names = ["model.json", "metrics.json", "test_events.csv", "test_events.truth.csv"]
+        let outputs = try names.map { try work.read("out/\($0)") }
+        let damaged = try work.shell("f=$(echo .fu-cache/\(damage.stage)/*/\(damage.file)) && \(damage.command)")
+        #expect(damaged.status == 0, "\(damaged.stderr)")
+
+        let rerun = try train(work, arguments)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stderr.contains("train.sh: warning: stage '\(damage.stage)': damaged cache entry .fu-cache/\(damage.stage)/"))
+        #expect(rerun.stderr.contains("rebuilding it"))
+        var expected = Dictionary(uniqueKeysWithValues: ["featurize", "split", "test-events", "cv", "fit", "score"].map { ($0, "cached") })
+        expected[damage.stage] = "ran"
+        #expect(statuses(rerun) == expected)
+        #expect(try names.map { try work.read("out/\($0)") } == outputs)
+
+        let third = try train(work, arguments)
+        #expect(Set(statuses(third).values) == ["cached"])
+        #expect(!third.stderr.contains("warning"))
+    }
+
     @Test func helpAndBadOptions() throws {
         let work = try Workdir()
         for script in ["train.sh", "predict.sh"] {
