@@ -32,7 +32,10 @@ now() { date +%s.%N; }
 # The summary table rows (stage|cached or ran|seconds|output bytes), in a file so that
 # stages run in parallel subshells report too.
 summary_file=$(mktemp)
-trap 'rm -f "$summary_file"' EXIT
+# Temporaries of the outputs not yet published (see new_output).
+pending_outputs=()
+pending_targets=()
+trap 'rm -f "$summary_file" "${pending_outputs[@]}"' EXIT
 
 # cache_key NAME ARGS INPUT_FILES... -> a sha256 over all that decides the output.
 cache_key() {
@@ -130,17 +133,35 @@ print_summary() {
     } >&2
 }
 
-# Copies a file into place atomically (temporary name beside it, then rename).
-publish() {
+# new_output TARGET: sets output_file to a new temporary beside TARGET, which
+# publish_outputs renames onto it. Until then a failure leaves every old output as it was.
+new_output() {
+    local target=$1
+    output_file=$(mkdir -p "$(dirname "$target")" && mktemp "$(dirname "$target")/.$(basename "$target").XXXXXX") ||
+        die "cannot write '$target' (no output was changed)"
+    pending_outputs+=("$output_file")
+    pending_targets+=("$target")
+    chmod 644 "$output_file"
+}
+
+# prepare_output SOURCE TARGET: new_output with a copy of SOURCE (.zst decompressed for a
+# plain TARGET).
+prepare_output() {
     local source=$1 target=$2
-    mkdir -p "$(dirname "$target")"
-    local temporary
-    temporary=$(mktemp "$(dirname "$target")/.$(basename "$target").XXXXXX")
+    new_output "$target"
     if [[ $source == *.zst && $target != *.zst ]]; then
-        zstd -q -d -c "$source" > "$temporary"
+        zstd -q -d -c "$source" > "$output_file"
     else
-        cp "$source" "$temporary"
-    fi
-    chmod 644 "$temporary"
-    mv -f "$temporary" "$target"
+        cp "$source" "$output_file"
+    fi || die "cannot write '$target' (no output was changed)"
+}
+
+# Renames every prepared output into place, only once all of them are written.
+publish_outputs() {
+    local i
+    for i in "${!pending_outputs[@]}"; do
+        mv -f "${pending_outputs[$i]}" "${pending_targets[$i]}"
+    done
+    pending_outputs=()
+    pending_targets=()
 }

@@ -169,6 +169,21 @@ import Testing
         #expect(!third.stderr.contains("warning"))
     }
 
+    @Test func aFailureBeforePublishingLeavesEveryOldOutput() throws {
+        let work = try Workdir()
+        try events(work)
+        #expect(try train(work, "--input events.csv --test-events-output out/test_events.csv").status == 0)
+        let names = ["metrics.json", "model.json", "test_events.csv", "test_events.truth.csv"]
+        let outputs = try names.map { try work.read("out/\($0)") }
+        // Other parameters (a new model and metrics), and test events that cannot be written.
+        try work.write("blocker", "a file where a folder is needed\n")
+        let failed = try train(work, "--input events.csv --cv-folds 4 --threshold 0.4 --test-events-output blocker/test_events.csv")
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("train.sh: error: cannot write 'blocker/test_events.csv' (no output was changed)"))
+        #expect(try names.map { try work.read("out/\($0)") } == outputs)
+        #expect(try work.shell("ls -A out").stdout == names.joined(separator: "\n") + "\n")  // no temporaries left
+    }
+
     @Test func helpAndBadOptions() throws {
         let work = try Workdir()
         for script in ["train.sh", "predict.sh"] {
