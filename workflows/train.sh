@@ -92,7 +92,9 @@ feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
 
 # --- featurize: one process, or N shards (each its own cache entry) merged by UserId.
-featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
+# Either way the zstd tool compresses the table, so the same rows are the same bytes and
+# the later stages are cache hits (fu's libzstd and the zstd tool differ past 2 MB).
+featurize_stage() { "$featurize" -i "$input" | zstd -q -c > "$1/features.csv.zst"; }
 if [ "$shards" = 1 ]; then
     run_stage featurize "" "$input" featurize_stage
     features_file=$stage_dir/features.csv.zst
