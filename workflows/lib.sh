@@ -4,7 +4,8 @@
 # A stage's outputs live in CACHE/NAME/KEY/, where KEY hashes the stage name, the fu
 # version, the exact arguments and the content of every input file. An entry appears by
 # one rename of a finished folder, so a failed stage leaves nothing and two workflows
-# running at once never see half an entry.
+# running at once never see half an entry. Its manifest (.sha256, written last) is checked
+# before every use: a file damaged later (a full disk, a stray edit) is rebuilt, not trusted.
 
 fu_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -31,7 +32,10 @@ now() { date +%s.%N; }
 # The summary table rows (stage|cached or ran|seconds|output bytes), in a file so that
 # stages run in parallel subshells report too.
 summary_file=$(mktemp)
-trap 'rm -f "$summary_file"' EXIT
+# Temporaries of the outputs not yet published (see new_output).
+pending_outputs=()
+pending_targets=()
+trap 'rm -f "$summary_file" "${pending_outputs[@]}"' EXIT
 
 # cache_key NAME ARGS INPUT_FILES... -> a sha256 over all that decides the output.
 cache_key() {
@@ -54,28 +58,41 @@ stage_path() {
     stage_dir=$cache_dir/$name/$(cache_key "$name" "$arguments" "${files[@]}")
 }
 
-# run_stage NAME ARGS "INPUTS" FUNCTION: runs FUNCTION OUT_DIR unless a cache entry for
-# the same key exists (and the stage is not forced). Sets stage_dir to the entry.
+# The manifest of an entry: the SHA-256 of each of its files.
+write_manifest() { (cd "$1" && sha256sum -- * > .sha256); }
+
+# entry_ok DIR: the entry's files are exactly those of its manifest, with the same digests
+# (a missing, truncated or extra file, or a missing or cut manifest, fails).
+entry_ok() {
+    [ -f "$1/.sha256" ] && [ "$(cd "$1" && sha256sum -- * 2>/dev/null)" = "$(cat "$1/.sha256")" ]
+}
+
+# run_stage NAME ARGS "INPUTS" FUNCTION: runs FUNCTION OUT_DIR unless a sound cache entry
+# for the same key exists (and the stage is not forced). Sets stage_dir to the entry.
 run_stage() {
     local name=$1 arguments=$2 inputs=$3 body=$4
     stage_path "$name" "$arguments" "$inputs"
     local started
     started=$(now)
     if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
-        say "$name: cached"
-        echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
-        return 0
+        if entry_ok "$stage_dir"; then
+            say "$name: cached"
+            echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
+            return 0
+        fi
+        say "warning: stage '$name': damaged cache entry $stage_dir (its files do not match its manifest); rebuilding it"
     fi
     mkdir -p "$cache_dir/$name"
     local temporary
     temporary=$(mktemp -d "$cache_dir/$name/.tmp-XXXXXX")
     say "$name: running"
-    if ! "$body" "$temporary"; then
+    if ! "$body" "$temporary" || ! write_manifest "$temporary"; then
         rm -rf "$temporary"
         die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"
     fi
-    if [ -d "$stage_dir" ] && stage_forced "$name"; then
-        # A forced rerun replaces the entry: move the old one aside first, then rename.
+    if [ -d "$stage_dir" ] && { stage_forced "$name" || ! entry_ok "$stage_dir"; }; then
+        # A forced rerun or a damaged entry is replaced: move the old one aside, then rename.
+        # (A damaged one another run rebuilt meanwhile is sound again, and kept.)
         local old=$cache_dir/$name/.old-$$-$RANDOM
         mv -T "$stage_dir" "$old" 2>/dev/null || true
         rm -rf "$old"
@@ -116,17 +133,35 @@ print_summary() {
     } >&2
 }
 
-# Copies a file into place atomically (temporary name beside it, then rename).
-publish() {
+# new_output TARGET: sets output_file to a new temporary beside TARGET, which
+# publish_outputs renames onto it. Until then a failure leaves every old output as it was.
+new_output() {
+    local target=$1
+    output_file=$(mkdir -p "$(dirname "$target")" && mktemp "$(dirname "$target")/.$(basename "$target").XXXXXX") ||
+        die "cannot write '$target' (no output was changed)"
+    pending_outputs+=("$output_file")
+    pending_targets+=("$target")
+    chmod 644 "$output_file"
+}
+
+# prepare_output SOURCE TARGET: new_output with a copy of SOURCE (.zst decompressed for a
+# plain TARGET).
+prepare_output() {
     local source=$1 target=$2
-    mkdir -p "$(dirname "$target")"
-    local temporary
-    temporary=$(mktemp "$(dirname "$target")/.$(basename "$target").XXXXXX")
+    new_output "$target"
     if [[ $source == *.zst && $target != *.zst ]]; then
-        zstd -q -d -c "$source" > "$temporary"
+        zstd -q -d -c "$source" > "$output_file"
     else
-        cp "$source" "$temporary"
-    fi
-    chmod 644 "$temporary"
-    mv -f "$temporary" "$target"
+        cp "$source" "$output_file"
+    fi || die "cannot write '$target' (no output was changed)"
+}
+
+# Renames every prepared output into place, only once all of them are written.
+publish_outputs() {
+    local i
+    for i in "${!pending_outputs[@]}"; do
+        mv -f "${pending_outputs[$i]}" "${pending_targets[$i]}"
+    done
+    pending_outputs=()
+    pending_targets=()
 }

@@ -92,7 +92,9 @@ feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
 
 # --- featurize: one process, or N shards (each its own cache entry) merged by UserId.
-featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
+# Either way the zstd tool compresses the table, so the same rows are the same bytes and
+# the later stages are cache hits (fu's libzstd and the zstd tool differ past 2 MB).
+featurize_stage() { "$featurize" -i "$input" | zstd -q -c > "$1/features.csv.zst"; }
 if [ "$shards" = 1 ]; then
     run_stage featurize "" "$input" featurize_stage
     features_file=$stage_dir/features.csv.zst
@@ -159,20 +161,21 @@ score_stage() { "$score" -m "$model_file" -i "$test_file" --metrics "$1/test_met
 run_stage score "" "$model_file $test_file" score_stage
 test_metrics=$stage_dir/test_metrics.json
 
-# --- publish: the model, one metrics file with the original's top-level keys, test events.
-publish "$model_file" "$model_output"
-metrics_tmp=$(mktemp)
+# --- publish: the model, one metrics file with the original's top-level keys, test events;
+# all written beside their targets first, then renamed together.
+prepare_output "$model_file" "$model_output"
+new_output "$metrics_output"
 jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
     --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg features "$features" \
     '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],
       parameters: {test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
-                   threshold: $threshold, features: (if $features == "" then "all" else $features end)}}' > "$metrics_tmp"
-publish "$metrics_tmp" "$metrics_output"
-rm -f "$metrics_tmp"
+                   threshold: $threshold, features: (if $features == "" then "all" else $features end)}}' > "$output_file" ||
+    die "cannot make the metrics file (no output was changed)"
 if [ -n "$test_events_output" ]; then
-    publish "$test_events_dir/test_events.csv.zst" "$test_events_output"
-    publish "$test_events_dir/truth.csv.zst" "${test_events_output%.csv}.truth.csv"
+    prepare_output "$test_events_dir/test_events.csv.zst" "$test_events_output"
+    prepare_output "$test_events_dir/truth.csv.zst" "${test_events_output%.csv}.truth.csv"
 fi
+publish_outputs
 
 print_summary
 say "model: $model_output; metrics: $metrics_output (test F1 $(jq '.test_metrics["1"]["f1-score"]' "$metrics_output"))"

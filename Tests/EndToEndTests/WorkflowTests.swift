@@ -94,6 +94,23 @@ import Testing
         #expect(try work.read("out/metrics.json") == metrics)
     }
 
+    /// Past about 2 MB of features (12,000 users; 11,500 still matched) fu's libzstd and
+    /// the zstd tool compress the same rows to other bytes: split must still be a cache hit.
+    @Test func shardsAreACacheHitDownstreamOnABiggerTable() throws {
+        let work = try Workdir()
+        try events(work, users: 12000)
+        #expect(try train(work, "--input events.csv").status == 0)
+        let model = try work.read("out/model.json")
+        let metrics = try work.read("out/metrics.json")
+        let sharded = try train(work, "--input events.csv --shards 2")
+        #expect(sharded.status == 0, "\(sharded.stderr)")
+        #expect(statuses(sharded) == ["featurize-shard-0-of-2": "ran", "featurize-shard-1-of-2": "ran", "featurize-merge": "ran",
+                                      "split": "cached", "cv": "cached", "fit": "cached", "score": "cached"])
+        #expect(try work.shell("cmp .fu-cache/featurize/*/features.csv.zst .fu-cache/featurize-merge/*/features.csv.zst").status == 0)
+        #expect(try work.read("out/model.json") == model)
+        #expect(try work.read("out/metrics.json") == metrics)
+    }
+
     @Test func twoRunsAtOnceShareTheCacheSafely() throws {
         let work = try Workdir()
         try events(work)
@@ -122,6 +139,66 @@ import Testing
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: work.path(".fu-cache/featurize"))) ?? []
         #expect(entries.isEmpty)
         #expect(!(try work.files()).contains("out"))
+    }
+
+    /// A cached file of a stage, damaged: emptied, cut in half, or (the manifest) removed.
+    struct CacheDamage: Sendable, CustomStringConvertible {
+        var stage: String
+        var file: String
+        var how: String
+        var description: String { "\(stage)/\(file) \(how)" }
+        var command: String {
+            switch how {
+            case "emptied": return "truncate -s 0 \"$f\""
+            case "halved": return "truncate -s $(($(stat -c %s \"$f\") / 2)) \"$f\""
+            default: return "rm \"$f\""
+            }
+        }
+    }
+
+    @Test(arguments: [
+        CacheDamage(stage: "cv", file: "cv.json", how: "emptied"),
+        CacheDamage(stage: "cv", file: "cv.json", how: "halved"),
+        CacheDamage(stage: "split", file: "train.csv.zst", how: "halved"),
+        CacheDamage(stage: "fit", file: ".sha256", how: "removed"),  // as an entry made before manifests
+    ])
+    func aDamagedCacheEntryIsRebuiltWithAWarning(_ damage: CacheDamage) throws {
+        let work = try Workdir()
+        try events(work)
+        let arguments = "--input events.csv --test-events-output out/test_events.csv"
+        #expect(try train(work, arguments).status == 0)
+        let names = ["model.json", "metrics.json", "test_events.csv", "test_events.truth.csv"]
+        let outputs = try names.map { try work.read("out/\($0)") }
+        let damaged = try work.shell("f=$(echo .fu-cache/\(damage.stage)/*/\(damage.file)) && \(damage.command)")
+        #expect(damaged.status == 0, "\(damaged.stderr)")
+
+        let rerun = try train(work, arguments)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stderr.contains("train.sh: warning: stage '\(damage.stage)': damaged cache entry .fu-cache/\(damage.stage)/"))
+        #expect(rerun.stderr.contains("rebuilding it"))
+        var expected = Dictionary(uniqueKeysWithValues: ["featurize", "split", "test-events", "cv", "fit", "score"].map { ($0, "cached") })
+        expected[damage.stage] = "ran"
+        #expect(statuses(rerun) == expected)
+        #expect(try names.map { try work.read("out/\($0)") } == outputs)
+
+        let third = try train(work, arguments)
+        #expect(Set(statuses(third).values) == ["cached"])
+        #expect(!third.stderr.contains("warning"))
+    }
+
+    @Test func aFailureBeforePublishingLeavesEveryOldOutput() throws {
+        let work = try Workdir()
+        try events(work)
+        #expect(try train(work, "--input events.csv --test-events-output out/test_events.csv").status == 0)
+        let names = ["metrics.json", "model.json", "test_events.csv", "test_events.truth.csv"]
+        let outputs = try names.map { try work.read("out/\($0)") }
+        // Other parameters (a new model and metrics), and test events that cannot be written.
+        try work.write("blocker", "a file where a folder is needed\n")
+        let failed = try train(work, "--input events.csv --cv-folds 4 --threshold 0.4 --test-events-output blocker/test_events.csv")
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("train.sh: error: cannot write 'blocker/test_events.csv' (no output was changed)"))
+        #expect(try names.map { try work.read("out/\($0)") } == outputs)
+        #expect(try work.shell("ls -A out").stdout == names.joined(separator: "\n") + "\n")  // no temporaries left
     }
 
     @Test func helpAndBadOptions() throws {
