@@ -34,13 +34,10 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
         ),
-        // snprintf("%.17g") without Swift's CVarArg boxing.
-        .target(name: "CNumberFormat"),
         .target(
             name: "FakeUserKit",
             dependencies: [
                 "CZstd",
-                "CNumberFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,3 @@
-import CNumberFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -89,7 +88,8 @@ public final class TableWriter {
         output.advance(formatInteger(value, into: pointer))
     }
 
-    /// A float in C's `%.17g`: round-trips exactly, and integral values print without a point.
+    /// A float in the shortest text that reads back to the same double (as Python and pandas
+    /// print it); integral values print without a point.
     public func field(_ value: Double) throws {
         try beginField()
         let pointer = try output.reserve(32)
@@ -131,8 +131,8 @@ func formatInteger(_ value: Int, into pointer: UnsafeMutablePointer<UInt8>) -> I
     }
 }
 
-/// `%.17g` through snprintf is slow, and feature values repeat a lot (ratios of small counts),
-/// so recent results are kept in a direct-mapped cache keyed by the value's bits.
+/// Feature values repeat a lot (ratios of small counts), so recent results of the shortest
+/// round-trip conversion are kept in a direct-mapped cache keyed by the value's bits.
 struct NumberFormatterCache {
     private static let slots = 1 << 14
     /// Numbers formatted before the cache is set up: a small output (a server's answer)
@@ -166,11 +166,16 @@ struct NumberFormatterCache {
     }
 }
 
+/// Double's description is the shortest text that reads back to the same double, the same
+/// as Python's repr; integral values lose its ".0".
 func formatDouble(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
-    let written = pointer.withMemoryRebound(to: CChar.self, capacity: 32) { text in
-        fu_format_g17(text, 32, value)
+    var text = value.description
+    return text.withUTF8 { bytes in
+        var count = bytes.count
+        if count >= 2 && bytes[count - 2] == UInt8(ascii: ".") && bytes[count - 1] == UInt8(ascii: "0") { count -= 2 }
+        pointer.update(from: bytes.baseAddress!, count: count)
+        return count
     }
-    return Int(written)
 }
 
 /// A JSON string literal with the escapes JSON requires.
