@@ -11,6 +11,14 @@ public struct Trainer: Sendable {
 
     /// A model with threshold 0.5, trained on `rows` of `table` only.
     public func train(_ table: FeatureTable, labels: [UInt8], rows: [Int]) throws -> Model {
+        // Past this, sums of squared deviations overflow and the scaler would take the
+        // column for a constant one.
+        let width = table.featureCount
+        for row in rows {
+            for f in 0..<width where abs(table.values[row * width + f]) > 1e140 {
+                throw ToolError.data("feature '\(table.names[f])' has a value beyond ±1e140 (\(table.values[row * width + f])), too large to standardize")
+            }
+        }
         let scaler = StandardScaler.fit(table, rows: rows)
         let design = scaler.design(table, rows: rows)
         let rowLabels = rows.map { labels[$0] }
