@@ -27,7 +27,7 @@ public struct Trainer: Sendable {
         let training = TrainingFacts(
             rows: rows.count, positives: positives, cost: cost, weighting: weighting,
             classWeights: weighting.weights(rows: rows.count, positives: positives),
-            iterations: fit.iterations, converged: fit.converged, gradientNorm: fit.gradientNorm,
+            iterations: fit.iterations, converged: fit.converged, gradientNorm: fit.gradientNorm, stopReason: fit.stopReason,
             thresholdSource: "default")
         return Model(
             features: table.names, scaler: scaler, coefficients: fit.coefficients, intercept: fit.intercept,
