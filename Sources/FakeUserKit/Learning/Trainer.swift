@@ -14,10 +14,14 @@ public struct Trainer: Sendable {
         // Past this, sums of squared deviations overflow and the scaler would take the
         // column for a constant one.
         let width = table.featureCount
-        for row in rows {
-            for f in 0..<width where abs(table.values[row * width + f]) > 1e140 {
-                throw ToolError.data("feature '\(table.names[f])' has a value beyond ±1e140 (\(table.values[row * width + f])), too large to standardize")
+        let huge = table.values.withUnsafeBufferPointer { values -> Int? in
+            for row in rows {
+                for index in (row * width)..<((row + 1) * width) where abs(values[index]) > 1e140 { return index }
             }
+            return nil
+        }
+        if let huge {
+            throw ToolError.data("feature '\(table.names[huge % width])' has a value beyond ±1e140 (\(table.values[huge])), too large to standardize")
         }
         let scaler = StandardScaler.fit(table, rows: rows)
         let design = scaler.design(table, rows: rows)
