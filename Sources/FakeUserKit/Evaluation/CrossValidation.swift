@@ -77,7 +77,7 @@ public struct CrossValidation: Sendable {
                          ("test_positives", .integer(fold.metrics.positive.support))]
                         + fold.scores.map { ($0.0, JSONValue.finite($0.1)) }
                         + [("iterations", .integer(fold.iterations)), ("converged", .bool(fold.converged)),
-                           ("gradient_norm", .number(fold.gradientNorm)),
+                           ("gradient_norm", .finite(fold.gradientNorm)),
                            ("stop_reason", fold.stopReason.map { .string($0.rawValue) } ?? .null)])
             })),
             ("mean", .object(names.indices.map { (names[$0], .finite(mean(column($0)))) })),

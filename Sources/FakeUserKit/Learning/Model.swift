@@ -96,7 +96,7 @@ public struct Model: Sendable, Equatable {
                 ("solver", .string("newton-cholesky")),
                 ("iterations", .integer(training.iterations)),
                 ("converged", .bool(training.converged)),
-                ("gradient_norm", .number(training.gradientNorm)),
+                ("gradient_norm", .finite(training.gradientNorm)),
                 ("stop_reason", training.stopReason.map { .string($0.rawValue) } ?? .null),
                 ("threshold_source", .string(training.thresholdSource)),
                 ("seed", training.seed.map { .integer(Int(truncatingIfNeeded: $0)) } ?? .null),
