@@ -39,9 +39,11 @@ struct Fit: FuTool {
         let table = try FeatureTable.read(reader, features: learning.featureNames)
         let labels = try table.requireLabels(reader.location(line: 1))
         let choice = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed)
-        let model = try fitModel(table, labels: labels, trainer: learning.trainer, threshold: choice)
-        if !model.training.converged {
-            logger.warning("the solver did not converge", metadata: ["gradient": "\(model.training.gradientNorm)"])
+        let (model, folds) = try fitModel(table, labels: labels, trainer: learning.trainer, threshold: choice)
+        let facts = model.training
+        logger.reportSolver("the fit", converged: facts.converged, iterations: facts.iterations, gradientNorm: facts.gradientNorm, stopReason: facts.stopReason)
+        for fold in folds {
+            logger.reportSolver("fold \(fold.fold) of the threshold search", converged: fold.converged, iterations: fold.iterations, gradientNorm: fold.gradientNorm, stopReason: fold.stopReason)
         }
         let output = try outputOptions.openOutput()
         try output.write(model.json.rendered())
@@ -57,6 +59,7 @@ struct Fit: FuTool {
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("fitted", metadata: [
             "rows": "\(table.rowCount)", "features": "\(table.featureCount)", "iterations": "\(model.training.iterations)",
+            "stop_reason": "\(model.training.stopReason?.rawValue ?? "unknown")",
             "threshold": "\(model.threshold)",
         ])
     }

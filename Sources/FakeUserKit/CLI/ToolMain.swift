@@ -98,4 +98,14 @@ extension Logger {
     public func reportSkipped(_ count: Int, input: String) {
         if count > 0 { warning("skipped \(count) bad rows", metadata: ["input": "\(input)"]) }
     }
+
+    /// The warning every tool gives for a fit (`what`: "the fit", "fold 3") that stopped
+    /// short of convergence.
+    public func reportSolver(_ what: String, converged: Bool, iterations: Int, gradientNorm: Double, stopReason: StopReason?) {
+        guard !converged else { return }
+        warning("\(what) did not converge", metadata: [
+            "stop_reason": "\(stopReason?.rawValue ?? "unknown")", "iterations": "\(iterations)",
+            "gradient_norm": "\(gradientNorm)",
+        ])
+    }
 }

@@ -5,6 +5,8 @@ public struct FoldResult: Sendable {
     public var metrics: Metrics
     public var iterations: Int
     public var converged: Bool
+    public var gradientNorm: Double
+    public var stopReason: StopReason?
 
     /// The per-fold scores fu reports (all of class 1).
     var scores: [(String, Double?)] {
@@ -34,7 +36,8 @@ public struct CrossValidation: Sendable {
             let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)
             let result = FoldResult(
                 fold: fold, trainRows: trainRows.count, metrics: metrics,
-                iterations: model.training.iterations, converged: model.training.converged)
+                iterations: model.training.iterations, converged: model.training.converged,
+                gradientNorm: model.training.gradientNorm, stopReason: model.training.stopReason)
             return (result, testRows, probabilities)
         }
         var probabilities = [Double](repeating: 0, count: labels.count)
@@ -73,7 +76,9 @@ public struct CrossValidation: Sendable {
                          ("test_rows", .integer(fold.metrics.macro.support)),
                          ("test_positives", .integer(fold.metrics.positive.support))]
                         + fold.scores.map { ($0.0, JSONValue.finite($0.1)) }
-                        + [("iterations", .integer(fold.iterations)), ("converged", .bool(fold.converged))])
+                        + [("iterations", .integer(fold.iterations)), ("converged", .bool(fold.converged)),
+                           ("gradient_norm", .finite(fold.gradientNorm)),
+                           ("stop_reason", fold.stopReason.map { .string($0.rawValue) } ?? .null)])
             })),
             ("mean", .object(names.indices.map { (names[$0], .finite(mean(column($0)))) })),
             ("std", .object(names.indices.map { (names[$0], .finite(deviation(column($0)))) })),

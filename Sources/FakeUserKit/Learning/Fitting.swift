@@ -16,8 +16,10 @@ public enum ThresholdChoice: Sendable, Equatable {
     }
 }
 
-/// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen.
-public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice) throws -> Model {
+/// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen;
+/// also the folds of `auto`, whose solver facts the tool reports.
+public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice) throws -> (model: Model, folds: [FoldResult]) {
+    var foldResults: [FoldResult] = []
     var model = try trainer.train(table, labels: labels, rows: Array(0..<table.rowCount))
     switch threshold {
     case .fixed(let value):
@@ -29,6 +31,7 @@ public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, t
         model.training.thresholdSource = "auto (\(folds)-fold out-of-fold F1 \(validation.bestThreshold.f1))"
         model.training.folds = folds
         model.training.seed = seed
+        foldResults = validation.folds
     }
     // Never hand out a model that fu's own loader would refuse.
     do {
@@ -36,5 +39,5 @@ public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, t
     } catch let error as ToolError {
         throw ToolError(.software, "\(error.message); not written")
     }
-    return model
+    return (model, foldResults)
 }

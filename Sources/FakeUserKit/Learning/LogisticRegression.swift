@@ -21,14 +21,32 @@ public enum ClassWeighting: String, Sendable, CaseIterable {
     }
 }
 
+/// Why the solver stopped.
+public enum StopReason: String, Sendable, CaseIterable {
+    /// The scaled gradient is below the tolerance.
+    case gradient
+    /// The Newton decrement says the objective cannot improve by more than its rounding.
+    case newtonDecrement = "newton_decrement"
+    /// No step along the Newton direction decreased the objective measurably.
+    case noDecrease = "no_decrease"
+    case maxIterations = "max_iterations"
+    /// Cholesky failed: the Hessian is not numerically positive definite.
+    case singularHessian = "singular_hessian"
+
+    /// Whether the fit is as good as doubles allow.
+    public var converged: Bool { self == .gradient || self == .newtonDecrement }
+}
+
 public struct LogisticFit: Sendable {
     /// In standardized space.
     public var coefficients: [Double]
     public var intercept: Double
     public var iterations: Int
-    public var converged: Bool
+    public var stopReason: StopReason
     /// Largest absolute gradient component of the averaged objective at the solution.
     public var gradientNorm: Double
+
+    public var converged: Bool { stopReason.converged }
 }
 
 /// L2-regularised logistic regression with an unpenalised intercept: minimises
@@ -36,17 +54,20 @@ public struct LogisticFit: Sendable {
 /// LogisticRegression. Newton's method (Cholesky of the full Hessian, which is small: one
 /// row and column per feature) with a backtracking line search converges in a handful
 /// of passes over the rows; the passes are split across the cores.
+///
+/// Stopping: the scaled gradient below `tolerance` is the goal, but rounding in the sums
+/// over many rows can keep the gradient above it. So the solver also stops when the
+/// Newton decrement λ²/2 (the decrease a Newton step promises) is below the rounding of
+/// the objective itself, after taking that last full step; when the line search finds no
+/// decrease in `maxHalvings` halvings; at `maxIterations`; or when Cholesky fails.
 public struct LogisticRegression: Sendable {
     public var cost: Double
     public var weighting: ClassWeighting
     /// On the gradient of the objective divided by C · Σ sᵢ (scikit-learn's scale).
     public var tolerance = 1e-10
     public var maxIterations = 100
-
-    public init(cost: Double = 1, weighting: ClassWeighting = .balanced) {
-        self.cost = cost
-        self.weighting = weighting
-    }
+    /// Step lengths down to 2⁻³⁵ ≈ 3e-11 of the Newton step.
+    public var maxHalvings = 35
 
     /// `design` is row-major with width m (features plus a trailing 1 for the intercept).
     public func fit(design: [Double], width m: Int, labels: [UInt8]) throws -> LogisticFit {
@@ -56,8 +77,17 @@ public struct LogisticRegression: Sendable {
         guard positives > 0 && positives < n else {
             throw ToolError.data("only one class in the training rows (\(positives) with Fake=1 of \(n)): need both")
         }
+        // Values past ~1e154 overflow the sums of squares; say so rather than fit NaN.
+        guard design.allSatisfy(\.isFinite) else {
+            throw ToolError.data("a standardized feature value is not a finite number (feature values too large)")
+        }
         let start = warmStart(design: design, width: m, labels: labels) ?? [Double](repeating: 0, count: m)
-        return solve(design: design, width: m, labels: labels, positives: positives, from: start)
+        let fit = solve(design: design, width: m, labels: labels, positives: positives, from: start)
+        // The line search only accepts finite objectives, so this is a last guard, not a path.
+        guard fit.intercept.isFinite && fit.coefficients.allSatisfy(\.isFinite) else {
+            throw ToolError.data("the solver did not reach finite coefficients (\(fit.stopReason.rawValue))")
+        }
+        return fit
     }
 
     /// On many rows, the solution for every 16th row (itself found the same way) is a
@@ -83,40 +113,65 @@ public struct LogisticRegression: Sendable {
         let (weight0, weight1) = weighting.weights(rows: n, positives: positives)
         let scale = cost * (weight0 * Double(n - positives) + weight1 * Double(positives))
         let passes = RowPasses(design: design, width: m, labels: labels, weights: (weight0 * cost, weight1 * cost))
+        // The objective is a sum of n positive terms (each good to a few ulps): its rounding
+        // is about ε·√n of its value. Changes below that cannot be measured.
+        let roundingFactor = Double.ulpOfOne * Double(n).squareRoot()
         var beta = start
         var current = passes.evaluate(beta)
         var iterations = 0
-        func result(converged: Bool) -> LogisticFit {
+        var unmeasured = false
+        func norm(_ evaluation: RowPasses.Evaluation) -> Double { evaluation.gradient.map(abs).max()! / scale }
+        func result(_ reason: StopReason) -> LogisticFit {
             LogisticFit(
                 coefficients: Array(beta[0..<(m - 1)]), intercept: beta[m - 1], iterations: iterations,
-                converged: converged, gradientNorm: current.gradient.map(abs).max()! / scale)
+                stopReason: reason, gradientNorm: norm(current))
         }
         while true {
-            let gradientNorm = current.gradient.map(abs).max()! / scale
-            if gradientNorm < tolerance { return result(converged: true) }
-            if iterations >= maxIterations { return result(converged: false) }
+            if norm(current) < tolerance { return result(.gradient) }
+            if iterations >= maxIterations { return result(.maxIterations) }
             iterations += 1
             // The Hessian is positive definite (the L2 term, plus curvature for the intercept).
-            guard let step = solveCholesky(current.hessian, current.gradient.map { -$0 }, size: m) else {
-                return result(converged: false)
-            }
+            guard let step = solveCholesky(current.hessian, current.gradient.map { -$0 }, size: m),
+                step.allSatisfy(\.isFinite)
+            else { return result(.singularHessian) }
             var slope = 0.0
             for j in 0..<m { slope += current.gradient[j] * step[j] }
+            let floor = roundingFactor * abs(current.value)
+            if -slope / 2 <= floor {
+                // f − f* ≈ λ²/2 is below what the objective can resolve, so a line search
+                // would only chase rounding. The full Newton step is right this close (and
+                // makes the answer quadratically better); keep it unless the gradient grew.
+                let candidate = (0..<m).map { beta[$0] + step[$0] }
+                let evaluation = passes.evaluate(candidate)
+                if evaluation.value.isFinite && norm(evaluation) <= norm(current) {
+                    beta = candidate
+                    current = evaluation
+                }
+                return result(norm(current) < tolerance ? .gradient : .newtonDecrement)
+            }
             var t = 1.0
             var accepted = false
-            for _ in 0..<60 {
+            for _ in 0...maxHalvings {
                 let candidate = (0..<m).map { beta[$0] + t * step[$0] }
                 let evaluation = passes.evaluate(candidate)
                 if evaluation.value <= current.value + 1e-4 * t * slope {
+                    let decrease = current.value - evaluation.value
                     beta = candidate
                     current = evaluation
                     accepted = true
+                    // A decrease lost in rounding is luck, not progress: twice in a row, stop
+                    // rather than repeat it until the iteration cap.
+                    if decrease <= floor {
+                        if unmeasured { return result(norm(current) < tolerance ? .gradient : .noDecrease) }
+                        unmeasured = true
+                    } else {
+                        unmeasured = false
+                    }
                     break
                 }
                 t /= 2
             }
-            // No measurable decrease any more: as close as doubles allow.
-            if !accepted { return result(converged: gradientNorm < 1e-8) }
+            if !accepted { return result(.noDecrease) }
         }
     }
 }

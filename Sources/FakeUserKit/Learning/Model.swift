@@ -17,6 +17,8 @@ public struct TrainingFacts: Sendable, Equatable {
     public var iterations: Int
     public var converged: Bool
     public var gradientNorm: Double
+    /// nil in models written before fu recorded it.
+    public var stopReason: StopReason?
     /// "default", "fixed" or "auto (k-fold out-of-fold F1)".
     public var thresholdSource: String
     public var seed: UInt64?
@@ -26,7 +28,7 @@ public struct TrainingFacts: Sendable, Equatable {
     public static func == (a: TrainingFacts, b: TrainingFacts) -> Bool {
         a.rows == b.rows && a.positives == b.positives && a.cost == b.cost && a.weighting == b.weighting
             && a.classWeights == b.classWeights && a.iterations == b.iterations && a.converged == b.converged
-            && a.gradientNorm == b.gradientNorm && a.thresholdSource == b.thresholdSource && a.seed == b.seed
+            && a.gradientNorm == b.gradientNorm && a.stopReason == b.stopReason && a.thresholdSource == b.thresholdSource && a.seed == b.seed
             && a.folds == b.folds && a.toolVersion == b.toolVersion
     }
 }
@@ -101,7 +103,8 @@ public struct Model: Sendable, Equatable {
                 ("solver", .string("newton-cholesky")),
                 ("iterations", .integer(training.iterations)),
                 ("converged", .bool(training.converged)),
-                ("gradient_norm", .number(training.gradientNorm)),
+                ("gradient_norm", .finite(training.gradientNorm)),
+                ("stop_reason", training.stopReason.map { .string($0.rawValue) } ?? .null),
                 ("threshold_source", .string(training.thresholdSource)),
                 ("seed", training.seed.map { .integer(Int(truncatingIfNeeded: $0)) } ?? .null),
                 ("folds", training.folds.map { .integer($0) } ?? .null),
@@ -160,6 +163,7 @@ public struct Model: Sendable, Equatable {
             classWeights: (weights.first ?? 1, weights.last ?? 1),
             iterations: facts?["iterations"]?.intValue ?? 0, converged: facts?["converged"]?.boolValue ?? false,
             gradientNorm: facts?["gradient_norm"]?.doubleValue ?? 0,
+            stopReason: facts?["stop_reason"]?.stringValue.flatMap(StopReason.init(rawValue:)),
             thresholdSource: facts?["threshold_source"]?.stringValue ?? "",
             seed: facts?["seed"]?.intValue.map { UInt64(truncatingIfNeeded: $0) }, folds: facts?["folds"]?.intValue,
             toolVersion: facts?["tool_version"]?.stringValue ?? "")

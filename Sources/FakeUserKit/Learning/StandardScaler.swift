@@ -36,18 +36,9 @@ public struct StandardScaler: Sendable, Equatable {
         let scale = (0..<width).map { f -> Double in
             let variance = max((squares[f] - corrections[f] * corrections[f] / n) / n, 0)
             let constantBound = n * epsilon * variance + (n * mean[f] * epsilon) * (n * mean[f] * epsilon)
-            // An infinite spread stays infinite, for checkFinite to refuse.
-            return variance.isFinite && variance <= constantBound ? 1 : variance.squareRoot()
+            return variance <= constantBound ? 1 : variance.squareRoot()
         }
         return StandardScaler(mean: mean, scale: scale)
-    }
-
-    /// A model file holds only finite numbers: values near the largest double overflow the
-    /// mean or the spread, and then the fit is refused, naming the column.
-    public func checkFinite(names: [String]) throws {
-        for (f, name) in names.enumerated() where !(mean[f].isFinite && scale[f].isFinite) {
-            throw ToolError.data("feature '\(name)' has values too large to standardize (its mean or spread overflows a double); rescale that column")
-        }
     }
 
     /// The rows standardized, row-major, each followed by a 1 for the intercept.
