@@ -8,15 +8,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<'USAGE'
-Usage: workflows/predict.sh --model MODEL --data EVENTS --output PREDICTIONS [options]
+Usage: workflows/predict.sh [-m MODEL] -i EVENTS -o PREDICTIONS [options]
 
 Featurizes the events and scores every user with the model: PREDICTIONS gets
 UserId,Fake,Probability (Fake at the model's threshold).
 
 Options:
-  --model FILE      model from train.sh or fu-fit [models/fake_user_detector.json]
-  --data FILE       events, CSV or JSON Lines, plain or zstd (required)
-  --output FILE     predictions (required; .zst compresses)
+  -m, --model FILE  model from train.sh or fu-fit [models/fake_user_detector.json]
+  -i, --input FILE  (or --data) events, CSV or JSON Lines, plain or zstd (required)
+  -o, --output FILE predictions (required; .zst compresses)
   --metrics FILE    also write metrics (the events must have Fake)
   --threshold X     instead of the model's threshold
   --log-dir DIR     FU_LOG_DIR for the tools [logs]
@@ -31,9 +31,9 @@ score_args=()
 log_dir=logs
 while (($#)); do
     case $1 in
-        --model) model=$2; shift 2 ;;
-        --data) data=$2; shift 2 ;;
-        --output) output=$2; shift 2 ;;
+        -m | --model) model=$2; shift 2 ;;
+        -i | --input | --data) data=$2; shift 2 ;;
+        -o | --output) output=$2; shift 2 ;;
         --metrics) score_args+=(--metrics "$2"); shift 2 ;;
         --threshold) score_args+=(--threshold "$2"); shift 2 ;;
         --log-dir) log_dir=$2; shift 2 ;;
@@ -41,9 +41,17 @@ while (($#)); do
         *) usage >&2; die "unknown option: $1" ;;
     esac
 done
-[ -n "$data" ] || { usage >&2; die "--data is required"; }
-[ -n "$output" ] || { usage >&2; die "--output is required"; }
+[ -n "$data" ] || { usage >&2; die "-i/--input (the events) is required"; }
+[ -n "$output" ] || { usage >&2; die "-o/--output is required"; }
 export FU_LOG_DIR=$log_dir
 
-"$(fu_tool fu-featurize)" -i "$data" | "$(fu_tool fu-score)" -m "$model" "${score_args[@]}" -o "$output"
+# When fu-featurize fails, fu-score then sees no input: its own error would only mislead,
+# so it is shown only when the first step succeeded.
+score_errors=$(mktemp)
+status=0
+"$(fu_tool fu-featurize)" -i "$data" | "$(fu_tool fu-score)" -m "$model" "${score_args[@]}" -o "$output" 2>"$score_errors" ||
+    status=("${PIPESTATUS[@]}")
+if ((status[0] == 0)); then cat "$score_errors" >&2; fi
+rm -f "$score_errors"
+if ((status[0] != 0 || ${status[1]:-0} != 0)); then exit 1; fi
 say "predictions: $output"

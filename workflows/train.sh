@@ -17,12 +17,12 @@ content of its inputs, its arguments and the fu version: a rerun with nothing ch
 runs no tool.
 
 Options:
-  --input FILE               events (CSV or JSON Lines, plain or zstd) [data/events.csv.zst]
+  -i, --input FILE           events (CSV or JSON Lines, plain or zstd) [data/events.csv.zst]
   --model-output FILE        [models/fake_user_detector.json]
   --metrics-output FILE      [models/training_metrics.json]
   --test-size X              fraction (or number) of users held out [0.2]
-  --cv-folds N               [5]
-  --random-state N           seed of the split and the folds [42]
+  --folds N                  (or --cv-folds) [5]
+  --seed N                   (or --random-state) seed of the split and the folds [42]
   --threshold X|auto         decision threshold [0.5]
   --features A,B,C           feature columns (default: all)
   --test-events-output FILE  also write the test users' events without Fake, and their
@@ -54,12 +54,12 @@ stage_order=(featurize split test-events cv fit score)
 
 while (($#)); do
     case $1 in
-        --input) input=$2; shift 2 ;;
+        -i | --input) input=$2; shift 2 ;;
         --model-output) model_output=$2; shift 2 ;;
         --metrics-output) metrics_output=$2; shift 2 ;;
         --test-size) test_size=$2; shift 2 ;;
-        --cv-folds) folds=$2; shift 2 ;;
-        --random-state) seed=$2; shift 2 ;;
+        --folds | --cv-folds) folds=$2; shift 2 ;;
+        --seed | --random-state) seed=$2; shift 2 ;;
         --threshold) threshold=$2; shift 2 ;;
         --features) features=$2; shift 2 ;;
         --test-events-output) test_events_output=$2; shift 2 ;;

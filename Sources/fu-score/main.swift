@@ -36,9 +36,10 @@ struct Score: FuTool {
     }
 
     func execute(logger: Logger) throws {
+        try inputOptions.requireInput()
         let model = try Model.load(self.model)
         let reader = try inputOptions.openTable()
-        let match = try FeatureMatch(model: model, header: reader.header)
+        let match = try FeatureMatch(model: model, reader: reader)
         if !match.filledWithZero.isEmpty {
             logger.info("columns missing from the input read as 0", metadata: ["columns": "\(match.filledWithZero.joined(separator: ","))"])
         }

@@ -14,7 +14,7 @@ struct Split: FuTool {
             Examples:
               fu-split --test-size 0.2 --seed 42 --test test.csv < features.csv > train.csv
               fu-split --test-size 0.2 --test test-events.csv --drop-label --truth truth.csv < events.csv > train-events.csv
-              fu-split --by-hash --test-size 0.1 --test holdout.csv.zst < big.csv.zst > rest.csv.zst
+              fu-split --by-hash --test-size 0.1 --test holdout.csv.zst -o rest.csv.zst big.csv.zst
             """,
         version: fuVersion)
 
@@ -51,6 +51,7 @@ struct Split: FuTool {
     }
 
     func execute(logger: Logger) throws {
+        try inputOptions.requireInput()
         var options = SplitOptions(testSize: try TestSize(parsing: testSize))
         options.seed = seed
         options.byHash = byHash
@@ -60,10 +61,10 @@ struct Split: FuTool {
         let outputs = SplitOutputs(
             train: try outputOptions.openOutput(), test: try outputOptions.open(test),
             truth: try truth.map { try outputOptions.open($0) }, format: formatOption.format)
-        let summary = try splitter.run(inputPath: inputOptions.input, outputs: outputs)
+        let summary = try splitter.run(inputPath: inputOptions.path, outputs: outputs)
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([outputs.test, outputs.truth, outputs.train])
-        logger.reportSkipped(summary.skippedRows, input: inputOptions.input ?? "stdin")
+        logger.reportSkipped(summary.skippedRows, input: inputOptions.path ?? "stdin")
         logger.info("split", metadata: ["train_users": "\(summary.trainUsers)", "test_users": "\(summary.testUsers)"])
     }
 }

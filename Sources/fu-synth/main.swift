@@ -10,12 +10,13 @@ struct Synth: FuTool {
             The same --seed gives byte-identical output on every machine.
 
             Examples:
-              fu-synth --users 5000 --seed 7 | zstd > data/events.csv.zst
-              fu-synth --users 550000 --seed 1 -o big.csv.zst
+              fu-synth --users 5000 --seed 7 -o events.csv.zst
+              fu-synth --users 100 --format jsonl > events.jsonl
             """,
         version: fuVersion)
 
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var formatOption: FormatOption
     @OptionGroup var logging: LoggingOptions
 
     @Option(help: "Number of users.")
@@ -42,6 +43,7 @@ struct Synth: FuTool {
         options.seed = seed
         options.fakeRate = fakeRate
         options.label = !noLabel
+        options.format = formatOption.format
         let output = try outputOptions.openOutput()
         let events = try Synthesizer(options: options).write(to: output)
         try output.commit()

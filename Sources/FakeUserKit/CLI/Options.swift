@@ -1,8 +1,17 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// Where a tool reads from.
+/// Where a tool reads from: a file named by position (as xsv, jq and zstd take it) or by
+/// `-i`, else stdin.
 public struct InputOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: ArgumentHelp("Input file, plain or zstd; '-' or none reads stdin.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Input file, plain or zstd; '-' or none reads stdin.", valueName: "file"))
+    public var file: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The input file, as a flag.", valueName: "file"))
     public var input: String?
 
     @Flag(help: "Skip malformed rows, count them and report the count on stderr.")
@@ -10,8 +19,27 @@ public struct InputOptions: ParsableArguments {
 
     public init() {}
 
+    public func validate() throws {
+        if file != nil && input != nil { throw ValidationError("give the input file once: FILE or -i FILE, not both") }
+    }
+
+    /// The input's path; nil for stdin.
+    public var path: String? {
+        let path = file ?? input
+        return path == "-" ? nil : path
+    }
+
+    /// Fails as zstd does when there is nothing to read: stdin is a terminal and no file was named.
+    public func requireInput() throws {
+        let tool = String(CommandLine.arguments.first?.split(separator: "/").last ?? "fu")
+        if path == nil && isatty(0) != 0 {
+            throw ToolError.usage("no input: name a file (\(tool) FILE) or pipe one in (... | \(tool)); see '\(tool) --help'")
+        }
+    }
+
     public func openTable() throws -> TableReader {
-        try TableReader(ByteInput(path: input), skipBadRows: skipBadRows)
+        try requireInput()
+        return try TableReader(ByteInput(path: path), skipBadRows: skipBadRows)
     }
 }
 

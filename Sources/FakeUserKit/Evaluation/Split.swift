@@ -84,7 +84,7 @@ public struct Splitter {
         let spool = try Spool(inputPath)
         defer { spool.remove() }
         // Pass 1: the users and their labels.
-        let first = try TableReader(ByteInput(path: spool.path), skipBadRows: skipBadRows)
+        let first = try TableReader(ByteInput(path: spool.path, name: spool.name), skipBadRows: skipBadRows)
         let users = UserIndex()
         var labels: [UInt8] = []
         var keys = try UserRowKeys(first, needsLabel: true)
@@ -102,7 +102,7 @@ public struct Splitter {
         var isTest = [Bool](repeating: false, count: users.count)
         for (position, user) in byID.enumerated() { isTest[user] = sortedIsTest[position] }
         // Pass 2: route the rows.
-        let second = try TableReader(ByteInput(path: spool.path), skipBadRows: skipBadRows)
+        let second = try TableReader(ByteInput(path: spool.path, name: spool.name), skipBadRows: skipBadRows)
         var routes = try UserRowKeys(second, needsLabel: true)
         let sides = try SplitWriters(header: second.header, outputs: outputs, dropLabel: options.dropLabel)
         while let (row, id, _) = try routes.next() {
@@ -163,7 +163,12 @@ private struct UserRowKeys {
     init(_ reader: TableReader, needsLabel: Bool) throws {
         self.reader = reader
         idColumn = try reader.requireColumn("UserId")
-        labelColumn = needsLabel ? try reader.requireColumn("Fake") : reader.column("Fake")
+        if needsLabel && reader.column("Fake") == nil {
+            throw ToolError.data(
+                "missing required column 'Fake': a stratified split needs labels; without them split with --by-hash",
+                at: reader.location(line: 1))
+        }
+        labelColumn = reader.column("Fake")
     }
 
     mutating func next() throws -> (Row, UnsafeBufferPointer<UInt8>, UInt8?)? {
@@ -208,11 +213,14 @@ private struct SplitWriters {
 private struct Spool {
     let path: String
     let temporary: Bool
+    /// What errors call it: the file, or "stdin" (not the temporary copy).
+    let name: String
 
     init(_ inputPath: String?) throws {
         if let inputPath, inputPath != "-" {
             _ = try ByteInput(path: inputPath)  // a missing file fails here, as "missing input"
             path = inputPath
+            name = inputPath
             temporary = false
             return
         }
@@ -221,7 +229,9 @@ private struct Spool {
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw ToolError.io("cannot create a temporary file in \(folder): \(FileDescriptor.errnoText())") }
         path = String(cString: template)
+        name = "stdin"
         temporary = true
+        TemporaryFiles.remember(path)
         let input = try ByteInput(path: nil)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         do {
@@ -232,13 +242,16 @@ private struct Spool {
             }
         } catch {
             close(fd)
-            unlink(path)
+            remove()
             throw error
         }
         close(fd)
     }
 
     func remove() {
-        if temporary { unlink(path) }
+        if temporary {
+            unlink(path)
+            TemporaryFiles.forget(path)
+        }
     }
 }

@@ -21,11 +21,11 @@ public final class ByteInput {
     /// small zstd body that expands without bound).
     public var limit: Int?
 
-    /// `path` nil or "-" reads stdin.
-    public init(path: String?) throws {
+    /// `path` nil or "-" reads stdin. `name` is what errors call it (the path by default).
+    public init(path: String?, name displayName: String? = nil) throws {
         if let path, path != "-" {
-            source = RawSource(fd: try FileDescriptor.openForReading(path), ownsDescriptor: true, name: path)
-            name = path
+            source = RawSource(fd: try FileDescriptor.openForReading(path), ownsDescriptor: true, name: displayName ?? path)
+            name = displayName ?? path
         } else {
             source = RawSource(fd: 0, ownsDescriptor: false, name: "stdin")
             name = "stdin"

@@ -28,6 +28,16 @@ public struct FeatureTable: Sendable {
     }
 }
 
+/// Events where features belong (fu-fit < events.csv) get the next step named, not
+/// "feature 'Event' is not a number".
+public func checkNotEvents(_ reader: TableReader) throws {
+    guard reader.column("Event") != nil && reader.column("Category") != nil && reader.column("total_events") == nil else { return }
+    let tool = String(CommandLine.arguments.first?.split(separator: "/").last ?? "fu")
+    throw ToolError.data(
+        "this is an events table (it has Event and Category columns), not features: run fu-featurize first (fu-featurize events.csv | \(tool) ...)",
+        at: reader.location(line: 1))
+}
+
 /// The columns that are not features.
 public let keyColumns = ["UserId", "Fake"]
 
@@ -36,6 +46,7 @@ extension FeatureTable {
     /// column but UserId and Fake); `fillMissing` names columns that may be absent and then
     /// read as 0. Values must be finite numbers; errors name the line and column.
     public static func read(_ reader: TableReader, features requested: [String]? = nil, fillMissing: Set<String> = []) throws -> FeatureTable {
+        try checkNotEvents(reader)
         let idColumn = try reader.requireColumn("UserId")
         let labelColumn = reader.column("Fake")
         let names = requested ?? reader.header.filter { !keyColumns.contains($0) }

@@ -5,6 +5,11 @@ public struct FeatureMatch: Sendable {
     public var filledWithZero: [String]
     public var ignored: [String]
 
+    public init(model: Model, reader: TableReader) throws {
+        try checkNotEvents(reader)
+        try self.init(model: model, header: reader.header)
+    }
+
     public init(model: Model, header: [String]) throws {
         let present = Set(header)
         let missing = model.features.filter { !present.contains($0) }

@@ -8,6 +8,7 @@ public struct SynthOptions: Sendable {
     /// Share of real (label 0) users that behave like fakes, as in the real data.
     public var lookalikeRate = 0.01
     public var label = true
+    public var format = TableFormat.csv
 
     public init() {}
 }
@@ -37,7 +38,8 @@ public struct Synthesizer {
         eventWeights: [0.41, 0.05, 0.05, 0.44, 0.05],
         categoryCountWeights: [0, 0, 0, 0.15, 0.40, 0.45])
 
-    /// Writes the CSV: header `UserId,Event,Category[,Fake]`, all users' rows shuffled together.
+    /// Writes the events, CSV with header `UserId,Event,Category[,Fake]` or JSON Lines, all
+    /// users' rows shuffled together.
     public func write(to output: ByteOutput) throws -> Int {
         var random = SplitMix64(seed: options.seed)
         let ids = makeIDs(&random)
@@ -91,21 +93,24 @@ public struct Synthesizer {
     }
 
     private func writeRows(_ events: [UInt64], ids: [UInt8], labels: [UInt8], to output: ByteOutput) throws {
-        let eventNames = standardEventTypes.map { Array(",\($0),".utf8) }
-        let categoryNames = standardCategories.map { Array($0.utf8) }
-        let labelTexts: [[UInt8]] = [Array(",0\n".utf8), Array(",1\n".utf8)]
-        try output.write(options.label ? "UserId,Event,Category,Fake\n" : "UserId,Event,Category\n")
+        // Each row is a fixed frame around the id, the event, the category and the label:
+        // CSV `ID,event,category,0` or JSON Lines `{"UserId":"ID","Event":…,"Fake":0}`.
+        let json = options.format == .jsonl
+        let eventNames = standardEventTypes.map { Array((json ? "\",\"Event\":\"\($0)\",\"Category\":\"" : ",\($0),").utf8) }
+        let categoryNames = standardCategories.map { Array((json ? "\($0)\"" : $0).utf8) }
+        let labelTexts: [[UInt8]] = json
+            ? [Array(",\"Fake\":0}\n".utf8), Array(",\"Fake\":1}\n".utf8)] : [Array(",0\n".utf8), Array(",1\n".utf8)]
+        let rowStart: [UInt8] = json ? Array("{\"UserId\":\"".utf8) : []
+        let rowEnd: [UInt8] = json ? Array("}\n".utf8) : [0x0A]
+        if !json { try output.write(options.label ? "UserId,Event,Category,Fake\n" : "UserId,Event,Category\n") }
         try ids.withUnsafeBufferPointer { ids in
             for packed in events {
                 let user = Int(packed >> 8)
+                try output.write(rowStart)
                 try output.write(UnsafeBufferPointer(rebasing: ids[(user * 10)..<(user * 10 + 10)]))
                 try output.write(eventNames[Int(packed >> 4) & 15])
                 try output.write(categoryNames[Int(packed) & 15])
-                if options.label {
-                    try output.write(labelTexts[Int(labels[user])])
-                } else {
-                    try output.write(byte: 0x0A)
-                }
+                try output.write(options.label ? labelTexts[Int(labels[user])] : rowEnd)
             }
         }
     }
