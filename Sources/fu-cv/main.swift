@@ -11,8 +11,8 @@ struct CrossValidate: FuTool {
             run in parallel; the output is the same as a serial run.
 
             Examples:
-              fu-cv --folds 5 < train.csv > cv.json
-              fu-cv --seed 7 --oof oof.csv -i train.csv -o cv.json
+              fu-cv --folds 5 train.csv > cv.json
+              fu-cv --seed 7 --oof oof.csv -o cv.json train.csv
             """,
         version: fuVersion)
 

@@ -11,9 +11,10 @@ struct Featurize: FuTool {
             the input has it) and the feature columns documented in README.md.
 
             Examples:
-              fu-featurize < data/events.csv.zst > features.csv
-              fu-featurize --shard 0/4 -i events.csv.zst -o features-0.csv.zst
-              sort -t, -k1,1 events.csv | fu-featurize --sorted
+              fu-featurize events.csv.zst > features.csv
+              fu-featurize --shard 0/4 events.csv.zst -o features-0.csv.zst
+              (head -1 events.csv; tail -n +2 events.csv | LC_ALL=C sort -t, -k1,1) \\
+                | fu-featurize --sorted > sorted-features.csv
             """,
         version: fuVersion)
 

@@ -11,8 +11,9 @@ struct Fit: FuTool {
             coefficients, intercept, threshold and training facts.
 
             Examples:
-              fu-fit < train.csv > models/model.json
-              fu-fit -c 0.1 --threshold auto --metrics train-metrics.json -i train.csv -o model.json
+              fu-fit train.csv -o model.json
+              fu-fit -c 0.1 --threshold auto --metrics train-metrics.json \\
+                -o tuned-model.json train.csv
             """,
         version: fuVersion)
 

@@ -11,9 +11,10 @@ struct Score: FuTool {
             the input reads as 0; extra columns are ignored; a missing core feature is an error.
 
             Examples:
-              fu-score -m models/model.json < test.csv > predictions.csv
-              fu-featurize < new-events.csv | fu-score -m models/model.json --format jsonl
-              fu-score -m model.json --metrics test-metrics.json -i test.csv -o predictions.csv
+              fu-score -m model.json test.csv > predictions.csv
+              fu-featurize events.csv | fu-score -m model.json --format jsonl
+              fu-score -m model.json --metrics test-metrics.json \\
+                -o predictions.csv test.csv
             """,
         version: fuVersion)
 

@@ -18,7 +18,8 @@ struct Serve: LoggingTool {
               fu-serve -m models/fake_user_detector.json
               curl -X POST "http://localhost:8000/predict" -H "accept: application/json" \\
                 -H "Content-Type: multipart/form-data" -F "file=@test_data.csv"
-              curl --data-binary @events.csv -H 'Content-Type: text/csv' -H 'Accept: text/csv' localhost:8000/predict
+              curl --data-binary @events.csv -H 'Content-Type: text/csv' \\
+                -H 'Accept: text/csv' localhost:8000/predict
               kill -HUP "$(pidof fu-serve)"    # reload the model
             """,
         version: fuVersion)

@@ -12,9 +12,11 @@ struct Split: FuTool {
             says so, the same answer whatever else is in the file.
 
             Examples:
-              fu-split --test-size 0.2 --seed 42 --test test.csv < features.csv > train.csv
-              fu-split --test-size 0.2 --test test-events.csv --drop-label --truth truth.csv < events.csv > train-events.csv
-              fu-split --by-hash --test-size 0.1 --test holdout.csv.zst -o rest.csv.zst big.csv.zst
+              fu-split --test-size 0.2 --seed 42 --test test.csv features.csv > train.csv
+              fu-split --test test-events.csv --drop-label --truth truth.csv \\
+                events.csv > train-events.csv
+              fu-split --by-hash --test-size 0.1 --test holdout.csv.zst \\
+                -o rest.csv.zst events.csv.zst
             """,
         version: fuVersion)
 

@@ -56,4 +56,44 @@ import Testing
         #expect(result.stderr == "fu-featurize: error: cannot open nope.csv: No such file or directory\n")
         #expect(!(try work.files()).contains("p.csv"))
     }
+
+    /// Every example in every tool's --help runs as pasted (fu-serve's need a running server
+    /// and are run by ServeEndToEnd's curl calls instead), in a folder with the files the
+    /// examples name.
+    @Test func helpExamplesRunAsPasted() throws {
+        let work = try Workdir()
+        #expect(try work.shell("""
+            fu-synth --users 2000 --seed 7 -o events.csv.zst && zstd -dcq events.csv.zst > events.csv &&
+            fu-featurize events.csv > features.csv && fu-split --test test.csv features.csv > train.csv &&
+            fu-fit train.csv -o model.json
+            """).status == 0)
+        var ran = 0
+        for tool in ["fu-synth", "fu-featurize", "fu-split", "fu-fit", "fu-cv", "fu-score"] {
+            let help = try work.run(tool, ["--help"]).stdout
+            for command in helpExamples(help) {
+                let result = try work.shell("set -o pipefail; " + command)
+                #expect(result.status == 0, "\(tool) example failed: \(command)\n\(result.stderr)")
+                ran += 1
+            }
+        }
+        #expect(ran >= 14)
+    }
+}
+
+/// The commands under "Examples:" in a --help text, continuation lines joined.
+func helpExamples(_ help: String) -> [String] {
+    guard let start = help.range(of: "Examples:\n") else { return [] }
+    var commands: [String] = []
+    var current = ""
+    for line in help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false) {
+        if line.trimmingCharacters(in: .whitespaces).isEmpty { break }
+        let text = line.trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix("\\") {
+            current += text.dropLast() + " "
+        } else {
+            commands.append(current + text)
+            current = ""
+        }
+    }
+    return commands
 }
