@@ -80,6 +80,27 @@ import Testing
     }
 }
 
+extension Conventions {
+    /// scripts/install.sh into a temporary prefix: the tools run from there, bash takes
+    /// the completion script, and man shows the page.
+    @Test func installPutsToolsCompletionsAndManPagesInPlace() throws {
+        let work = try Workdir()
+        let script = try work.fixtureFromRepository("scripts/install.sh")
+        let install = try work.shell("bash \(script) --prefix \(work.path("prefix")) --bin-dir \(Workdir.binaries.path)")
+        #expect(install.status == 0, "\(install.stderr)")
+        let prefix = work.path("prefix")
+        let run = try work.shell("""
+            PATH=\(prefix)/bin:/usr/bin:/bin fu-synth --version &&
+            bash -c 'source \(prefix)/share/bash-completion/completions/fu-fit && complete -p fu-fit' &&
+            test -s \(prefix)/share/zsh/site-functions/_fu-score && test -s \(prefix)/share/fish/vendor_completions.d/fu-cv.fish &&
+            MANPATH=\(prefix)/share/man MANWIDTH=200 man fu-featurize | grep -E '^NAME|fu-featurize - |^EXAMPLES'
+            """)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("\(try work.run("fu-synth", ["--version"]).stdout)complete -o filenames -F _fu-fit fu-fit\nNAME\n"))
+        #expect(run.stdout.contains("EXAMPLES"))
+    }
+}
+
 /// The commands under "Examples:" in a --help text, continuation lines joined.
 func helpExamples(_ help: String) -> [String] {
     guard let start = help.range(of: "Examples:\n") else { return [] }
