@@ -37,25 +37,28 @@ pending_outputs=()
 pending_targets=()
 trap 'rm -f "$summary_file" "${pending_outputs[@]}"' EXIT
 
-# cache_key NAME ARGS INPUT_FILES... -> a sha256 over all that decides the output.
-cache_key() {
+# cache_material NAME ARGS INPUT_FILES... -> the text a stage's key is the sha256 of: the
+# stage, the fu version, the arguments and each input's digest. It is also kept in the
+# entry (.about), so `cache.sh list` can say what made it.
+cache_material() {
     local name=$1 arguments=$2
     shift 2
-    {
-        printf 'stage=%s\nversion=%s\nargs=%s\n' "$name" "$fu_version" "$arguments"
-        local file
-        for file in "$@"; do
-            printf 'input=%s\n' "$(sha256sum < "$file" | cut -d' ' -f1)"
-        done
-    } | sha256sum | cut -d' ' -f1
+    printf 'stage=%s\nversion=%s\nargs=%s\n' "$name" "$fu_version" "$arguments"
+    local file
+    for file in "$@"; do
+        printf 'input=%s %s\n' "$(sha256sum < "$file" | cut -d' ' -f1)" "$file"
+    done
 }
 
-# stage_path NAME ARGS "INPUTS": sets stage_dir to the stage's cache entry.
+# stage_path NAME ARGS "INPUTS": sets stage_dir to the stage's cache entry, and
+# stage_material to what its key was made of.
 stage_path() {
     local name=$1 arguments=$2 inputs=$3
     local -a files
     read -r -a files <<< "$inputs"
-    stage_dir=$cache_dir/$name/$(cache_key "$name" "$arguments" "${files[@]}")
+    # The key leaves out the inputs' paths: the same bytes under another name are a hit.
+    stage_material=$(cache_material "$name" "$arguments" "${files[@]}")
+    stage_dir=$cache_dir/$name/$(sed 's/^\(input=[0-9a-f]*\) .*/\1/' <<< "$stage_material" | sha256sum | cut -d' ' -f1)
 }
 
 # The manifest of an entry: the SHA-256 of each of its files.
@@ -76,6 +79,7 @@ run_stage() {
     started=$(now)
     if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
         if entry_ok "$stage_dir"; then
+            touch "$stage_dir"  # last used, for cache.sh gc
             say "$name: cached"
             echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
             return 0
@@ -86,6 +90,7 @@ run_stage() {
     local temporary
     temporary=$(mktemp -d "$cache_dir/$name/.tmp-XXXXXX")
     say "$name: running"
+    printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$temporary/.about"
     if ! "$body" "$temporary" || ! write_manifest "$temporary"; then
         rm -rf "$temporary"
         die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"

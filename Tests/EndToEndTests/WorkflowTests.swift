@@ -227,4 +227,34 @@ import Testing
         let result = try work.shell("cd '\(root)' && shellcheck workflows/*.sh scripts/*.sh bench/*.sh .ci/run")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
+
+    /// workflows/cache.sh: list says what made each entry; gc removes the ones not used for
+    /// N days, which then run again while the rest stay cached.
+    @Test func cacheListAndGarbageCollection() throws {
+        let work = try Workdir()
+        try events(work, users: 600)
+        #expect(try train(work, "--input events.csv").status == 0)
+        let cache = "bash '\(Workflow.root.path)/workflows/cache.sh'"
+        let list = try work.shell("\(cache) list")
+        #expect(list.status == 0)
+        let lines = list.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("stage") == true)
+        #expect(Set(lines.dropFirst().map { String($0.split(separator: " ")[0]) }) == ["featurize", "split", "cv", "fit", "score"])
+        #expect(lines.contains { $0.hasPrefix("cv ") && $0.contains("--folds 5") && $0.contains("train.csv") })
+        #expect(lines.contains { $0.hasPrefix("featurize ") && $0.contains("<- events.csv@") })
+        // The cv entry was last used 40 days ago.
+        #expect(try work.shell("touch -d '40 days ago' .fu-cache/cv/*").status == 0)
+        let dry = try work.shell("\(cache) gc --keep-days 30 --dry-run")
+        #expect(dry.stdout.hasPrefix("cache.sh: would remove .fu-cache/cv/"))
+        #expect(dry.stderr.hasPrefix("cache.sh: would remove 1 entries"))
+        let gc = try work.shell("\(cache) gc --keep-days 30")
+        #expect(gc.stderr.hasPrefix("cache.sh: removed 1 entries"))
+        #expect(!(try work.shell("\(cache) list").stdout.contains("\ncv ")))
+        let rerun = try train(work, "--input events.csv")
+        #expect(statuses(rerun) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached"])
+        #expect(try work.shell("\(cache) gc --keep-days 0 && test -z \"$(find .fu-cache -mindepth 2)\"").status == 0)
+        let bad = try work.shell("\(cache) gc --keep-days soon")
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("cache.sh: error: --keep-days needs a whole number of days, not 'soon'"))
+    }
 }
