@@ -215,11 +215,12 @@ publish_outputs
 
 print_summary
 # A short human summary of what the model does, from the metrics file.
-jq -r '.cross_validation as $cv | .test_metrics as $t | $t.confusion_matrix as $m |
-    def f: . * 1000 | round / 1000 | tostring;
-    "cross-validation F1 \($cv.mean_f1 | f) ± \($cv.std_f1 | f) over \($cv.folds) folds",
-    "test: precision \($t["1"].precision | f), recall \($t["1"].recall | f), F1 \($t["1"]["f1-score"] | f), ROC AUC \(($t.roc_auc // 0) * 10000 | round / 10000) at threshold \($t.threshold)",
-    "confusion matrix: TN \($m[0][0]), FP \($m[0][1]), FN \($m[1][0]), TP \($m[1][1]) (FP: real users flagged, FN: fakes missed)"' \
-    "$metrics_output" | while IFS= read -r line; do say "$line"; done
+IFS=$'\t' read -r cv_mean cv_std cv_folds precision recall f1 auc cut tn fp fn tp < <(jq -r '
+    .cross_validation as $cv | .test_metrics as $t | $t.confusion_matrix as $m |
+    [$cv.mean_f1, $cv.std_f1, $cv.folds, $t["1"].precision, $t["1"].recall, $t["1"]["f1-score"], ($t.roc_auc // 0), $t.threshold,
+     $m[0][0], $m[0][1], $m[1][0], $m[1][1]] | @tsv' "$metrics_output")
+say "$(LC_ALL=C printf 'cross-validation F1 %.3f ± %.3f over %d folds' "$cv_mean" "$cv_std" "$cv_folds")"
+say "$(LC_ALL=C printf 'test: precision %.3f, recall %.3f, F1 %.3f, ROC AUC %.4f at threshold %s' "$precision" "$recall" "$f1" "$auc" "$cut")"
+say "confusion matrix: TN $tn, FP $fp, FN $fn, TP $tp (FP: real users flagged, FN: fakes missed)"
 say "model: $model_output; metrics: $metrics_output"
 say "report: $report_output (open it in a browser; curves in $curves_output/)"

@@ -19,10 +19,12 @@ struct ReportTests {
                                               0.8333333333333334, 0.8333333333333334, 1.0, 1.0])
         #expect(curves.roc.column("threshold") == [.infinity, 1.0, 0.95, 0.8, 0.65, 0.4, 0.35, 0.3, 0.1, 0.05])
         // precision_recall_curve(y, p), reversed: the highest threshold first.
-        #expect(curves.precisionRecall.column("precision") == [0.5, 0.5454545454545454, 0.5555555555555556, 0.625, 0.5714285714285714,
-                                                              0.6, 0.75, 0.5, 1.0, 1.0].reversed())
-        #expect(curves.precisionRecall.column("recall") == [1.0, 1.0, 0.8333333333333334, 0.8333333333333334, 0.6666666666666666, 0.5,
-                                                           0.5, 0.16666666666666666, 0.16666666666666666, 0.0].reversed())
+        let precision: [Double] = [0.5, 0.5454545454545454, 0.5555555555555556, 0.625, 0.5714285714285714,
+                                   0.6, 0.75, 0.5, 1.0, 1.0]
+        #expect(curves.precisionRecall.column("precision") == precision.reversed())
+        let recall: [Double] = [1.0, 1.0, 0.8333333333333334, 0.8333333333333334, 0.6666666666666666, 0.5,
+                                0.5, 0.16666666666666666, 0.16666666666666666, 0.0]
+        #expect(curves.precisionRecall.column("recall") == recall.reversed())
         // calibration_curve(y, p, n_bins=10)
         #expect(curves.calibration.column("fraction_positive") == [0.3333333333333333, 0.0, 0.6666666666666666, 0.0, 1.0, 0.5])
         expectClose(curves.calibration.column("mean_predicted"), [0.08333333333333333, 0.3, 0.3833333333333333, 0.65, 0.8, 0.975],
@@ -31,7 +33,8 @@ struct ReportTests {
         #expect(curves.calibration.column("count") == [3, 1, 3, 1, 2, 2])
         // By threshold, lowest first: at 0.4 (>= 0.4 is fake) TP 4, FP 3.
         let at = curves.threshold.rows.first { $0[0] == 0.4 }!
-        #expect(Array(at[1...]) == [4.0 / 7, 4.0 / 6, 8.0 / 13, 4, 3, 2, 3])
+        let expected: [Double] = [4.0 / 7, 4.0 / 6, 8.0 / 13, 4, 3, 2, 3]
+        #expect(Array(at[1...]) == expected)
         #expect(curves.threshold.column("threshold") == [0.05, 0.1, 0.3, 0.35, 0.4, 0.65, 0.8, 0.95, 1.0])
     }
 
