@@ -58,7 +58,7 @@ stage_path() {
     read -r -a files <<< "$inputs"
     # The key leaves out the inputs' paths: the same bytes under another name are a hit.
     stage_material=$(cache_material "$name" "$arguments" "${files[@]}")
-    stage_dir=$cache_dir/$name/$(sed 's/^\(input=[0-9a-f]*\) .*/\1/' <<< "$stage_material" | sha256sum | cut -d' ' -f1)
+    stage_dir=$cache_dir/$name/$(awk '/^input=/ { print $1; next } { print }' <<< "$stage_material" | sha256sum | cut -d' ' -f1)
 }
 
 # The manifest of an entry: the SHA-256 of each of its files.

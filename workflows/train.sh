@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Trains the fake-user model from events: featurize → split → cv → fit → score, each stage
-# cached. The parameters and defaults are the original train.py's.
+# Trains the fake-user model from events: featurize → split → cv → fit → score → report,
+# each stage cached. The parameters and defaults are the original train.py's.
 set -euo pipefail
 workflow=train.sh
 # shellcheck source=workflows/lib.sh
@@ -11,8 +11,8 @@ usage() {
 Usage: workflows/train.sh [options]
 
 Featurizes the events, splits users into train and test (stratified), cross-validates,
-fits the model on the train users, scores the test users, and writes the model and a
-metrics file. Every stage's output is cached under the cache folder, keyed by the
+fits the model on the train users, scores the test users, and writes the model, a
+metrics file and an HTML evaluation report (with its curves as CSV files). Every stage's output is cached under the cache folder, keyed by the
 content of its inputs, its arguments and the fu version: a rerun with nothing changed
 runs no tool.
 
@@ -20,6 +20,8 @@ Options:
   -i, --input FILE           events (CSV or JSON Lines, plain or zstd) [data/events.csv.zst]
   --model-output FILE        [models/fake_user_detector.json]
   --metrics-output FILE      [models/training_metrics.json]
+  --report-output FILE       the evaluation report [report.html beside the model]
+  --curves-output DIR        roc.csv, pr.csv, calibration.csv, threshold.csv [curves/ beside the model]
   --test-size X              fraction (or number) of users held out [0.2]
   --folds N                  (or --cv-folds) [5]
   --seed N                   (or --random-state) seed of the split and the folds [42]
@@ -31,7 +33,10 @@ Options:
   --cache-dir DIR            [.fu-cache]
   --log-dir DIR              FU_LOG_DIR for every tool [logs]
   --force                    ignore the cache
-  --from STAGE               rerun from STAGE on (featurize, split, cv, fit, score)
+  --from STAGE               rerun from STAGE on (featurize, split, cv, fit, score, report)
+
+The report carries no date, so the same input gives the same bytes, unless
+SOURCE_DATE_EPOCH is set: then it shows that date.
   -h, --help                 this text
 USAGE
 }
@@ -39,6 +44,8 @@ USAGE
 input=$fu_root/data/events.csv.zst
 model_output=$fu_root/models/fake_user_detector.json
 metrics_output=$fu_root/models/training_metrics.json
+report_output=""
+curves_output=""
 test_size=0.2
 folds=5
 seed=42
@@ -50,13 +57,15 @@ cache_dir=.fu-cache
 log_dir=logs
 force=0
 from_stage=""
-stage_order=(featurize split test-events cv fit score)
+stage_order=(featurize split test-events cv fit score report)
 
 while (($#)); do
     case $1 in
         -i | --input) input=$2; shift 2 ;;
         --model-output) model_output=$2; shift 2 ;;
         --metrics-output) metrics_output=$2; shift 2 ;;
+        --report-output) report_output=$2; shift 2 ;;
+        --curves-output) curves_output=$2; shift 2 ;;
         --test-size) test_size=$2; shift 2 ;;
         --folds | --cv-folds) folds=$2; shift 2 ;;
         --seed | --random-state) seed=$2; shift 2 ;;
@@ -78,6 +87,8 @@ done
 if [ -n "$from_stage" ] && [[ ! " ${stage_order[*]} " == *" $from_stage "* ]]; then
     die "--from needs one of: ${stage_order[*]}"
 fi
+[ -n "$report_output" ] || report_output=$(dirname "$model_output")/report.html
+[ -n "$curves_output" ] || curves_output=$(dirname "$model_output")/curves
 export FU_LOG_DIR=$log_dir
 mkdir -p "$cache_dir"
 
@@ -86,8 +97,9 @@ split=$(fu_tool fu-split)
 cv=$(fu_tool fu-cv)
 fit=$(fu_tool fu-fit)
 score=$(fu_tool fu-score)
+report=$(fu_tool fu-report)
 # The version and the binaries themselves: a rebuilt tool invalidates what it made.
-fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" | sha256sum | cut -d' ' -f1)"
+fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" | sha256sum | cut -d' ' -f1)"
 feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
 
@@ -143,10 +155,11 @@ if [ -n "$test_events_output" ]; then
     test_events_dir=$stage_dir
 fi
 
-# --- cv on the train users.
-cv_stage() { "$cv" -i "$train_file" --folds "$folds" --seed "$seed" "${feature_args[@]}" -o "$1/cv.json"; }
-run_stage cv "--folds $folds --seed $seed ${feature_args[*]}" "$train_file" cv_stage
+# --- cv on the train users, keeping the out-of-fold predictions for the report.
+cv_stage() { "$cv" -i "$train_file" --folds "$folds" --seed "$seed" "${feature_args[@]}" --oof "$1/oof.csv.zst" -o "$1/cv.json"; }
+run_stage cv "--folds $folds --seed $seed ${feature_args[*]} --oof" "$train_file" cv_stage
 cv_file=$stage_dir/cv.json
+oof_file=$stage_dir/oof.csv.zst
 
 # --- fit on all train users (the folds matter only for --threshold auto).
 fit_args=(--threshold "$threshold" "${feature_args[@]}")
@@ -160,17 +173,40 @@ train_metrics=$stage_dir/train_metrics.json
 score_stage() { "$score" -m "$model_file" -i "$test_file" --metrics "$1/test_metrics.json" -o "$1/predictions.csv.zst"; }
 run_stage score "" "$model_file $test_file" score_stage
 test_metrics=$stage_dir/test_metrics.json
+predictions_file=$stage_dir/predictions.csv.zst
 
-# --- publish: the model, one metrics file with the original's top-level keys, test events;
-# all written beside their targets first, then renamed together.
+# --- publish: the model, one metrics file with the original's top-level keys, the report
+# and its curves, test events; all written beside their targets first, then renamed together.
 prepare_output "$model_file" "$model_output"
 new_output "$metrics_output"
+metrics_draft=$output_file
 jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
     --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg features "$features" \
     '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],
       parameters: {test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
                    threshold: $threshold, features: (if $features == "" then "all" else $features end)}}' > "$output_file" ||
     die "cannot make the metrics file (no output was changed)"
+
+# --- report: the test users' scores beside their truth (the labelled test features), the
+# out-of-fold scores, the metrics file (test metrics, cv, parameters). No wall-clock date:
+# SOURCE_DATE_EPOCH's when set (it is then part of the stage's key).
+input_digest=sha256:$(sha256sum < "$input" | cut -d' ' -f1)
+report_args=(--input-digest "$input_digest")
+if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+    report_key="--input-digest $input_digest SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+else
+    report_args+=(--no-date)
+    report_key="${report_args[*]}"
+fi
+report_stage() {
+    "$report" -m "$model_file" --predictions "$predictions_file" --truth "$test_file" --metrics "$metrics_draft" \
+        --oof "$oof_file" "${report_args[@]}" --curves-dir "$1" -o "$1/report.html"
+}
+run_stage report "$report_key" "$model_file $predictions_file $test_file $metrics_draft $oof_file" report_stage
+prepare_output "$stage_dir/report.html" "$report_output"
+for curve in roc pr calibration threshold; do
+    prepare_output "$stage_dir/$curve.csv" "$curves_output/$curve.csv"
+done
 if [ -n "$test_events_output" ]; then
     prepare_output "$test_events_dir/test_events.csv.zst" "$test_events_output"
     prepare_output "$test_events_dir/truth.csv.zst" "${test_events_output%.csv}.truth.csv"
@@ -178,4 +214,13 @@ fi
 publish_outputs
 
 print_summary
-say "model: $model_output; metrics: $metrics_output (test F1 $(jq '.test_metrics["1"]["f1-score"]' "$metrics_output"))"
+# A short human summary of what the model does, from the metrics file.
+IFS=$'\t' read -r cv_mean cv_std cv_folds precision recall f1 auc cut tn fp fn tp < <(jq -r '
+    .cross_validation as $cv | .test_metrics as $t | $t.confusion_matrix as $m |
+    [$cv.mean_f1, $cv.std_f1, $cv.folds, $t["1"].precision, $t["1"].recall, $t["1"]["f1-score"], ($t.roc_auc // 0), $t.threshold,
+     $m[0][0], $m[0][1], $m[1][0], $m[1][1]] | @tsv' "$metrics_output")
+say "$(LC_ALL=C printf 'cross-validation F1 %.3f ± %.3f over %d folds' "$cv_mean" "$cv_std" "$cv_folds")"
+say "$(LC_ALL=C printf 'test: precision %.3f, recall %.3f, F1 %.3f, ROC AUC %.4f at threshold %s' "$precision" "$recall" "$f1" "$auc" "$cut")"
+say "confusion matrix: TN $tn, FP $fp, FN $fn, TP $tp (FP: real users flagged, FN: fakes missed)"
+say "model: $model_output; metrics: $metrics_output"
+say "report: $report_output (open it in a browser; curves in $curves_output/)"

@@ -29,7 +29,7 @@ import Testing
         let first = try train(work, "--input events.csv --test-events-output out/test_events.csv")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(Set(statuses(first).values) == ["ran"])
-        #expect(Set(statuses(first).keys) == ["featurize", "split", "test-events", "cv", "fit", "score"])
+        #expect(Set(statuses(first).keys) == ["featurize", "split", "test-events", "cv", "fit", "score", "report"])
         let metrics = try JSONSerialization.jsonObject(with: Data(try work.read("out/metrics.json").utf8)) as! [String: Any]
         let cv = metrics["cross_validation"] as! [String: Any]
         #expect((cv["f1_scores"] as! [Double]).count == 5)
@@ -38,12 +38,21 @@ import Testing
         #expect(try work.files().contains("logs"))
         let model = try work.read("out/model.json")
         let metricsText = try work.read("out/metrics.json")
+        // The report and its curves beside the model, and a summary for people.
+        #expect(try work.shell("ls out/curves").stdout == "calibration.csv\npr.csv\nroc.csv\nthreshold.csv\n")
+        let report = try work.read("out/report.html")
+        #expect(report.contains("data-src=\"test\" data-key=\"roc_auc\""))
+        for line in ["train.sh: cross-validation F1 ", "train.sh: test: precision ", "train.sh: confusion matrix: TN ",
+                     "train.sh: report: out/report.html"] {
+            #expect(first.stderr.contains(line), "no '\(line)' in the summary")
+        }
 
         let second = try train(work, "--input events.csv --test-events-output out/test_events.csv")
         #expect(second.status == 0)
         #expect(Set(statuses(second).values) == ["cached"])
         #expect(try work.read("out/model.json") == model)
         #expect(try work.read("out/metrics.json") == metricsText)
+        #expect(try work.read("out/report.html") == report)
 
         // predict.sh on the held-out events agrees with the test metrics.
         let predicted = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/predict.sh' --model out/model.json --data out/test_events.csv --output predictions.csv")
@@ -61,9 +70,10 @@ import Testing
         #expect(try train(work, "--input events.csv").status == 0)
         let changed = try train(work, "--input events.csv --cv-folds 4")
         #expect(changed.status == 0)
-        #expect(statuses(changed) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached"])
+        // The report shows the cross-validation: it reruns too.
+        #expect(statuses(changed) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached", "report": "ran"])
         let forced = try train(work, "--input events.csv --cv-folds 4 --from fit")
-        #expect(statuses(forced) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran"])
+        #expect(statuses(forced) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran", "report": "ran"])
     }
 
     @Test func changingOneInputByteRerunsEverything() throws {
@@ -105,7 +115,7 @@ import Testing
         let sharded = try train(work, "--input events.csv --shards 2")
         #expect(sharded.status == 0, "\(sharded.stderr)")
         #expect(statuses(sharded) == ["featurize-shard-0-of-2": "ran", "featurize-shard-1-of-2": "ran", "featurize-merge": "ran",
-                                      "split": "cached", "cv": "cached", "fit": "cached", "score": "cached"])
+                                      "split": "cached", "cv": "cached", "fit": "cached", "score": "cached", "report": "cached"])
         #expect(try work.shell("cmp .fu-cache/featurize/*/features.csv.zst .fu-cache/featurize-merge/*/features.csv.zst").status == 0)
         #expect(try work.read("out/model.json") == model)
         #expect(try work.read("out/metrics.json") == metrics)
@@ -167,7 +177,7 @@ import Testing
         try events(work)
         let arguments = "--input events.csv --test-events-output out/test_events.csv"
         #expect(try train(work, arguments).status == 0)
-        let names = ["model.json", "metrics.json", "test_events.csv", "test_events.truth.csv"]
+        let names = ["model.json", "metrics.json", "test_events.csv", "test_events.truth.csv", "report.html", "curves/roc.csv"]
         let outputs = try names.map { try work.read("out/\($0)") }
         let damaged = try work.shell("f=$(echo .fu-cache/\(damage.stage)/*/\(damage.file)) && \(damage.command)")
         #expect(damaged.status == 0, "\(damaged.stderr)")
@@ -176,7 +186,7 @@ import Testing
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(rerun.stderr.contains("train.sh: warning: stage '\(damage.stage)': damaged cache entry .fu-cache/\(damage.stage)/"))
         #expect(rerun.stderr.contains("rebuilding it"))
-        var expected = Dictionary(uniqueKeysWithValues: ["featurize", "split", "test-events", "cv", "fit", "score"].map { ($0, "cached") })
+        var expected = Dictionary(uniqueKeysWithValues: ["featurize", "split", "test-events", "cv", "fit", "score", "report"].map { ($0, "cached") })
         expected[damage.stage] = "ran"
         #expect(statuses(rerun) == expected)
         #expect(try names.map { try work.read("out/\($0)") } == outputs)
@@ -190,15 +200,17 @@ import Testing
         let work = try Workdir()
         try events(work)
         #expect(try train(work, "--input events.csv --test-events-output out/test_events.csv").status == 0)
-        let names = ["metrics.json", "model.json", "test_events.csv", "test_events.truth.csv"]
-        let outputs = try names.map { try work.read("out/\($0)") }
+        let names = ["curves", "metrics.json", "model.json", "report.html", "test_events.csv", "test_events.truth.csv"]
+        let files = ["metrics.json", "model.json", "report.html", "test_events.csv", "test_events.truth.csv", "curves/roc.csv", "curves/pr.csv"]
+        let outputs = try files.map { try work.read("out/\($0)") }
         // Other parameters (a new model and metrics), and test events that cannot be written.
         try work.write("blocker", "a file where a folder is needed\n")
         let failed = try train(work, "--input events.csv --cv-folds 4 --threshold 0.4 --test-events-output blocker/test_events.csv")
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("train.sh: error: cannot write 'blocker/test_events.csv' (no output was changed)"))
-        #expect(try names.map { try work.read("out/\($0)") } == outputs)
+        #expect(try files.map { try work.read("out/\($0)") } == outputs)
         #expect(try work.shell("ls -A out").stdout == names.joined(separator: "\n") + "\n")  // no temporaries left
+        #expect(try work.shell("ls -A out/curves").stdout == "calibration.csv\npr.csv\nroc.csv\nthreshold.csv\n")
     }
 
     @Test func helpAndBadOptions() throws {
@@ -213,12 +225,16 @@ import Testing
 
     @Test func bundledModelsAreCurrent() throws {
         let work = try Workdir()
-        let result = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output model.json --metrics-output metrics.json")
+        let result = try work.shell("unset SOURCE_DATE_EPOCH; FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output model.json --metrics-output metrics.json")
         #expect(result.status == 0, "\(result.stderr)")
         let committed = Workflow.root.appendingPathComponent("models")
         #expect(try work.read("model.json") == String(contentsOf: committed.appendingPathComponent("fake_user_detector.json"), encoding: .utf8),
                 "models/ is stale: rerun workflows/train.sh and commit models/")
         #expect(try work.read("metrics.json") == String(contentsOf: committed.appendingPathComponent("training_metrics.json"), encoding: .utf8))
+        // The report has no date (SOURCE_DATE_EPOCH is not set here), so it is current too.
+        for name in ["report.html", "curves/roc.csv", "curves/pr.csv", "curves/calibration.csv", "curves/threshold.csv"] {
+            #expect(try work.read(name) == String(contentsOf: committed.appendingPathComponent(name), encoding: .utf8), "models/\(name) is stale")
+        }
     }
 
     @Test func scriptsAreShellcheckClean() throws {
@@ -239,7 +255,7 @@ import Testing
         #expect(list.status == 0)
         let lines = list.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("stage") == true)
-        #expect(Set(lines.dropFirst().map { String($0.split(separator: " ")[0]) }) == ["featurize", "split", "cv", "fit", "score"])
+        #expect(Set(lines.dropFirst().map { String($0.split(separator: " ")[0]) }) == ["featurize", "split", "cv", "fit", "score", "report"])
         #expect(lines.contains { $0.hasPrefix("cv ") && $0.contains("--folds 5") && $0.contains("train.csv") })
         #expect(lines.contains { $0.hasPrefix("featurize ") && $0.contains("<- events.csv@") })
         // The cv entry was last used 40 days ago.
@@ -251,7 +267,7 @@ import Testing
         #expect(gc.stderr.hasPrefix("cache.sh: removed 1 entries"))
         #expect(!(try work.shell("\(cache) list").stdout.contains("\ncv ")))
         let rerun = try train(work, "--input events.csv")
-        #expect(statuses(rerun) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached"])
+        #expect(statuses(rerun) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached", "report": "cached"])
         #expect(try work.shell("\(cache) gc --keep-days 0 && test -z \"$(find .fu-cache -mindepth 2)\"").status == 0)
         let bad = try work.shell("\(cache) gc --keep-days soon")
         #expect(bad.status == 64)

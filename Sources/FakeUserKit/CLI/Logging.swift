@@ -31,7 +31,7 @@ public enum LogSetup {
         let level = stderrLevel(options, environment: environment, defaultLevel: defaultLevel)
         var handlers: [any LogHandler] = [LineLogHandler(tool: tool, fd: 2, level: level, timestamps: false)]
         if let folder = options.logDir ?? environment["FU_LOG_DIR"], !folder.isEmpty {
-            try makeFolder(folder)
+            try makeDirectory(folder, what: "log folder")
             handlers.append(LineLogHandler(tool: tool, fd: try openLog("\(folder)/all.log"), level: .trace, timestamps: true))
             handlers.append(LineLogHandler(tool: tool, fd: try openLog("\(folder)/error.log"), level: .error, timestamps: true))
         }
@@ -39,16 +39,6 @@ public enum LogSetup {
         LoggingSystem.bootstrap { _ in MultiplexLogHandler(chosen) }
         // The multiplexer's level is its lowest handler's; each handler filters for itself.
         return Logger(label: tool)
-    }
-
-    private static func makeFolder(_ path: String) throws {
-        var built = path.hasPrefix("/") ? "/" : ""
-        for part in path.split(separator: "/") {
-            built += part + "/"
-            if mkdir(built, 0o777) != 0 && errno != EEXIST {
-                throw ToolError.io("cannot create log folder \(path): \(FileDescriptor.errnoText())")
-            }
-        }
     }
 
     private static func openLog(_ path: String) throws -> Int32 {

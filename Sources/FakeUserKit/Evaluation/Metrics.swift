@@ -96,6 +96,12 @@ private func curvePoints(labels: [UInt8], scores: [Double]) -> [CurvePoint] {
     return points
 }
 
+/// The curve points above, for callers that draw or save the curves (fu-report): one per
+/// distinct score, from the highest down, with the positives and negatives at or above it.
+public func rankingCurve(labels: [UInt8], scores: [Double]) -> [(truePositives: Int, falsePositives: Int, threshold: Double)] {
+    curvePoints(labels: labels, scores: scores)
+}
+
 /// Area under the ROC curve by the trapezoid rule over distinct thresholds (ties give a
 /// diagonal segment), as roc_auc_score; nil when one class is missing.
 public func rocAreaUnderCurve(labels: [UInt8], scores: [Double]) -> Double? {

@@ -81,3 +81,14 @@ enum TemporaryFiles {
         raise(number)
     }
 }
+
+/// Makes a folder and its parents when missing (as `mkdir -p`); `what` names it in errors.
+public func makeDirectory(_ path: String, what: String = "folder") throws {
+    var built = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/") {
+        built += part + "/"
+        if mkdir(built, 0o777) != 0 && errno != EEXIST {
+            throw ToolError.io("cannot create \(what) \(path): \(FileDescriptor.errnoText())")
+        }
+    }
+}
