@@ -28,6 +28,9 @@ struct CrossValidate: FuTool {
 
     func execute(logger: Logger) throws {
         let reader = try inputOptions.openTable()
+        let progress = Progress.forTerminal(tool: "fu-cv")
+        reader.progress = progress
+        defer { progress?.finish() }
         let table = try FeatureTable.read(reader, features: learning.featureNames)
         let labels = try table.requireLabels(reader.location(line: 1))
         let validation: CrossValidation

@@ -37,6 +37,9 @@ struct Fit: FuTool {
 
     func execute(logger: Logger) throws {
         let reader = try inputOptions.openTable()
+        let progress = Progress.forTerminal(tool: "fu-fit")
+        reader.progress = progress
+        defer { progress?.finish() }
         let table = try FeatureTable.read(reader, features: learning.featureNames)
         let labels = try table.requireLabels(reader.location(line: 1))
         let choice = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed)

@@ -40,6 +40,9 @@ struct Score: FuTool {
         try inputOptions.requireInput()
         let model = try Model.load(self.model)
         let reader = try inputOptions.openTable()
+        let progress = Progress.forTerminal(tool: "fu-score")
+        reader.progress = progress
+        defer { progress?.finish() }
         let match = try FeatureMatch(model: model, reader: reader)
         if !match.filledWithZero.isEmpty {
             logger.info("columns missing from the input read as 0", metadata: ["columns": "\(match.filledWithZero.joined(separator: ","))"])

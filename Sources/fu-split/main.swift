@@ -60,6 +60,8 @@ struct Split: FuTool {
         options.dropLabel = dropLabel
         var splitter = Splitter(options: options)
         splitter.skipBadRows = inputOptions.skipBadRows
+        splitter.progress = Progress.forTerminal(tool: "fu-split")
+        defer { splitter.progress?.finish() }
         let outputs = SplitOutputs(
             train: try outputOptions.openOutput(), test: try outputOptions.open(test),
             truth: try truth.map { try outputOptions.open($0) }, format: formatOption.format)

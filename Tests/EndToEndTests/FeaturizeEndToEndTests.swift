@@ -99,9 +99,17 @@ import Testing
         let terminal = try work.shell("script -qec 'fu-featurize -i events.csv --shard 0/2 -o a.csv' /dev/null")
         #expect(terminal.status == 0)
         #expect(terminal.stdout.contains("fu-featurize: ") && terminal.stdout.contains(" rows, "))
+        // A plain file's size is known: a percentage and an ETA; the totals stay at the end.
+        #expect(terminal.stdout.contains("%, ETA "))
+        #expect(terminal.stdout.contains(#/fu-featurize: [0-9,]+ rows, [0-9,]+ users in [0-9]+\.[0-9] s/#))
         let piped = try work.run("fu-featurize", ["-i", "events.csv", "--shard", "0/2", "-o", "b.csv"])
         #expect(piped.stderr.isEmpty)
         #expect(try work.read("a.csv") == work.read("b.csv"))
+        // An error after progress was drawn starts on a fresh line.
+        #expect(try work.shell("cp events.csv bad.csv && echo 'X,,Jobs,0' >> bad.csv").status == 0)
+        let failed = try work.shell("script -qec 'fu-featurize bad.csv -o c.csv' /dev/null")
+        #expect(failed.stdout.contains(" rows, ") && failed.stdout.contains("\nfu-featurize: error: empty Event (bad.csv:"))
+        #expect(!failed.stdout.contains("s\u{1B}[Kfu-featurize: error"))
     }
 
     @Test func headerOnlyInputGivesHeaderOnlyOutput() throws {

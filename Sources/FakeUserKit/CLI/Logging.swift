@@ -76,6 +76,7 @@ struct LineLogHandler: LogHandler {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
         line += "\n"
+        if fd == 2 { Progress.endLine() }  // a message never lands on a progress line
         line.withUTF8 { bytes in
             _ = try? FileDescriptor.writeAll(fd, UnsafeRawBufferPointer(bytes), name: "log")
         }

@@ -3,14 +3,22 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
-/// Rows and throughput on stderr, redrawn in place, only when stderr is a terminal.
-public final class Progress {
+/// Progress on stderr, redrawn in place, only when stderr is a terminal: rows, throughput,
+/// and the percentage and ETA when the input's size is known. `finish` leaves one line of
+/// totals; an error printed meanwhile starts on a fresh line (`Progress.endLine()`).
+public final class Progress: @unchecked Sendable {
     private let tool: String
     private let started = monotonicSeconds()
     private var lastDraw = 0.0
     private var lastRows = 0
-    private var drawn = false
+    /// Decoded bytes the input will have, when known (a plain file's size, or a zstd
+    /// frame's content size).
+    public var expectedBytes: Int?
+
+    /// Whether a progress line is on the screen without its line feed.
+    private static let lineOpen = Atomic<Bool>(false)
 
     /// nil when stderr is not a terminal: callers then skip progress entirely.
     public static func forTerminal(tool: String) -> Progress? {
@@ -28,17 +36,47 @@ public final class Progress {
         let now = monotonicSeconds()
         guard now - lastDraw >= 0.25 else { return }
         lastDraw = now
-        let megabytes = Double(bytes) / 1e6
-        let rate = megabytes / max(now - started, 1e-9)
-        let line = "\r\(tool): \(rows) rows, \(Int(megabytes)) MB read, \(Int(rate)) MB/s "
-        writeToStandardError(line)
-        drawn = true
+        let elapsed = max(now - started, 1e-9)
+        var line = "\r\(tool): \(grouped(rows)) rows, \(Int(Double(bytes) / 1e6)) MB, \(Int(Double(bytes) / 1e6 / elapsed)) MB/s"
+        if let expectedBytes, expectedBytes > 0, bytes > 0 {
+            let fraction = min(Double(bytes) / Double(expectedBytes), 1)
+            let remaining = elapsed / fraction - elapsed
+            line += ", \(Int(fraction * 100))%, ETA \(Int(remaining.rounded(.up))) s"
+        }
+        writeToStandardError(line + "\u{1B}[K")
+        Self.lineOpen.store(true, ordering: .relaxed)
     }
 
-    public func finish() {
-        if drawn { writeToStandardError("\r\u{1B}[K") }
-        drawn = false
+    /// Replaces the progress line with a line of totals that stays, when the work took long
+    /// enough to have shown progress.
+    public func finish(_ summary: String? = nil) {
+        let elapsed = monotonicSeconds() - started
+        guard lastDraw > 0 || (summary != nil && elapsed >= 1) else { return }
+        let text = summary.map { "\(tool): \($0) in \(seconds(elapsed))" } ?? "\(tool): \(grouped(lastRows))+ rows in \(seconds(elapsed))"
+        writeToStandardError("\r\(text)\u{1B}[K\n")
+        Self.lineOpen.store(false, ordering: .relaxed)
     }
+
+    /// Ends an open progress line, so that what is written next starts on a fresh one.
+    public static func endLine() {
+        if lineOpen.exchange(false, ordering: .relaxed) { writeToStandardError("\n") }
+    }
+}
+
+/// 1234567 as "1,234,567".
+func grouped(_ value: Int) -> String {
+    let digits = Array(String(value.magnitude))
+    var text = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0 && (digits.count - index) % 3 == 0 { text.append(",") }
+        text.append(digit)
+    }
+    return value < 0 ? "-" + text : text
+}
+
+private func seconds(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10) s"
 }
 
 func monotonicSeconds() -> Double {

@@ -74,17 +74,24 @@ public struct SplitOutputs {
 public struct Splitter {
     public var options: SplitOptions
     public var skipBadRows = false
+    /// Shown while each pass reads (a terminal only).
+    public var progress: Progress?
 
     public init(options: SplitOptions) {
         self.options = options
     }
 
     public func run(inputPath: String?, outputs: SplitOutputs) throws -> SplitSummary {
-        if options.byHash { return try splitByHash(TableReader(ByteInput(path: inputPath), skipBadRows: skipBadRows), outputs) }
+        if options.byHash {
+            let reader = try TableReader(ByteInput(path: inputPath), skipBadRows: skipBadRows)
+            reader.progress = progress
+            return try splitByHash(reader, outputs)
+        }
         let spool = try Spool(inputPath)
         defer { spool.remove() }
         // Pass 1: the users and their labels.
         let first = try TableReader(ByteInput(path: spool.path, name: spool.name), skipBadRows: skipBadRows)
+        first.progress = progress
         let users = UserIndex()
         var labels: [UInt8] = []
         var keys = try UserRowKeys(first, needsLabel: true)
@@ -103,6 +110,7 @@ public struct Splitter {
         for (position, user) in byID.enumerated() { isTest[user] = sortedIsTest[position] }
         // Pass 2: route the rows.
         let second = try TableReader(ByteInput(path: spool.path, name: spool.name), skipBadRows: skipBadRows)
+        second.progress = progress
         var routes = try UserRowKeys(second, needsLabel: true)
         let sides = try SplitWriters(header: second.header, outputs: outputs, dropLabel: options.dropLabel)
         while let (row, id, _) = try routes.next() {

@@ -53,12 +53,13 @@ public struct Featurizer {
     }
 
     public func run(reader: TableReader, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
+        progress?.expectedBytes = reader.input.expectedBytes
         var parser = try EventRowParser(reader: reader, events: options.events ?? (options.sorted ? standardEventTypes : []))
         var summary = options.sorted
             ? try streamSorted(parser: &parser, output: output, format: format)
             : try aggregate(parser: &parser, output: output, format: format)
         summary.skippedRows = reader.skippedRows
-        progress?.finish()
+        progress?.finish("\(grouped(summary.rows)) rows, \(grouped(summary.users)) users")
         return summary
     }
 

@@ -40,16 +40,25 @@ public final class ByteInput {
         try sniff()
     }
 
+    /// How many decoded bytes the input holds, when that is known before reading: a plain
+    /// file's size, or the content size a zstd frame header declares (for progress).
+    public private(set) var expectedBytes: Int?
+
     /// Decides from the first bytes whether a zstd decoder sits in between.
     private func sniff() throws {
-        try source.peek(4)
+        try source.peek(18)  // a zstd frame header is at most 18 bytes
         let source = self.source
         if ZstdDecoder.isZstdMagic(source.pending) {
+            let size = source.pending.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+            // The first frame's declared size: the whole input's for the usual one-frame
+            // file (with more frames the percentage stops at 100).
+            if size < UInt64(Int.max) { expectedBytes = Int(size) }
             let decoder = try ZstdDecoder(name: name)
             readAhead = ReadAheadStage { buffer, count in
                 try decoder.read(into: buffer, count: count) { try source.read(into: $0, count: $1) }
             }
         } else if !source.isMemory {
+            expectedBytes = source.fileSize
             readAhead = ReadAheadStage { try source.read(into: $0, count: $1) }
         }
     }
@@ -95,6 +104,13 @@ final class RawSource: @unchecked Sendable {
     private(set) var pending: [UInt8] = []
     private var pendingOffset = 0
     var isMemory: Bool { memory != nil }
+
+    /// The size of a regular file behind the descriptor (not a pipe or a terminal).
+    var fileSize: Int? {
+        var info = stat()
+        guard memory == nil, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
 
     init(fd: Int32, ownsDescriptor: Bool, name: String) {
         self.fd = fd

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// Every shell block of README.md and docs/*.md runs, in order, in a scratch copy of the
+/// repository's scripts, workflows and data, with the built tools on PATH: a README
+/// example that stops working fails here. A block preceded by `<!-- not run: WHY -->` is
+/// skipped (a multi-machine recipe, the CI itself); the reason is in the document.
+@Suite(.serialized) struct DocExamples {
+    static let documents = ["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: Workflow.root.appendingPathComponent("docs").path)) ?? [])
+        .filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
+
+    @Test(arguments: documents) func shellBlocksRun(_ document: String) throws {
+        let text = try String(contentsOf: Workflow.root.appendingPathComponent(document), encoding: .utf8)
+        let blocks = shellBlocks(text)
+        #expect(!blocks.isEmpty || document != "README.md")
+        let work = try Workdir()
+        let root = Workflow.root.path
+        #expect(try work.shell("cp -r '\(root)/workflows' '\(root)/scripts' '\(root)/data' '\(root)/models' . && mkdir -p docs && cp '\(root)'/docs/*.png docs/ 2>/dev/null; true").status == 0)
+        for (index, block) in blocks.enumerated() where block.skipReason == nil {
+            let result = try work.shell("export FU_BIN='\(Workdir.binaries.path)'; set -euo pipefail\n" + block.code)
+            #expect(result.status == 0, "\(document), shell block \(index + 1) (line \(block.line)) failed:\n\(block.code)\n--- stderr:\n\(result.stderr.suffix(3000))")
+        }
+    }
+}
+
+struct ShellBlock {
+    var code: String
+    var line: Int
+    var skipReason: String?
+}
+
+/// The ```sh (or ```bash, ```shell) blocks of a Markdown text, with the line each starts on.
+func shellBlocks(_ markdown: String) -> [ShellBlock] {
+    var blocks: [ShellBlock] = []
+    var current: [String]?
+    var start = 0
+    var skip: String?
+    for (number, line) in markdown.components(separatedBy: "\n").enumerated() {
+        if var lines = current {
+            if line.hasPrefix("```") {
+                blocks.append(ShellBlock(code: lines.joined(separator: "\n"), line: start, skipReason: skip))
+                current = nil
+                skip = nil
+            } else {
+                lines.append(line)
+                current = lines
+            }
+        } else if ["```sh", "```bash", "```shell"].contains(line.trimmingCharacters(in: .whitespaces)) {
+            current = []
+            start = number + 1
+        } else if let range = line.range(of: "<!-- not run: ") {
+            skip = String(line[range.upperBound...]).replacingOccurrences(of: " -->", with: "")
+        } else if !line.trimmingCharacters(in: .whitespaces).isEmpty && !line.hasPrefix("```") {
+            skip = skip.flatMap { _ in line.hasPrefix("<!--") ? skip : nil }
+        }
+    }
+    return blocks
+}
