@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 from metaflow import S3, current
 
@@ -83,6 +82,18 @@ class Tables:
             return url  # a local file is read where it is
         return path
 
+    def get_many(self, urls):
+        """get() of several tables at once (S3 downloads in parallel); their paths, in order."""
+        remote = [u for u in urls if is_s3(u)]
+        local = {}
+        if remote:
+            with S3(tmproot=self.workdir) as s3:
+                for i, obj in enumerate(s3.get_many(remote)):
+                    # Numbered: two prefixes may hold files of the same name.
+                    local[obj.url] = os.path.join(self.workdir, "%d-%s" % (i, os.path.basename(obj.url)))
+                    shutil.move(obj.path, local[obj.url])
+        return [local[u] if is_s3(u) else self.get(u) for u in urls]
+
 
 def expand_events(spec):
     """The event files named by SPEC: comma-separated files, folders (their regular files,
@@ -122,7 +133,3 @@ def default_root():
         return DATATOOLS_S3ROOT.rstrip("/") + "/fu-tables"
     # The local datastore's own folder (.metaflow, found as Metaflow finds it).
     return os.path.join(LocalStorage.get_datastore_root_from_config(lambda *a, **k: None), "fu-tables")
-
-
-def workdir():
-    return tempfile.mkdtemp(prefix="fu-task-")

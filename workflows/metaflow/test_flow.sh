@@ -104,7 +104,7 @@ client() { "$python" -c "from metaflow import *; namespace(None); $1"; }
 reference local
 touch "$work/marker"
 say "local run, featurize of bucket 2 failing"
-FU_FLOW_FAIL_BUCKET=2:$work/marker "$python" "$flow" --quiet run --buckets 4 --test-events \
+FU_FLOW_FAIL_BUCKET=2:$work/marker "$python" "$flow" --quiet run --buckets 4 --test-events true \
     --run-id-file "$work/failed-run" > local-failed.log 2>&1
 check "a failing bucket task fails the run" test $? -ne 0
 failed_run=$(cat "$work/failed-run" 2>/dev/null)
@@ -140,16 +140,15 @@ import boto3
 s3 = boto3.client('s3')
 s3.create_bucket(Bucket='fu-test')
 s3.upload_file('$events', 'fu-test', 'input/events.csv.zst')" || die "cannot make the S3 bucket in moto_server"
-s3_args=(--threshold auto --cv-folds 3 --features n_events,click_ad,send_email)
+s3_args=(--threshold auto --cv-folds 3 --features total_events,click_ad_ratio,send_email_ratio,unique_categories)
 reference s3 "${s3_args[@]}"
 say "S3 run (moto_server on port $port)"
-METAFLOW_DEFAULT_DATASTORE=s3 METAFLOW_DATASTORE_SYSROOT_S3=s3://fu-test/metaflow \
-    "$python" "$flow" --quiet run --events s3://fu-test/input/ --buckets 3 --test-events "${s3_args[@]}" \
+export METAFLOW_DEFAULT_DATASTORE=s3 METAFLOW_DATASTORE_SYSROOT_S3=s3://fu-test/metaflow
+"$python" "$flow" --quiet run --events s3://fu-test/input/ --buckets 3 --test-events true "${s3_args[@]}" \
     --run-id-file "$work/s3-run" > s3.log 2>&1
 check "the flow runs on the S3 datastore" test $? -eq 0
 s3_run=$(cat "$work/s3-run" 2>/dev/null)
-check "the S3 run's model, metrics and test events are train.sh's" \
-    env METAFLOW_DEFAULT_DATASTORE=s3 METAFLOW_DATASTORE_SYSROOT_S3=s3://fu-test/metaflow same_outputs s3 "$s3_run"
+check "the S3 run's model, metrics and test events are train.sh's" same_outputs s3 "$s3_run"
 tables=$("$python" -c "
 import boto3
 keys = [o['Key'] for o in boto3.client('s3').list_objects_v2(Bucket='fu-test', Prefix='metaflow/data/fu-tables/FuTrainFlow/$s3_run/').get('Contents', [])]

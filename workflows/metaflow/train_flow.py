@@ -1,8 +1,7 @@
 """FuTrainFlow: workflows/train.sh as a Metaflow flow, to run past one machine.
 
-    start ─ partition (foreach events file) ─ gather ─ featurize (foreach bucket) ─ merge
-          ─ split ─┬─ cv  ─┬─ score ─ end
-                   └─ fit ─┘
+    start ─ partition ─ featurize (foreach bucket) ─ merge ─ split ─┬─ cv  ─┬─ score ─ end
+                                                                    └─ fit ─┘
 
 The parameters and defaults are train.sh's (--events is its --input, --buckets its
 --shards). Tables move as files (a local folder, or s3:// through metaflow.S3); the model,
@@ -12,10 +11,11 @@ run with workflows/metaflow/get_outputs.py. See README.md, "Past one machine".
 
 import json
 import os
+import tempfile
 
 from metaflow import FlowSpec, Parameter, current, resources, retry, step
 
-from fu_tables import Tables, default_root, expand_events, run, workdir
+from fu_tables import Tables, default_root, expand_events, run
 
 # A test hook (workflows/metaflow/test_flow.sh): "B:FILE" makes featurize of bucket B fail
 # while FILE exists, to check that `resume` reruns only that task.
@@ -81,31 +81,25 @@ class FuTrainFlow(FlowSpec):
         self.root = self.tables_root or default_root()
         self.inputs = expand_events(self.events)
         print("events: %s; tables: %s" % (" ".join(self.inputs), self.root))
-        self.next(self.partition, foreach="inputs")
+        self.next(self.partition)
 
     @retry(**RETRY)
     @resources(cpu=1, memory=2048)
     @step
     def partition(self):
-        """One events file → N bucket files by the --shard user hash (fu-partition)."""
-        work = workdir()
-        tables = Tables(self.root, work)
-        events = tables.get(self.input)
-        out = os.path.join(work, "buckets")
-        run("fu-partition", "--buckets", self.buckets, "--output-dir", out, events)
-        self.bucket_urls = [
-            tables.put(os.path.join(out, "bucket-%05d-of-%05d.csv.zst" % (b, self.buckets)))
-            for b in range(self.buckets)
-        ]
-        self.next(self.gather)
-
-    @resources(cpu=1, memory=1024)
-    @step
-    def gather(self, inputs):
-        """Bucket b of every events file goes to featurize task b."""
-        self.merge_artifacts(inputs, include=["root", "inputs"])
-        self.bucket_files = [[i.bucket_urls[b] for i in inputs] for b in range(self.buckets)]
-        self.bucket_ids = list(range(self.buckets))
+        """The events files → N bucket files by the --shard user hash, in one pass
+        (fu-partition). One task: a join cannot fan out again, so a task per events file
+        would cost two more tasks (two more pod starts) for the usual single file."""
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            tables = Tables(self.root, work)
+            events = tables.get_many(self.inputs)
+            out = os.path.join(work, "buckets")
+            run("fu-partition", "--buckets", self.buckets, "--output-dir", out, *events)
+            self.bucket_urls = [
+                tables.put(os.path.join(out, "bucket-%05d-of-%05d.csv.zst" % (b, self.buckets)))
+                for b in range(self.buckets)
+            ]
+            self.bucket_ids = list(range(self.buckets))
         self.next(self.featurize, foreach="bucket_ids")
 
     @retry(**RETRY)
@@ -117,16 +111,12 @@ class FuTrainFlow(FlowSpec):
         hook = os.environ.get(FAIL_HOOK, "")
         if hook.partition(":")[0] == str(self.bucket) and os.path.exists(hook.partition(":")[2]):
             raise RuntimeError("%s: bucket %d fails while %s exists" % (FAIL_HOOK, self.bucket, hook.partition(":")[2]))
-        work = workdir()
-        tables = Tables(self.root, work)
-        files = [tables.get(url, "events-%d.csv.zst" % i) for i, url in enumerate(self.bucket_files[self.bucket])]
-        if len(files) > 1:
-            # Several events files: their bucket b, one table (fu-partition into 1 bucket).
-            run("fu-partition", "--buckets", 1, "--output-dir", os.path.join(work, "joined"), *files)
-            files = [os.path.join(work, "joined", "bucket-00000-of-00001.csv.zst")]
-        out = os.path.join(work, "features.csv.zst")
-        run("fu-featurize", "-i", files[0], "-o", out)
-        self.features_url = tables.put(out)
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            tables = Tables(self.root, work)
+            events = tables.get(self.bucket_urls[self.bucket])
+            out = os.path.join(work, "features.csv.zst")
+            run("fu-featurize", "-i", events, "-o", out)
+            self.features_url = tables.put(out)
         self.next(self.merge)
 
     @retry(**RETRY)
@@ -135,13 +125,13 @@ class FuTrainFlow(FlowSpec):
     def merge(self, inputs):
         """The buckets' tables → one table, exactly one fu-featurize's (fu-merge)."""
         self.merge_artifacts(inputs, include=["root", "inputs"])
-        work = workdir()
-        tables = Tables(self.root, work)
-        parts = sorted((i.bucket, i.features_url) for i in inputs)
-        files = [tables.get(url, "features-%d.csv.zst" % b) for b, url in parts]
-        out = os.path.join(work, "features.csv.zst")
-        run("fu-merge", "-o", out, *files)
-        self.features_url = tables.put(out)
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            tables = Tables(self.root, work)
+            parts = sorted((i.bucket, i.features_url) for i in inputs)
+            files = [tables.get(url, "features-%d.csv.zst" % b) for b, url in parts]
+            out = os.path.join(work, "features.csv.zst")
+            run("fu-merge", "-o", out, *files)
+            self.features_url = tables.put(out)
         self.next(self.split)
 
     @retry(**RETRY)
@@ -149,22 +139,22 @@ class FuTrainFlow(FlowSpec):
     @step
     def split(self):
         """Users → train and test, stratified (and the test users' events, if asked)."""
-        work = workdir()
-        tables = Tables(self.root, work)
-        features = tables.get(self.features_url)
-        train, test = os.path.join(work, "train.csv.zst"), os.path.join(work, "test.csv.zst")
-        run("fu-split", "-i", features, "--test-size", self.test_size, "--seed", self.random_state, "--test", test, "-o", train)
-        self.train_url, self.test_url = tables.put(train), tables.put(test)
-        self.test_events_url = self.truth_url = None
-        if self.test_events:
-            events = [tables.get(url, "events-%d" % i) for i, url in enumerate(self.inputs)]
-            if len(events) > 1:
-                run("fu-partition", "--buckets", 1, "--output-dir", os.path.join(work, "joined"), *events)
-                events = [os.path.join(work, "joined", "bucket-00000-of-00001.csv.zst")]
-            test_events, truth = os.path.join(work, "test_events.csv.zst"), os.path.join(work, "truth.csv.zst")
-            run("fu-split", "-i", events[0], "--test-size", self.test_size, "--seed", self.random_state,
-                "--drop-label", "--test", test_events, "--truth", truth, "-o", "/dev/null")
-            self.test_events_url, self.truth_url = tables.put(test_events), tables.put(truth)
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            tables = Tables(self.root, work)
+            features = tables.get(self.features_url)
+            train, test = os.path.join(work, "train.csv.zst"), os.path.join(work, "test.csv.zst")
+            run("fu-split", "-i", features, "--test-size", self.test_size, "--seed", self.random_state, "--test", test, "-o", train)
+            self.train_url, self.test_url = tables.put(train), tables.put(test)
+            self.test_events_url = self.truth_url = None
+            if self.test_events:
+                events = tables.get_many(self.inputs)
+                if len(events) > 1:
+                    run("fu-partition", "--buckets", 1, "--output-dir", os.path.join(work, "joined"), *events)
+                    events = [os.path.join(work, "joined", "bucket-00000-of-00001.csv.zst")]
+                test_events, truth = os.path.join(work, "test_events.csv.zst"), os.path.join(work, "truth.csv.zst")
+                run("fu-split", "-i", events[0], "--test-size", self.test_size, "--seed", self.random_state,
+                    "--drop-label", "--test", test_events, "--truth", truth, "-o", "/dev/null")
+                self.test_events_url, self.truth_url = tables.put(test_events), tables.put(truth)
         self.next(self.cv, self.fit)
 
     def feature_args(self):
@@ -175,12 +165,12 @@ class FuTrainFlow(FlowSpec):
     @step
     def cv(self):
         """Cross-validation on the train users."""
-        work = workdir()
-        train = Tables(self.root, work).get(self.train_url)
-        out = os.path.join(work, "cv.json")
-        run("fu-cv", "-i", train, "--folds", self.cv_folds, "--seed", self.random_state, *self.feature_args(), "-o", out)
-        with open(out) as f:
-            self.cv_metrics = json.load(f)
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            train = Tables(self.root, work).get(self.train_url)
+            out = os.path.join(work, "cv.json")
+            run("fu-cv", "-i", train, "--folds", self.cv_folds, "--seed", self.random_state, *self.feature_args(), "-o", out)
+            with open(out) as f:
+                self.cv_metrics = json.load(f)
         self.next(self.score)
 
     @retry(**RETRY)
@@ -188,17 +178,17 @@ class FuTrainFlow(FlowSpec):
     @step
     def fit(self):
         """The model, fitted on all train users (the folds matter only for --threshold auto)."""
-        work = workdir()
-        train = Tables(self.root, work).get(self.train_url)
-        args = ["--threshold", self.threshold] + self.feature_args()
-        if self.threshold == "auto":
-            args += ["--folds", self.cv_folds, "--seed", self.random_state]
-        model, metrics = os.path.join(work, "model.json"), os.path.join(work, "train_metrics.json")
-        run("fu-fit", "-i", train, *args, "--metrics", metrics, "-o", model)
-        with open(model) as f:
-            self.model = f.read()  # the bytes fu-fit wrote, as train.sh's model file
-        with open(metrics) as f:
-            self.train_metrics = json.load(f)
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            train = Tables(self.root, work).get(self.train_url)
+            args = ["--threshold", self.threshold] + self.feature_args()
+            if self.threshold == "auto":
+                args += ["--folds", self.cv_folds, "--seed", self.random_state]
+            model, metrics = os.path.join(work, "model.json"), os.path.join(work, "train_metrics.json")
+            run("fu-fit", "-i", train, *args, "--metrics", metrics, "-o", model)
+            with open(model) as f:
+                self.model = f.read()  # the bytes fu-fit wrote, as train.sh's model file
+            with open(metrics) as f:
+                self.train_metrics = json.load(f)
         self.next(self.score)
 
     @retry(**RETRY)
@@ -209,29 +199,29 @@ class FuTrainFlow(FlowSpec):
         self.merge_artifacts(inputs, include=["root", "inputs", "test_url", "test_events_url", "truth_url", "features_url", "train_url"])
         self.model, self.train_metrics = inputs.fit.model, inputs.fit.train_metrics
         self.cv_metrics = inputs.cv.cv_metrics
-        work = workdir()
-        tables = Tables(self.root, work)
-        test = tables.get(self.test_url)
-        model = os.path.join(work, "model.json")
-        with open(model, "w") as f:
-            f.write(self.model)
-        metrics, predictions = os.path.join(work, "test_metrics.json"), os.path.join(work, "predictions.csv.zst")
-        run("fu-score", "-m", model, "-i", test, "--metrics", metrics, "-o", predictions)
-        with open(metrics) as f:
-            self.test_metrics = json.load(f)
-        self.predictions_url = tables.put(predictions)
-        self.metrics = {
-            "cross_validation": self.cv_metrics,
-            "train_metrics": self.train_metrics,
-            "test_metrics": self.test_metrics,
-            "parameters": {
-                "test_size": number(self.test_size),
-                "cv_folds": self.cv_folds,
-                "random_state": self.random_state,
-                "threshold": self.threshold,
-                "features": self.features or "all",
-            },
-        }
+        with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
+            tables = Tables(self.root, work)
+            test = tables.get(self.test_url)
+            model = os.path.join(work, "model.json")
+            with open(model, "w") as f:
+                f.write(self.model)
+            metrics, predictions = os.path.join(work, "test_metrics.json"), os.path.join(work, "predictions.csv.zst")
+            run("fu-score", "-m", model, "-i", test, "--metrics", metrics, "-o", predictions)
+            with open(metrics) as f:
+                self.test_metrics = json.load(f)
+            self.predictions_url = tables.put(predictions)
+            self.metrics = {
+                "cross_validation": self.cv_metrics,
+                "train_metrics": self.train_metrics,
+                "test_metrics": self.test_metrics,
+                "parameters": {
+                    "test_size": number(self.test_size),
+                    "cv_folds": self.cv_folds,
+                    "random_state": self.random_state,
+                    "threshold": self.threshold,
+                    "features": self.features or "all",
+                },
+            }
         self.next(self.end)
 
     @resources(cpu=1, memory=1024)
