@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "fu-cv", targets: ["fu-cv"]),
         .executable(name: "fu-score", targets: ["fu-score"]),
         .executable(name: "fu-serve", targets: ["fu-serve"]),
+        .executable(name: "fu-partition", targets: ["fu-partition"]),
+        .executable(name: "fu-merge", targets: ["fu-merge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -75,6 +77,8 @@ let package = Package(
         .executableTarget(name: "fu-cv", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-score", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-serve", dependencies: ["FakeUserServer"]),
+        .executableTarget(name: "fu-partition", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-merge", dependencies: ["FakeUserKit"]),
         // The mutation fuzzer both test targets use (Tests/FuzzSupport).
         .target(name: "FuzzSupport", dependencies: ["FakeUserKit"], path: "Tests/FuzzSupport"),
         .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit", "FuzzSupport"]),
