@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 from metaflow import S3, current
 
@@ -37,9 +38,12 @@ def run(name, *args):
     """Runs an fu tool; its stderr goes to the task's log. Raises when it fails."""
     command = [tool(name)] + [str(a) for a in args]
     print("$ " + " ".join(command), flush=True)
+    started = time.monotonic()
     result = subprocess.run(command, stdout=sys.stdout, stderr=sys.stderr)
     if result.returncode != 0:
         raise RuntimeError("%s exited with status %d" % (name, result.returncode))
+    # bench/metaflow.sh reads these lines: the task's time outside them is Metaflow's.
+    print("fu-seconds %s %.3f" % (name, time.monotonic() - started), flush=True)
 
 
 def is_s3(url):
