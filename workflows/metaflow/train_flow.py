@@ -74,8 +74,8 @@ class FuTrainFlow(FlowSpec):
         number(self.test_size)  # a ValueError here rather than after featurizing
         if self.threshold != "auto":
             float(self.threshold)
-        if self.buckets < 1:
-            raise ValueError("--buckets must be at least 1")
+        if not 1 <= self.buckets <= 256:
+            raise ValueError("--buckets must be between 1 and 256 (fu-partition's limit)")
         if self.cv_folds < 2:
             raise ValueError("--cv-folds must be at least 2")
         self.root = self.tables_root or default_root()
