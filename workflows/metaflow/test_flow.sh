@@ -50,7 +50,9 @@ if [ -z "${FU_BIN_DIR:-}" ]; then
         if [ -x "$dir/fu-featurize" ]; then FU_BIN_DIR=$dir; break; fi
     done
 fi
-[ -n "${FU_BIN_DIR:-}" ] && [ -x "$FU_BIN_DIR/fu-featurize" ] || die "no fu tools: build with 'bash scripts/setup.sh'"
+if [ -z "${FU_BIN_DIR:-}" ] || [ ! -x "$FU_BIN_DIR/fu-featurize" ]; then
+    die "no fu tools: build with 'bash scripts/setup.sh'"
+fi
 for tool in fu-partition fu-merge; do
     [ -x "$FU_BIN_DIR/$tool" ] || command -v "$tool" >/dev/null || die "no $tool in $FU_BIN_DIR or on PATH"
 done
@@ -140,7 +142,8 @@ import boto3
 s3 = boto3.client('s3')
 s3.create_bucket(Bucket='fu-test')
 s3.upload_file('$events', 'fu-test', 'input/events.csv.zst')" || die "cannot make the S3 bucket in moto_server"
-s3_args=(--threshold auto --cv-folds 3 --features total_events,click_ad_ratio,send_email_ratio,unique_categories)
+s3_features=total_events,click_ad_ratio,send_email_ratio,unique_categories
+s3_args=(--threshold auto --cv-folds 3 --features "$s3_features")
 reference s3 "${s3_args[@]}"
 say "S3 run (moto_server on port $port)"
 export METAFLOW_DEFAULT_DATASTORE=s3 METAFLOW_DATASTORE_SYSROOT_S3=s3://fu-test/metaflow
