@@ -16,7 +16,8 @@ while (($#)); do
         *) echo "usage: bench/metaflow.sh [--users N] [--runs N] [--work DIR]" >&2; exit 2 ;;
     esac
 done
-export FU_BIN=${FU_BIN:-$root/.build/release} FU_BIN_DIR=${FU_BIN_DIR:-${FU_BIN:-$root/.build/release}}
+export FU_BIN=${FU_BIN:-$root/.build/release}
+export FU_BIN_DIR=${FU_BIN_DIR:-$FU_BIN}
 python=$root/.venv-metaflow/bin/python
 export METAFLOW_USER=fu-bench METAFLOW_HOME=$work/metaflow-home METAFLOW_DEFAULT_DATASTORE=local METAFLOW_DEFAULT_METADATA=local
 mkdir -p "$work" "$METAFLOW_HOME"
