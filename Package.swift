@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "fu-score", targets: ["fu-score"]),
         .executable(name: "fu-serve", targets: ["fu-serve"]),
         .executable(name: "fu-report", targets: ["fu-report"]),
+        .executable(name: "fu-partition", targets: ["fu-partition"]),
+        .executable(name: "fu-merge", targets: ["fu-merge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +76,8 @@ let package = Package(
         .executableTarget(name: "fu-score", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-serve", dependencies: ["FakeUserServer"]),
         .executableTarget(name: "fu-report", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-partition", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-merge", dependencies: ["FakeUserKit"]),
         // The mutation fuzzer both test targets use (Tests/FuzzSupport).
         .target(name: "FuzzSupport", dependencies: ["FakeUserKit"], path: "Tests/FuzzSupport"),
         .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit", "FuzzSupport"]),

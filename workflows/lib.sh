@@ -120,7 +120,8 @@ stage_forced() {
     local reached=0
     for stage in "${stage_order[@]}"; do
         [ "$stage" = "$from_stage" ] && reached=1
-        if [ "${name%%-shard*}" = "$stage" ] || [ "$name" = "$stage" ]; then
+        # featurize-partition, featurize-shard-I-of-N and featurize-merge are featurize.
+        if { [[ $name == featurize-* ]] && [ "$stage" = featurize ]; } || [ "$name" = "$stage" ]; then
             [ "$reached" = 1 ] && return 0
             return 1
         fi

@@ -29,7 +29,8 @@ Options:
   --features A,B,C           feature columns (default: all)
   --test-events-output FILE  also write the test users' events without Fake, and their
                              ground truth beside it (FILE's name with .truth.csv)
-  --shards N                 featurize in N parallel processes and merge [1]
+  --shards N                 partition the events into N buckets, featurize them in
+                             parallel and merge (fu-partition, fu-merge) [1]
   --cache-dir DIR            [.fu-cache]
   --log-dir DIR              FU_LOG_DIR for every tool [logs]
   --force                    ignore the cache
@@ -98,45 +99,43 @@ cv=$(fu_tool fu-cv)
 fit=$(fu_tool fu-fit)
 score=$(fu_tool fu-score)
 report=$(fu_tool fu-report)
+partition=$(fu_tool fu-partition)
+merge=$(fu_tool fu-merge)
 # The version and the binaries themselves: a rebuilt tool invalidates what it made.
-fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" | sha256sum | cut -d' ' -f1)"
+fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" "$partition" "$merge" | sha256sum | cut -d' ' -f1)"
 feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
 
-# --- featurize: one process, or N shards (each its own cache entry) merged by UserId.
-# Either way the zstd tool compresses the table, so the same rows are the same bytes and
-# the later stages are cache hits (fu's libzstd and the zstd tool differ past 2 MB).
-featurize_stage() { "$featurize" -i "$input" | zstd -q -c > "$1/features.csv.zst"; }
+# --- featurize: one process, or N buckets (fu-partition by the --shard user hash, one
+# pass), each featurized alone in parallel, and merged by UserId (fu-merge). Each bucket is
+# a cache entry of its own. Both ways fu writes the table with its own zstd encoder, so the
+# same rows are the same bytes and the later stages are cache hits.
+featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
 if [ "$shards" = 1 ]; then
     run_stage featurize "" "$input" featurize_stage
     features_file=$stage_dir/features.csv.zst
 else
+    partition_stage() { "$partition" --buckets "$shards" --output-dir "$1" "$input"; }
+    run_stage featurize-partition "--buckets $shards" "$input" partition_stage
+    bucket_dir=$stage_dir
+    bucket_file() { printf '%s/bucket-%05d-of-%05d.csv.zst' "$bucket_dir" "$1" "$shards"; }
+    shard_stage() { "$featurize" -i "$bucket" -o "$1/features.csv.zst"; }
     shard_files=()
     pids=()
-    shard_stage() { "$featurize" -i "$input" --shard "$shard" -o "$1/features.csv.zst"; }
-    # The shards run as parallel processes (each stage a cache entry of its own).
     for ((i = 0; i < shards; i++)); do
-        shard=$i/$shards
-        (run_stage "featurize-shard-$i-of-$shards" "--shard $shard" "$input" shard_stage) &
+        bucket=$(bucket_file "$i")
+        (run_stage "featurize-shard-$i-of-$shards" "" "$bucket" shard_stage) &
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid" || die "stage 'featurize' failed"; done
     for ((i = 0; i < shards; i++)); do
-        stage_path "featurize-shard-$i-of-$shards" "--shard $i/$shards" "$input"
+        stage_path "featurize-shard-$i-of-$shards" "" "$(bucket_file "$i")"
         shard_files+=("$stage_dir/features.csv.zst")
     done
-    # Each shard is sorted by UserId: merging them gives exactly the one-process output.
-    merge_stage() {
-        local -a bodies=()
-        local i
-        for i in "${!shard_files[@]}"; do
-            zstd -q -d -c "${shard_files[$i]}" | tail -n +2 > "$1/body-$i.csv"
-            bodies+=("$1/body-$i.csv")
-        done
-        { zstd -q -d -c "${shard_files[0]}" | head -1; LC_ALL=C sort -m -t, -k1,1 "${bodies[@]}"; } | zstd -q -c > "$1/features.csv.zst"
-        rm -f "${bodies[@]}"
-    }
-    run_stage featurize-merge "$shards" "${shard_files[*]}" merge_stage
+    # Each bucket's table is sorted by UserId; fu-merge gives exactly the one-process table
+    # (a per-type column a bucket lacks is filled with zeros).
+    merge_stage() { "$merge" -o "$1/features.csv.zst" "${shard_files[@]}"; }
+    run_stage featurize-merge "" "${shard_files[*]}" merge_stage
     features_file=$stage_dir/features.csv.zst
 fi
 

@@ -104,8 +104,8 @@ import Testing
         #expect(try work.read("out/metrics.json") == metrics)
     }
 
-    /// Past about 2 MB of features (12,000 users; 11,500 still matched) fu's libzstd and
-    /// the zstd tool compress the same rows to other bytes: split must still be a cache hit.
+    /// Past about 2 MB of features (12,000 users) fu's libzstd and the zstd tool compress
+    /// the same rows to other bytes; both paths use fu's, so split must still be a cache hit.
     @Test func shardsAreACacheHitDownstreamOnABiggerTable() throws {
         let work = try Workdir()
         try events(work, users: 12000)
@@ -114,11 +114,28 @@ import Testing
         let metrics = try work.read("out/metrics.json")
         let sharded = try train(work, "--input events.csv --shards 2")
         #expect(sharded.status == 0, "\(sharded.stderr)")
-        #expect(statuses(sharded) == ["featurize-shard-0-of-2": "ran", "featurize-shard-1-of-2": "ran", "featurize-merge": "ran",
-                                      "split": "cached", "cv": "cached", "fit": "cached", "score": "cached", "report": "cached"])
+        #expect(statuses(sharded) == ["featurize-partition": "ran", "featurize-shard-0-of-2": "ran", "featurize-shard-1-of-2": "ran",
+                                      "featurize-merge": "ran", "split": "cached", "cv": "cached", "fit": "cached", "score": "cached",
+                                      "report": "cached"])
         #expect(try work.shell("cmp .fu-cache/featurize/*/features.csv.zst .fu-cache/featurize-merge/*/features.csv.zst").status == 0)
         #expect(try work.read("out/model.json") == model)
         #expect(try work.read("out/metrics.json") == metrics)
+    }
+
+    /// The shard path is fu-partition → fu-featurize × N → fu-merge: no zstd or sort tool.
+    @Test func shardsNeedNeitherTheZstdToolNorSort() throws {
+        let work = try Workdir()
+        try events(work, users: 800)
+        let shims = try work.shell("mkdir shims && for t in zstd sort; do printf '#!/bin/sh\\necho \"$t was run\" >&2\\nexit 1\\n' > shims/$t; chmod +x shims/$t; done")
+        #expect(shims.status == 0)
+        let sharded = try work.shell("PATH=\"$PWD/shims:$PATH\" FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output out/model.json --metrics-output out/metrics.json --input events.csv --shards 4")
+        #expect(sharded.status == 0, "\(sharded.stderr)")
+        #expect(!sharded.stderr.contains("was run"))
+        #expect(statuses(sharded)["featurize-shard-3-of-4"] == "ran")
+        let single = try train(work, "--input events.csv --from split")
+        #expect(single.status == 0)
+        #expect(statuses(single)["featurize"] == "ran")
+        #expect(try work.shell("cmp .fu-cache/featurize/*/features.csv.zst .fu-cache/featurize-merge/*/features.csv.zst").status == 0)
     }
 
     @Test func twoRunsAtOnceShareTheCacheSafely() throws {
@@ -240,7 +257,7 @@ import Testing
     @Test func scriptsAreShellcheckClean() throws {
         let work = try Workdir()
         let root = Workflow.root.path
-        let result = try work.shell("cd '\(root)' && shellcheck workflows/*.sh scripts/*.sh bench/*.sh .ci/run")
+        let result = try work.shell("cd '\(root)' && shellcheck workflows/*.sh workflows/metaflow/*.sh scripts/*.sh bench/*.sh .ci/run")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
 

@@ -39,11 +39,21 @@ struct FeatureSet {
         extraRatioEvents = columnEvents.filter { $0 != events.lookup("click_ad") && $0 != events.lookup("send_email") }
         eventOrder = events.idsSortedByName()
         categoryOrder = categories.idsSortedByName()
-        columnNames = FeatureSet.referenceNames
-            + columnEvents.map { events.name($0) }
-            + extraRatioEvents.map { events.name($0) + "_ratio" }
-            + FeatureSet.extendedNames
+        columnNames = FeatureSet.columnNames(types: columnEvents.map { events.name($0) })
     }
+
+    /// The feature columns for per-type columns of `types`, in this order: the reference
+    /// names, a count per type, a ratio per type other than the reference's two, the rest.
+    static func columnNames(types: [String]) -> [String] {
+        referenceNames + types + ratioNames(types: types) + extendedNames
+    }
+
+    static func ratioNames(types: [String]) -> [String] {
+        types.filter { !referenceRatioTypes.contains($0) }.map { $0 + "_ratio" }
+    }
+
+    /// The types whose ratio is a reference column.
+    static let referenceRatioTypes = ["click_ad", "send_email"]
 
     /// Writes one user's feature values, in `columnNames` order.
     func write(user: Int, counts: EventCounts, to writer: TableWriter) throws {

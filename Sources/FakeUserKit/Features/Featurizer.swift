@@ -205,6 +205,9 @@ public struct Featurizer {
 /// One validated event row; `userID` is a view valid until the next row.
 struct EventRow {
     var userID: UnsafeBufferPointer<UInt8>
+    /// The Event and Category fields as read (fu-partition copies them).
+    var eventName: UnsafeBufferPointer<UInt8>
+    var categoryName: UnsafeBufferPointer<UInt8>
     var hash: UInt64
     var event: Int
     var category: Int
@@ -231,6 +234,13 @@ struct EventRowParser {
         (userColumn, eventColumn, categoryColumn) = (columns[0], columns[1], columns[2])
         labelColumn = reader.column("Fake")
         self.events = Vocabulary(events)
+    }
+
+    /// Carries on the event types and categories of an earlier input's parser, so that
+    /// the limits count the types of all inputs together (fu-partition).
+    mutating func continueVocabularies(of previous: EventRowParser) {
+        events = previous.events
+        categories = previous.categories
     }
 
     /// The next good row; bad rows are skipped (and counted) or thrown, as the reader says.
@@ -262,7 +272,8 @@ struct EventRowParser {
                 throw vocabularyLimit(event >= Self.maxEventTypes ? "event types" : "categories", row.line)
             }
             return EventRow(
-                userID: userID, hash: stableHash(userID), event: event, category: category, label: label, line: row.line)
+                userID: userID, eventName: eventName, categoryName: categoryName, hash: stableHash(userID),
+                event: event, category: category, label: label, line: row.line)
         }
         return nil
     }

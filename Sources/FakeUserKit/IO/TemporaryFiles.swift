@@ -12,7 +12,7 @@ import Darwin
 /// table of C strings allocated outside it; the handler unlinks them and re-raises the
 /// signal with its default action, so the exit status still says which signal it was.
 enum TemporaryFiles {
-    private static let slots = 64
+    private static let slots = 1024
     private nonisolated(unsafe) static let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
         let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slots)
         table.initialize(repeating: nil, count: slots)
@@ -27,7 +27,7 @@ enum TemporaryFiles {
                 installed = true
                 for signal in [SIGINT, SIGTERM, SIGHUP] { installHandler(signal) }
             }
-            // A tool has a handful of outputs; past the table's size a file is simply not
+            // A tool has a handful of outputs (fu-partition up to 256 buckets); past the table's size a file is simply not
             // cleaned up on a signal.
             for slot in 0..<slots where table[slot] == nil {
                 table[slot] = strdup(path)
