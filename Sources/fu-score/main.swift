@@ -14,6 +14,7 @@ struct Score: FuTool {
               fu-score -m models/model.json < test.csv > predictions.csv
               fu-featurize < new-events.csv | fu-score -m models/model.json --format jsonl
               fu-score -m model.json --metrics test-metrics.json -i test.csv -o predictions.csv
+              fu-score -m model.json --explain 3 < features.csv
             """,
         version: fuVersion)
 
@@ -31,12 +32,23 @@ struct Score: FuTool {
     @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp(
+        "Add each user's K strongest contributions to the log-odds (feature, value, signed contribution) as a column 'reasons'.",
+        valueName: "K"))
+    var explain: Int?
+
     func validate() throws {
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+        if let explain, explain < 1 { throw ValidationError("--explain must be at least 1, not \(explain)") }
     }
 
     func execute(logger: Logger) throws {
         let model = try Model.load(self.model)
+        if let explain {
+            do { try Reasons.check(explain, featureCount: model.features.count) } catch let error as ToolError {
+                throw ToolError.usage("--\(error.message)")
+            }
+        }
         let reader = try inputOptions.openTable()
         let match = try FeatureMatch(model: model, header: reader.header)
         if !match.filledWithZero.isEmpty {
@@ -49,18 +61,27 @@ struct Score: FuTool {
         let probabilities = model.probabilities(table)
         let cut = threshold ?? model.threshold
         let output = try outputOptions.openOutput()
-        try writePredictions(ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format)
+        let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
+        try writePredictions(
+            ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format, reasons: reasons)
         var file: ByteOutput?
+        var report: Metrics?
         if let metrics {
             let labels = try table.requireLabels(reader.location(line: 1))
             let side = try outputOptions.open(metrics)
             file = side
-            try side.write(Metrics(labels: labels, probabilities: probabilities, threshold: cut).json.rendered())
+            report = Metrics(labels: labels, probabilities: probabilities, threshold: cut)
+            try side.write(report!.json.rendered())
         }
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
+        var lines = ["scored \(groupedDigits(table.rowCount)) users: \(groupedDigits(probabilities.count { $0 >= cut })) fake at threshold \(cut)"]
+        if let report {
+            lines.append("F1 \(threeDecimals(report.positive.f1)), AUC \(threeDecimals(report.rocAUC)), Brier \(threeDecimals(report.brierScore))")
+        }
+        summarizeOnTerminal(tool: "fu-score", lines)
     }
 }
 
