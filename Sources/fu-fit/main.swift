@@ -72,7 +72,7 @@ struct Fit: FuTool {
                 + "\(facts.iterations) iterations, \(facts.converged ? "converged" : "NOT converged"); threshold \(model.threshold)",
         ]
         if let calibration = model.calibration, let folds = facts.folds {
-            lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(calibration.a), b \(calibration.b)")
+            lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(threeDecimals(calibration.a)), b \(threeDecimals(calibration.b))")
         }
         summarizeOnTerminal(tool: "fu-fit", lines)
         logger.info("fitted", metadata: [
