@@ -77,13 +77,7 @@ fi
 # --- data ---------------------------------------------------------------------
 
 if [[ -z $features ]]; then
-    events_data "$work" 550000
-    features=$work/features.csv
-    if [[ ! -f $features || $zst -nt $features ]]; then
-        echo "making $features ..." >&2
-        "$fu_bin/fu-featurize" -i "$zst" -o "$work/tmp-features.csv" >&2
-        mv "$work/tmp-features.csv" "$features"
-    fi
+    features_data "$work" 550000
 fi
 rows=$(($(wc -l <"$features") - 1))                        # minus the header
 columns=$(($(head -n 1 "$features" | tr ',' '\n' | wc -l) - 2)) # minus UserId, Fake

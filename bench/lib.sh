@@ -73,6 +73,19 @@ events_data() {
     fi
 }
 
+# features_data WORK USERS: sets features to WORK/features.csv, fu-featurize's table of
+# the events of events_data WORK USERS, made again when the events are newer.
+features_data() {
+    local work=$1
+    events_data "$work" "$2"
+    features=$work/features.csv
+    if [[ ! -f $features || $zst -nt $features ]]; then
+        echo "making $features ..." >&2
+        "$fu_bin/fu-featurize" -i "$zst" -o "$work/tmp-features.csv" >&2
+        mv "$work/tmp-features.csv" "$features"
+    fi
+}
+
 machine() {
     local cpu
     cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)

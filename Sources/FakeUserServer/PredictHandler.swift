@@ -29,11 +29,12 @@ struct PredictHandler: Sendable {
         }
         // Taken once: a reload during this request does not change the model it uses.
         let model = store.current.model
+        let explain = try Self.explainCount(request.uri.queryParameters.get("explain"), model: model)
         let limits = settings.batchLimits
         // A zstd body may decode to far more than it looks.
         let batch = events.count < settings.inlineScoringLimit && !startsWithZstdFrame(events)
-            ? try scoreEventBatch(events, model: model, limits: limits)
-            : try await NIOThreadPool.singleton.runIfActive { try scoreEventBatch(events, model: model, limits: limits) }
+            ? try scoreEventBatch(events, model: model, limits: limits, explain: explain)
+            : try await NIOThreadPool.singleton.runIfActive { try scoreEventBatch(events, model: model, limits: limits, explain: explain) }
         context.note.record(users: batch.ids.count)
         let fake = batch.fakeCount
         metrics.recordScored(fake: fake, real: batch.ids.count - fake)
@@ -41,6 +42,21 @@ struct PredictHandler: Sendable {
         return Response(
             status: .ok, headers: [.contentType: contentType],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: try batch.rendered(as: format))))
+    }
+
+    /// `?explain=K`: nil when absent, 400 unless K is a whole number from 1 to the model's
+    /// feature count.
+    static func explainCount(_ text: String?, model: Model) throws -> Int? {
+        guard let text else { return nil }
+        guard let k = Int(text) else {
+            throw APIError(.badRequest, "explain must be a number of reasons from 1 to \(model.features.count) (the model's feature count), not '\(text)'")
+        }
+        do {
+            try Reasons.check(k, featureCount: model.features.count)
+        } catch let error as ToolError {
+            throw APIError(.badRequest, error.message)
+        }
+        return k
     }
 
     /// The whole body, within the size limit and the request timeout.

@@ -61,7 +61,13 @@ struct CrossValidate: FuTool {
             logger.reportSolver("fold \(fold.fold)", converged: fold.converged, iterations: fold.iterations, gradientNorm: fold.gradientNorm, stopReason: fold.stopReason)
         }
         let f1 = validation.folds.map { $0.metrics.positive.f1 }
-        logger.info("cross-validated", metadata: ["folds": "\(foldOptions.folds)", "mean_f1": "\(f1.reduce(0, +) / Double(f1.count))"])
+        let meanF1 = f1.reduce(0, +) / Double(f1.count)
+        logger.info("cross-validated", metadata: ["folds": "\(foldOptions.folds)", "mean_f1": "\(meanF1)"])
+        let spread = (f1.map { ($0 - meanF1) * ($0 - meanF1) }.reduce(0, +) / Double(f1.count)).squareRoot()
+        summarizeOnTerminal(tool: "fu-cv", [
+            "\(foldOptions.folds)-fold CV F1 \(threeDecimals(meanF1)) ± \(threeDecimals(spread)), "
+                + "AUC \(threeDecimals(validation.outOfFold.rocAUC)) (\(groupedDigits(table.rowCount)) users)",
+        ])
     }
 }
 

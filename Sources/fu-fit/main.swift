@@ -14,6 +14,7 @@ struct Fit: FuTool {
               fu-fit train.csv -o model.json
               fu-fit -c 0.1 --threshold auto --metrics train-metrics.json \\
                 -o tuned-model.json train.csv
+              fu-fit --calibrate sigmoid --folds 5 --seed 42 -o calibrated.json train.csv
             """,
         version: fuVersion)
 
@@ -29,9 +30,17 @@ struct Fit: FuTool {
     @Option(help: ArgumentHelp("Also write the training-set metrics JSON here.", valueName: "file"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp(
+        "Calibrate probabilities: 'sigmoid' fits Platt scaling on k-fold out-of-fold decision values (--folds, --seed) and stores it in the model.",
+        valueName: "none|sigmoid"))
+    var calibrate = "none"
+
     func validate() throws {
         do { _ = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed) } catch let error as ToolError {
             throw ValidationError(error.message)
+        }
+        guard CalibrationChoice(rawValue: calibrate) != nil else {
+            throw ValidationError("--calibrate must be 'none' or 'sigmoid', not '\(calibrate)'")
         }
     }
 
@@ -43,9 +52,11 @@ struct Fit: FuTool {
         let table = try FeatureTable.read(reader, features: learning.featureNames)
         let labels = try table.requireLabels(reader.location(line: 1))
         let choice = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed)
-        let (model, folds) = try fitModel(table, labels: labels, trainer: learning.trainer, threshold: choice)
-        let facts = model.training
-        logger.reportSolver("the fit", converged: facts.converged, iterations: facts.iterations, gradientNorm: facts.gradientNorm, stopReason: facts.stopReason)
+        let (model, folds) = try fitModel(
+            table, labels: labels, trainer: learning.trainer, threshold: choice,
+            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, folds: foldOptions.folds, seed: foldOptions.seed)
+        let fitFacts = model.training
+        logger.reportSolver("the fit", converged: fitFacts.converged, iterations: fitFacts.iterations, gradientNorm: fitFacts.gradientNorm, stopReason: fitFacts.stopReason)
         for fold in folds {
             logger.reportSolver("fold \(fold.fold) of the threshold search", converged: fold.converged, iterations: fold.iterations, gradientNorm: fold.gradientNorm, stopReason: fold.stopReason)
         }
@@ -61,6 +72,15 @@ struct Fit: FuTool {
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
+        let facts = model.training
+        var lines = [
+            "fitted on \(groupedDigits(facts.rows)) users (\(groupedDigits(facts.positives)) fake), \(table.featureCount) features, "
+                + "\(facts.iterations) iterations, \(facts.converged ? "converged" : "NOT converged"); threshold \(model.threshold)",
+        ]
+        if let calibration = model.calibration, let folds = facts.folds {
+            lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(threeDecimals(calibration.a)), b \(threeDecimals(calibration.b))")
+        }
+        summarizeOnTerminal(tool: "fu-fit", lines)
         logger.info("fitted", metadata: [
             "rows": "\(table.rowCount)", "features": "\(table.featureCount)", "iterations": "\(model.training.iterations)",
             "stop_reason": "\(model.training.stopReason?.rawValue ?? "unknown")",

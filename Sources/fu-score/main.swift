@@ -15,6 +15,7 @@ struct Score: FuTool {
               fu-featurize events.csv | fu-score -m model.json --format jsonl
               fu-score -m model.json --metrics test-metrics.json \\
                 -o predictions.csv test.csv
+              fu-score -m model.json --explain 3 test.csv
             """,
         version: fuVersion)
 
@@ -32,13 +33,24 @@ struct Score: FuTool {
     @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp(
+        "Add each user's K strongest contributions to the log-odds (feature, value, signed contribution) as a column 'reasons'.",
+        valueName: "K"))
+    var explain: Int?
+
     func validate() throws {
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+        if let explain, explain < 1 { throw ValidationError("--explain must be at least 1, not \(explain)") }
     }
 
     func execute(logger: Logger) throws {
         try inputOptions.requireInput()
         let model = try Model.load(self.model)
+        if let explain {
+            do { try Reasons.check(explain, featureCount: model.features.count) } catch let error as ToolError {
+                throw ToolError.usage("--\(error.message)")
+            }
+        }
         let reader = try inputOptions.openTable()
         let progress = Progress.forTerminal(tool: "fu-score")
         reader.progress = progress
@@ -54,18 +66,27 @@ struct Score: FuTool {
         let probabilities = model.probabilities(table)
         let cut = threshold ?? model.threshold
         let output = try outputOptions.openOutput()
-        try writePredictions(ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format)
+        let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
+        try writePredictions(
+            ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format, reasons: reasons)
         var file: ByteOutput?
+        var report: Metrics?
         if let metrics {
             let labels = try table.requireLabels(reader.location(line: 1))
             let side = try outputOptions.open(metrics)
             file = side
-            try side.write(Metrics(labels: labels, probabilities: probabilities, threshold: cut).json.rendered())
+            report = Metrics(labels: labels, probabilities: probabilities, threshold: cut)
+            try side.write(report!.json.rendered())
         }
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
+        var lines = ["scored \(groupedDigits(table.rowCount)) users: \(groupedDigits(probabilities.count { $0 >= cut })) fake at threshold \(cut)"]
+        if let report {
+            lines.append("F1 \(threeDecimals(report.positive.f1)), AUC \(threeDecimals(report.rocAUC)), Brier \(threeDecimals(report.brierScore))")
+        }
+        summarizeOnTerminal(tool: "fu-score", lines)
     }
 }
 

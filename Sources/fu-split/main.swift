@@ -70,6 +70,10 @@ struct Split: FuTool {
         try ByteOutput.commit([outputs.test, outputs.truth, outputs.train])
         logger.reportSkipped(summary.skippedRows, input: inputOptions.path ?? "stdin")
         logger.info("split", metadata: ["train_users": "\(summary.trainUsers)", "test_users": "\(summary.testUsers)"])
+        let how = byHash ? "by UserId hash" : "stratified by Fake, seed \(seed)"
+        summarizeOnTerminal(tool: "fu-split", [
+            "\(groupedDigits(summary.trainUsers + summary.testUsers)) users: \(groupedDigits(summary.trainUsers)) train, \(groupedDigits(summary.testUsers)) test (\(how))",
+        ])
     }
 }
 

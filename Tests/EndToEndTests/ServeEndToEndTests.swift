@@ -61,6 +61,18 @@ import Testing
         let csv = try work.shell(#"curl -sS -F "file=@test_data.csv" -H "Accept: text/csv" \#(url)/predict"#)
         #expect(csv.stdout == pipeline.stdout)
         #expect(pipeline.stdout.split(separator: "\n").count == 51)
+        // With reasons too: the CSV byte for byte, the JSON array the JSON Lines' objects.
+        let explained = try work.shell("fu-featurize < test_data.csv | fu-score -m model.json --explain 3")
+        #expect(explained.stdout.hasPrefix("UserId,Fake,Probability,reasons\n"))
+        let explainedCSV = try work.shell(#"curl -sS -F "file=@test_data.csv" -H "Accept: text/csv" "\#(url)/predict?explain=3""#)
+        #expect(explainedCSV.stdout == explained.stdout)
+        let explainedLines = try work.shell("fu-featurize < test_data.csv | fu-score -m model.json --explain 3 --format jsonl")
+        let explainedJSON = try work.shell(#"curl -sS -F "file=@test_data.csv" "\#(url)/predict?explain=3""#)
+        #expect(explainedJSON.stdout == "[" + explainedLines.stdout.split(separator: "\n").joined(separator: ",") + "]\n")
+        #expect(explainedJSON.stdout.contains(#"reasons":[{"feature":"#))
+        let badExplain = try work.shell(#"curl -sS -w ' %{http_code}' -F "file=@test_data.csv" "\#(url)/predict?explain=0""#)
+        #expect(badExplain.stdout.hasSuffix(" 400"))
+        #expect(badExplain.stdout.contains("explain must be a number of reasons from 1 to"))
 
         // A client that stops sending its body gets 408 after --request-timeout.
         let slow = try work.shell("""

@@ -163,6 +163,34 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
+    @Test func explainAddsReasonsAndIsChecked() async throws {
+        let featureCount = try Model.load(modelPath).features.count
+        try await TestServer().run { client in
+            let headers: HTTPFields = [.contentType: "text/csv"]
+            let body = Array(smallEvents.utf8)
+            let json = try await client.post(body, headers: headers, uri: "/predict?explain=2")
+            #expect(json.status == .ok)
+            let rows = try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as! [[String: Any]]
+            #expect(rows.map { $0["UserId"] as! String } == ["A1", "B2", "C3"])
+            for row in rows {
+                let reasons = row["reasons"] as! [[String: Any]]
+                #expect(reasons.count == 2)
+                #expect(reasons.allSatisfy { $0["feature"] is String && $0["value"] is Double && $0["contribution"] is Double })
+                #expect(abs(reasons[0]["contribution"] as! Double) >= abs(reasons[1]["contribution"] as! Double))
+            }
+            // An empty batch keeps the reasons column.
+            let empty = try await client.post(Array("UserId,Event,Category\n".utf8), headers: [.contentType: "text/csv", .accept: "text/csv"], uri: "/predict?explain=1")
+            #expect(empty.text == "UserId,Fake,Probability,reasons\n")
+            for bad in ["0", "-1", "x", "", "\(featureCount + 1)"] {
+                let answer = try await client.post(body, headers: headers, uri: "/predict?explain=\(bad)")
+                #expect(answer.status == .badRequest, "explain=\(bad)")
+                #expect(answer.errorMessage.hasPrefix("explain must be a number of reasons from 1 to \(featureCount) (the model's feature count), not "))
+            }
+            let all = try await client.post(body, headers: headers, uri: "/predict?explain=\(featureCount)")
+            #expect(all.status == .ok)
+        }
+    }
+
     @Test func everyContentTypeGivesTheSameAnswer() async throws {
         let expected = try pipelinePredictions(Array(smallEvents.utf8))
         let ndjson = """

@@ -84,3 +84,29 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
+
+/// A learning tool's one- or two-line account of what it did, for a person watching:
+/// written to stderr only when stderr is a terminal, each line as `TOOL: line`.
+public func summarizeOnTerminal(tool: String, _ lines: [String]) {
+    guard isatty(2) != 0 else { return }
+    writeToStandardError(lines.map { "\(tool): \($0)\n" }.joined())
+}
+
+/// `4,000`: thousands separated, for summaries.
+public func groupedDigits(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+        out.append(digit)
+    }
+    return (value < 0 ? "-" : "") + out
+}
+
+/// A score with three decimals (`0.912`), or `n/a`.
+public func threeDecimals(_ value: Double?) -> String {
+    guard let value, value.isFinite else { return "n/a" }
+    let thousandths = Int((abs(value) * 1000).rounded())
+    let fraction = String(thousandths % 1000)
+    return (value < 0 && thousandths > 0 ? "-" : "") + "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+}

@@ -17,8 +17,9 @@ public struct FoldResult: Sendable {
 
 public struct CrossValidation: Sendable {
     public var folds: [FoldResult]
-    /// Out-of-fold probability and fold of every row.
+    /// Out-of-fold probability, decision value (log-odds) and fold of every row.
     public var probabilities: [Double]
+    public var decisionValues: [Double]
     public var foldOfRow: [Int]
     public var bestThreshold: (threshold: Double, f1: Double)
     public var outOfFold: Metrics
@@ -28,24 +29,28 @@ public struct CrossValidation: Sendable {
     /// result does not depend on how they were scheduled.
     public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer) throws {
         let foldOfRow = try stratifiedFolds(labels: labels, folds: k, seed: seed)
-        let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double]) in
+        let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double], [Double]) in
             let trainRows = foldOfRow.indices.filter { foldOfRow[$0] != fold }
             let testRows = foldOfRow.indices.filter { foldOfRow[$0] == fold }
             let model = try trainer.train(table, labels: labels, rows: trainRows)
-            let probabilities = model.probabilities(table, rows: testRows)
+            let decisions = model.decisionValues(table, rows: testRows)
+            let probabilities = decisions.map(model.probability(decision:))
             let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)
             let result = FoldResult(
                 fold: fold, trainRows: trainRows.count, metrics: metrics,
                 iterations: model.training.iterations, converged: model.training.converged,
                 gradientNorm: model.training.gradientNorm, stopReason: model.training.stopReason)
-            return (result, testRows, probabilities)
+            return (result, testRows, probabilities, decisions)
         }
         var probabilities = [Double](repeating: 0, count: labels.count)
-        for (_, rows, values) in results {
+        var decisionValues = probabilities
+        for (_, rows, values, decisions) in results {
             for (row, value) in zip(rows, values) { probabilities[row] = value }
+            for (row, value) in zip(rows, decisions) { decisionValues[row] = value }
         }
         self.folds = results.map(\.0)
         self.probabilities = probabilities
+        self.decisionValues = decisionValues
         self.foldOfRow = foldOfRow
         self.seed = seed
         bestThreshold = bestF1Threshold(labels: labels, scores: probabilities)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Precision, recall, F1 and support of one class, as scikit-learn's classification_report.
 public struct ClassScores: Sendable, Equatable {
     public var precision: Double
@@ -24,6 +30,31 @@ public struct Metrics: Sendable, Equatable {
     /// [[tn, fp], [fn, tp]]
     public var confusion: [[Int]]
     public var threshold: Double
+    /// scikit-learn's log_loss (the true class's probability clipped to [ε, 1 − ε], ε = 2.2e-16); nil on no rows.
+    public var logLoss: Double?
+    /// brier_score_loss: mean (label − probability)²; nil on no rows.
+    public var brierScore: Double?
+    /// balanced_accuracy_score: mean recall over the classes present.
+    public var balancedAccuracy: Double
+    /// matthews_corrcoef (0 when a row or column of the confusion matrix is empty).
+    public var matthewsCorrcoef: Double
+    /// Precision among the k most probable users, for k in `Metrics.topCounts` capped at
+    /// the number of rows; users tied at the k-th probability count by their share.
+    public var precisionAtK: [RankedScore]
+    /// The largest recall on the ROC curve whose false-positive rate is at most x, for x in
+    /// `Metrics.falsePositiveRates`; nil when a class is missing.
+    public var recallAtFPR: [(rate: Double, recall: Double?)]
+
+    public static let topCounts = [10, 100, 1000]
+    public static let falsePositiveRates = [0.01, 0.05]
+
+    public static func == (x: Metrics, y: Metrics) -> Bool {
+        x.negative == y.negative && x.positive == y.positive && x.accuracy == y.accuracy && x.macro == y.macro
+            && x.weighted == y.weighted && x.rocAUC == y.rocAUC && x.averagePrecision == y.averagePrecision
+            && x.confusion == y.confusion && x.threshold == y.threshold && x.logLoss == y.logLoss && x.brierScore == y.brierScore
+            && x.balancedAccuracy == y.balancedAccuracy && x.matthewsCorrcoef == y.matthewsCorrcoef
+            && x.precisionAtK == y.precisionAtK && x.recallAtFPR.elementsEqual(y.recallAtFPR, by: { $0 == $1 })
+    }
 
     /// Predictions are positive when probability >= threshold.
     public init(labels: [UInt8], probabilities: [Double], threshold: Double) {
@@ -55,6 +86,20 @@ public struct Metrics: Sendable, Equatable {
         averagePrecision = averagePrecisionScore(points, positives: positive.support)
         confusion = [[tn, fp], [fn, tp]]
         self.threshold = threshold
+        (logLoss, brierScore) = probabilityLosses(labels: labels, probabilities: probabilities)
+        let recalls = [negative, positive].filter { $0.support > 0 }.map(\.recall)
+        balancedAccuracy = recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
+        matthewsCorrcoef = matthews(tp: tp, fp: fp, tn: tn, fn: fn)
+        precisionAtK = precisionAtTop(points, counts: Metrics.topCounts, rows: labels.count)
+        let positives = positive.support, negatives = negative.support
+        recallAtFPR = Metrics.falsePositiveRates.map { rate in
+            guard positives > 0 && negatives > 0 else { return (rate, nil) }
+            var best = 0.0
+            for point in points where Double(point.falsePositives) / Double(negatives) <= rate {
+                best = max(best, Double(point.truePositives) / Double(positives))
+            }
+            return (rate, best)
+        }
     }
 
     /// The keys of classification_report(output_dict=True), then the curve metrics.
@@ -65,7 +110,67 @@ public struct Metrics: Sendable, Equatable {
             ("roc_auc", .finite(rocAUC)), ("average_precision", .finite(averagePrecision)),
             ("confusion_matrix", .array(confusion.map { .array($0.map { .integer($0) }) })),
             ("threshold", .number(threshold)),
+            ("log_loss", .finite(logLoss)), ("brier_score", .finite(brierScore)),
+            ("balanced_accuracy", .number(balancedAccuracy)), ("matthews_corrcoef", .number(matthewsCorrcoef)),
+            ("precision_at_k", .object(precisionAtK.map { (String($0.k), .number($0.value)) })),
+            ("recall_at_fpr", .object(recallAtFPR.map { (String($0.rate), .finite($0.recall)) })),
         ])
+    }
+}
+
+/// A score of the top k users.
+public struct RankedScore: Sendable, Equatable {
+    public var k: Int
+    public var value: Double
+}
+
+/// log_loss and brier_score_loss of the probabilities, as scikit-learn computes them.
+func probabilityLosses(labels: [UInt8], probabilities: [Double]) -> (Double?, Double?) {
+    guard !labels.isEmpty else { return (nil, nil) }
+    let epsilon = Double.ulpOfOne
+    var logs = 0.0, brier = 0.0
+    for (label, probability) in zip(labels, probabilities) {
+        // As scikit-learn: the probability of the true class, clipped to [ε, 1 − ε].
+        logs -= log(min(max(label == 1 ? probability : 1 - probability, epsilon), 1 - epsilon))
+        let error = Double(label) - probability
+        brier += error * error
+    }
+    let n = Double(labels.count)
+    return (logs / n, brier / n)
+}
+
+/// matthews_corrcoef from the confusion matrix, in scikit-learn's covariance form.
+func matthews(tp: Int, fp: Int, tn: Int, fn: Int) -> Double {
+    let n = Double(tp + fp + tn + fn)
+    let trueSums = (Double(tn + fp), Double(fn + tp)), predictedSums = (Double(tn + fn), Double(fp + tp))
+    let covariance = Double(tp + tn) * n - (trueSums.0 * predictedSums.0 + trueSums.1 * predictedSums.1)
+    let predictedVariance = n * n - (predictedSums.0 * predictedSums.0 + predictedSums.1 * predictedSums.1)
+    let trueVariance = n * n - (trueSums.0 * trueSums.0 + trueSums.1 * trueSums.1)
+    guard predictedVariance * trueVariance != 0 else { return 0 }
+    return covariance / (trueVariance * predictedVariance).squareRoot()
+}
+
+/// Precision of the k most probable rows for each k (capped at `rows`, each k once). Rows
+/// tied with the k-th score are taken in proportion: of a tie group that straddles the
+/// cut, the share inside counts its positives at the group's rate, which is the expected
+/// precision when ties are broken at random.
+func precisionAtTop(_ points: [CurvePoint], counts: [Int], rows: Int) -> [RankedScore] {
+    var ks: [Int] = []
+    for k in counts.map({ min($0, rows) }) where k > 0 && !ks.contains(k) { ks.append(k) }
+    return ks.map { k in
+        var previous = (tp: 0, fp: 0)
+        for point in points {
+            let taken = point.truePositives + point.falsePositives
+            if taken >= k {
+                let groupSize = taken - previous.tp - previous.fp
+                let groupPositives = point.truePositives - previous.tp
+                let inside = k - previous.tp - previous.fp
+                let positives = Double(previous.tp) + Double(groupPositives) * Double(inside) / Double(groupSize)
+                return RankedScore(k: k, value: positives / Double(k))
+            }
+            previous = (point.truePositives, point.falsePositives)
+        }
+        return RankedScore(k: k, value: 0)
     }
 }
 

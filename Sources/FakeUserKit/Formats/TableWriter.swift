@@ -82,6 +82,13 @@ public final class TableWriter {
         }
     }
 
+    /// A JSON value written as it is (JSON Lines only: an array or object in one row).
+    public func field(json bytes: [UInt8]) throws {
+        precondition(format == .jsonl, "a JSON field in a CSV table")
+        try beginField()
+        try output.write(bytes)
+    }
+
     public func field(_ value: Int) throws {
         try beginField()
         let pointer = try output.reserve(24)

@@ -16,22 +16,42 @@ public enum ThresholdChoice: Sendable, Equatable {
     }
 }
 
-/// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen;
-/// also the folds of `auto`, whose solver facts the tool reports.
-public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice) throws -> (model: Model, folds: [FoldResult]) {
-    var foldResults: [FoldResult] = []
+/// fu-fit's `--calibrate`: Platt's sigmoid fitted on the out-of-fold decision values of
+/// stratified k-fold (the folds `--threshold auto` uses), or none.
+public enum CalibrationChoice: String, Sendable, CaseIterable {
+    case none
+    case sigmoid
+}
+
+/// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen and,
+/// when asked, its probabilities calibrated. Both use one k-fold run (`folds`, `seed`),
+/// whose folds are returned too, for the tool to report their solver facts.
+public func fitModel(
+    _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
+    calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42
+) throws -> (model: Model, folds: [FoldResult]) {
     var model = try trainer.train(table, labels: labels, rows: Array(0..<table.rowCount))
+    var validation: CrossValidation?
+    var k = folds, foldSeed = seed
+    if case .auto(let autoFolds, let autoSeed) = threshold { (k, foldSeed) = (autoFolds, autoSeed) }
+    if calibration == .sigmoid || !isFixed(threshold) {
+        validation = try CrossValidation(table: table, labels: labels, folds: k, seed: foldSeed, trainer: trainer)
+        model.training.folds = k
+        model.training.seed = foldSeed
+    }
+    if calibration == .sigmoid, let validation {
+        model.calibration = Calibration.fitSigmoid(decisions: validation.decisionValues, labels: labels)
+    }
     switch threshold {
     case .fixed(let value):
         model.threshold = value
         model.training.thresholdSource = value == 0.5 ? "default" : "fixed"
-    case .auto(let folds, let seed):
-        let validation = try CrossValidation(table: table, labels: labels, folds: folds, seed: seed, trainer: trainer)
-        model.threshold = validation.bestThreshold.threshold
-        model.training.thresholdSource = "auto (\(folds)-fold out-of-fold F1 \(validation.bestThreshold.f1))"
-        model.training.folds = folds
-        model.training.seed = seed
-        foldResults = validation.folds
+    case .auto(let folds, _):
+        // On the probabilities the model will give: calibrated ones when calibrated.
+        let scores = validation!.decisionValues.map(model.probability(decision:))
+        let best = bestF1Threshold(labels: labels, scores: scores)
+        model.threshold = best.threshold
+        model.training.thresholdSource = "auto (\(folds)-fold out-of-fold F1 \(best.f1))"
     }
     // Never hand out a model that fu's own loader would refuse.
     do {
@@ -39,5 +59,10 @@ public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, t
     } catch let error as ToolError {
         throw ToolError(.software, "\(error.message); not written")
     }
-    return (model, foldResults)
+    return (model, validation?.folds ?? [])
+}
+
+private func isFixed(_ choice: ThresholdChoice) -> Bool {
+    if case .fixed = choice { return true }
+    return false
 }

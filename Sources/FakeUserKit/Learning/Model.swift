@@ -44,31 +44,63 @@ public struct Model: Sendable, Equatable {
     public var intercept: Double
     public var threshold: Double
     public var training: TrainingFacts
+    /// Platt scaling of the decision value; nil: the regression's own sigmoid.
+    public var calibration: Calibration?
 
-    public init(features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double, training: TrainingFacts) {
+    public init(
+        features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double,
+        training: TrainingFacts, calibration: Calibration? = nil
+    ) {
         self.features = features
         self.scaler = scaler
         self.coefficients = coefficients
         self.intercept = intercept
         self.threshold = threshold
         self.training = training
+        self.calibration = calibration
     }
 
     /// Small enough that a sum of millions of terms cannot overflow.
     static let largestTerm = 1e290
 
-    /// P(Fake = 1) for one row of raw (unstandardized) feature values, in `features` order.
+    /// Feature f's signed share of the log-odds for a raw value: coefficient × standardized value.
+    @inline(__always)
+    public func contribution(_ f: Int, _ value: Double) -> Double {
+        // Finite input far outside the training range can overflow here (1.7e308 minus
+        // a negative mean); clamped, each term stays finite and so does the sum, so a
+        // probability is never NaN. Ordinary values are not changed.
+        let term = coefficients[f] * ((value - scaler.mean[f]) / scaler.scale[f])
+        return term.isNaN ? 0 : min(max(term, -Model.largestTerm), Model.largestTerm)
+    }
+
+    /// The log-odds of the regression (before any calibration) for one row of raw values.
+    @inline(__always)
+    public func decisionValue(_ row: UnsafeBufferPointer<Double>) -> Double {
+        var eta = intercept
+        for f in 0..<coefficients.count { eta += contribution(f, row[f]) }
+        return eta
+    }
+
+    /// P(Fake = 1) for one row of raw (unstandardized) feature values, in `features` order:
+    /// the calibrated probability when the model has a calibration.
     @inline(__always)
     public func probability(_ row: UnsafeBufferPointer<Double>) -> Double {
-        var eta = intercept
-        for f in 0..<coefficients.count {
-            // Finite input far outside the training range can overflow here (1.7e308 minus
-            // a negative mean); clamped, each term stays finite and so does the sum, so a
-            // probability is never NaN. Ordinary values are not changed.
-            let term = coefficients[f] * ((row[f] - scaler.mean[f]) / scaler.scale[f])
-            eta += term.isNaN ? 0 : min(max(term, -Model.largestTerm), Model.largestTerm)
-        }
+        probability(decision: decisionValue(row))
+    }
+
+    /// The probability for a decision value: calibrated when the model has a calibration.
+    @inline(__always)
+    public func probability(decision eta: Double) -> Double {
+        if let calibration { return calibration.probability(eta) }
         return sigmoid(eta)
+    }
+
+    /// Decision values for the given rows, in that order.
+    public func decisionValues(_ table: FeatureTable, rows: [Int]) -> [Double] {
+        let width = table.featureCount
+        return table.values.withUnsafeBufferPointer { values in
+            rows.map { decisionValue(UnsafeBufferPointer(rebasing: values[($0 * width)..<(($0 + 1) * width)])) }
+        }
     }
 
     /// Probabilities for every row of a table whose columns are this model's features.
@@ -94,6 +126,7 @@ public struct Model: Sendable, Equatable {
             ("coefficients", .numbers(coefficients)),
             ("intercept", .number(intercept)),
             ("threshold", .number(threshold)),
+        ] + (calibration.map { [("calibration", $0.json)] } ?? []) + [
             ("training", .object([
                 ("rows", .integer(training.rows)),
                 ("positives", .integer(training.positives)),
@@ -154,6 +187,13 @@ public struct Model: Sendable, Equatable {
         guard scale.allSatisfy({ $0 > 0 }) else { throw fail("'scaler.scale' must be positive") }
         let threshold = try number(document["threshold"], "threshold")
         guard (0...1).contains(threshold) else { throw fail("threshold \(threshold) is not between 0 and 1") }
+        let calibration = try document["calibration"].flatMap { value -> Calibration? in
+            if value == .null { return nil }
+            guard let calibration = Calibration(json: value) else {
+                throw fail("'calibration' must be {\"method\": \"sigmoid\", \"a\": number, \"b\": number}")
+            }
+            return calibration
+        }
         let facts = document["training"]
         let weights = (try? numbers(facts?["class_weights"], "training.class_weights")) ?? [1, 1]
         let training = TrainingFacts(
@@ -169,6 +209,7 @@ public struct Model: Sendable, Equatable {
             toolVersion: facts?["tool_version"]?.stringValue ?? "")
         return Model(
             features: features, scaler: StandardScaler(mean: mean, scale: scale), coefficients: coefficients,
-            intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training)
+            intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training,
+            calibration: calibration)
     }
 }

@@ -40,6 +40,8 @@ public struct ScoredBatch: Sendable {
     public var probabilities: [Double]
     public var threshold: Double
     public var events: Int
+    /// Each user's strongest contributions, when asked for (`?explain=K`).
+    public var reasons: Reasons? = nil
 
     public var fakeCount: Int { probabilities.count { $0 >= threshold } }
 
@@ -49,7 +51,7 @@ public struct ScoredBatch: Sendable {
         let memory = ByteOutput(inMemory: ())
         try writePredictions(
             ids: ids, probabilities: probabilities, threshold: threshold, to: memory,
-            format: format == .csv ? .csv : .jsonl)
+            format: format == .csv ? .csv : .jsonl, reasons: reasons)
         let text = try memory.collected()
         guard format == .jsonArray else { return text }
         var json: [UInt8] = [UInt8(ascii: "[")]
@@ -67,13 +69,22 @@ public struct ScoredBatch: Sendable {
 
 /// Featurizes and scores `body`: CSV, JSON Lines or a JSON array of event objects (told
 /// apart by the first non-blank byte: `[` is an array, `{` JSON Lines), plain or zstd.
-/// `name` is what messages call the input. A problem with the input throws
+/// `name` is what messages call the input; `explain` adds each user's K strongest reasons
+/// (K already checked with `Reasons.check`). A problem with the input throws
 /// `BatchFailure`; anything else is a fault of the server's.
-public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLimits, name: String = "request body") throws -> ScoredBatch {
+public func scoreEventBatch(
+    _ body: [UInt8], model: Model, limits: EventBatchLimits, name: String = "request body", explain: Int? = nil
+) throws -> ScoredBatch {
     var arrayLines: JSONArrayLines?
     func located(_ error: ToolError) -> String {
         guard let line = error.location?.line else { return error.message }
         return "\(error.message) (line \(arrayLines?.bodyLine(line) ?? line))"
+    }
+    func noUsers(events: Int) throws -> ScoredBatch {
+        let empty = FeatureTable(ids: [], labels: nil, names: model.features, values: [])
+        return ScoredBatch(
+            ids: [], probabilities: [], threshold: model.threshold, events: events,
+            reasons: try explain.map { try Reasons(model: model, table: empty, k: $0) })
     }
     if firstNonBlankByte(body) == nil {
         throw BatchFailure.malformed("the request has no events: send a header row and one row per event")
@@ -87,7 +98,7 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
         }
         if firstNonBlankByte(events) == UInt8(ascii: "[") {
             let lines = try JSONArrayLines(events, name: name)
-            if lines.lines.isEmpty { return ScoredBatch(ids: [], probabilities: [], threshold: model.threshold, events: 0) }
+            if lines.lines.isEmpty { return try noUsers(events: 0) }
             arrayLines = lines
             events = lines.bytes
         }
@@ -107,7 +118,7 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
         let summary = try Featurizer(options: options)
             .run(reader: reader, output: features, format: .csv)
         guard summary.users > 0 else {
-            return ScoredBatch(ids: [], probabilities: [], threshold: model.threshold, events: summary.rows)
+            return try noUsers(events: summary.rows)
         }
         let featureReader = try TableReader(try ByteInput(bytes: try features.collected(), name: "features"))
         let match: FeatureMatch
@@ -117,7 +128,9 @@ public func scoreEventBatch(_ body: [UInt8], model: Model, limits: EventBatchLim
             throw BatchFailure.missingColumns(error.message)
         }
         let table = try FeatureTable.read(featureReader, features: model.features, fillMissing: Set(match.filledWithZero))
-        return ScoredBatch(ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows)
+        return ScoredBatch(
+            ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows,
+            reasons: try explain.map { try Reasons(model: model, table: table, k: $0) })
     } catch let error as TooManyRows {
         throw BatchFailure.tooLarge("more than \(error.limit) events in one request")
     } catch let error as InputTooLarge {
