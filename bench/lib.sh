@@ -107,27 +107,31 @@ run_stderr=$run_files/stderr
 trap 'rm -rf "$run_files"' EXIT
 
 # time_runs N PREPARE CMD...: runs PREPARE (a function, untimed) and then CMD under
-# /usr/bin/time, N times, and sets run_seconds and run_mb to the medians of wall time
-# and peak RSS. A failing run prints the end of its stderr and returns 1.
+# /usr/bin/time, N times, and sets run_seconds, run_mb and run_cpu to the medians of wall
+# time, peak RSS and CPU time (user + system; steadier than wall time on a busy
+# machine). A failing run prints the end of its stderr and returns 1.
 time_runs() {
-    local n=$1 prepare=$2 i seconds=() kilobytes=() elapsed peak
+    local n=$1 prepare=$2 i seconds=() kilobytes=() cpu=() elapsed peak user system
     shift 2
     for ((i = 1; i <= n; i++)); do
         "$prepare"
-        if ! /usr/bin/time -f '%e %M' -o "$run_files/time" "$@" >"$run_stdout" 2>"$run_stderr"; then
+        if ! /usr/bin/time -f '%e %M %U %S' -o "$run_files/time" "$@" >"$run_stdout" 2>"$run_stderr"; then
             warn "run $i of $* failed:"
             tail -n 5 "$run_stderr" >&2
             return 1
         fi
-        # On success the last line of the report is "ELAPSED_S MAXRSS_KB".
-        read -r elapsed peak < <(tail -n 1 "$run_files/time")
+        # On success the last line of the report is "ELAPSED_S MAXRSS_KB USER_S SYSTEM_S".
+        read -r elapsed peak user system < <(tail -n 1 "$run_files/time")
         seconds+=("$elapsed")
         kilobytes+=("$peak")
+        cpu+=("$(awk -v u="$user" -v s="$system" 'BEGIN { print u + s }')")
     done
     # shellcheck disable=SC2034 # run_seconds and run_mb are the caller's results
     run_seconds=$(printf '%s\n' "${seconds[@]}" | median | awk '{ printf "%.2f", $1 }')
     # shellcheck disable=SC2034
     run_mb=$(printf '%s\n' "${kilobytes[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')
+    # shellcheck disable=SC2034
+    run_cpu=$(printf '%s\n' "${cpu[@]}" | median | awk '{ printf "%.2f", $1 }')
 }
 
 no_preparation() { :; }

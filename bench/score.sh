@@ -10,9 +10,10 @@ Usage: bench/score.sh [options]
 Scores the features of bench/work/events.csv.zst (fu-synth --users 550000 --seed 1,
 the data of bench/featurize.sh, made here if missing) with a model fitted on them
 (fu-fit, not timed), as CSV and as JSON Lines, with and without --explain 3, and
-prints median wall time (s) and median peak RSS (MB) of each, measured with
-/usr/bin/time -f '%e %M', and the ratio of --explain 3 to plain scoring. The issue's
-budget for --explain 3 is 1.5 times fu-score's time.
+prints the medians of wall time (s), CPU time (user + system, s) and peak RSS (MB) of
+each, measured with /usr/bin/time, and the ratios of --explain 3 to plain scoring. The
+cases take turns run by run. The issue's budget for --explain 3 is 1.5 times
+fu-score's time.
 
 Options:
   --runs N          runs of each case (default 5)
@@ -60,29 +61,42 @@ model=$work/score-model.json
 "$fu_bin/fu-fit" -i "$features" -o "$model"
 
 score=("$fu_bin/fu-score" -m "$model" -i "$features")
-measure_tool fu-score csv "$runs" "${score[@]}" -o "$work/score-plain.csv"
-measure_tool "fu-score --explain 3" csv "$runs" "${score[@]}" --explain 3 -o "$work/score-explain.csv"
-measure_tool fu-score jsonl "$runs" "${score[@]}" --format jsonl -o "$work/score-plain.jsonl"
-measure_tool "fu-score --explain 3" jsonl "$runs" "${score[@]}" --format jsonl --explain 3 -o "$work/score-explain.jsonl"
-
-echo
-row() { printf '| %-22s | %-5s | %8s | %14s | %6s |\n' "$@"; }
-row tool format "median s" "median peak MB" runs
-row ---------------------- ----- -------- -------------- ------
-print_table '| %-22s | %-5s | %8s | %14s | %6s |\n'
-echo
-# Ratios of the medians, explain over plain, per format.
-for format in csv jsonl; do
-    plain="" explain=""
-    for r in "${table[@]}"; do
-        IFS='|' read -r tool what seconds _ <<<"$r"
-        [[ $what == "$format" ]] || continue
-        if [[ $tool == *--explain* ]]; then explain=$seconds; else plain=$seconds; fi
+# The cases take turns, one run each per round, so that a burst of load elsewhere on the
+# machine falls on all of them alike.
+cases=("csv|" "csv|--explain 3" "jsonl|--format jsonl" "jsonl|--format jsonl --explain 3")
+declare -A wall=() cpu=() mb=()
+failed=0
+for ((round = 1; round <= runs; round++)); do
+    echo "round $round of $runs ..." >&2
+    for c in "${cases[@]}"; do
+        IFS='|' read -r format flags <<<"$c"
+        read -r -a extra <<<"$flags"
+        if time_runs 1 no_preparation "${score[@]}" "${extra[@]}" -o "$work/score-out.$format"; then
+            wall[$c]+="$run_seconds "
+            cpu[$c]+="$run_cpu "
+            mb[$c]+="$run_mb "
+        else
+            failed=1
+        fi
     done
-    if [[ $plain != - && $explain != - ]]; then
-        awk -v f="$format" -v p="$plain" -v e="$explain" \
-            'BEGIN { printf "--explain 3 / plain (%s): %.2f (budget 1.5)\n", f, (p > 0 ? e / p : 0) }'
-    fi
 done
+((failed == 0)) || die "a run failed"
 
-exit_if_failed
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+echo
+row() { printf '| %-34s | %6s | %8s | %10s | %14s |\n' "$@"; }
+row case format "median s" "median CPU s" "median peak MB"
+row ---------------------------------- ------ -------- ------------ --------------
+for c in "${cases[@]}"; do
+    IFS='|' read -r format flags <<<"$c"
+    flags=${flags/--format jsonl/}
+    row "fu-score${flags:+ ${flags# }}" "$format" "$(med "${wall[$c]}")" "$(med "${cpu[$c]}")" "$(med "${mb[$c]}")"
+done
+echo
+for format in csv jsonl; do
+    plain="$format|" explained="$format|--explain 3"
+    [[ $format == jsonl ]] && plain="jsonl|--format jsonl" explained="jsonl|--format jsonl --explain 3"
+    awk -v f="$format" -v pw="$(med "${wall[$plain]}")" -v ew="$(med "${wall[$explained]}")" \
+        -v pc="$(med "${cpu[$plain]}")" -v ec="$(med "${cpu[$explained]}")" \
+        'BEGIN { printf "--explain 3 / plain (%s): wall %.2f, CPU %.2f (budget 1.5)\n", f, ew / pw, ec / pc }'
+done

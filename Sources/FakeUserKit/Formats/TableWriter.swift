@@ -82,9 +82,9 @@ public final class TableWriter {
         }
     }
 
-    /// A JSON value written as it is (JSON Lines only: an array or object in one row).
-    public func field(json bytes: [UInt8]) throws {
-        precondition(format == .jsonl, "a JSON field in a CSV table")
+    /// Bytes written as they are: in CSV a field the caller knows needs no quoting, in
+    /// JSON Lines a JSON value (an array or object in one row).
+    public func field(raw bytes: [UInt8]) throws {
         try beginField()
         try output.write(bytes)
     }
@@ -141,7 +141,16 @@ func formatInteger(_ value: Int, into pointer: UnsafeMutablePointer<UInt8>) -> I
 /// Feature values repeat a lot (ratios of small counts), so recent results of the shortest
 /// round-trip conversion are kept in a direct-mapped cache keyed by the value's bits.
 struct NumberFormatterCache {
+    enum Style {
+        /// `%.17g`
+        case g17
+        /// The shortest text that reads back to the same double, integral values without a
+        /// point (`0.8`, `3`, `1e-05`): for people.
+        case shortest
+    }
+
     private static let slots = 1 << 14
+    private let style: Style
     /// Numbers formatted before the cache is set up: a small output (a server's answer)
     /// would spend more on clearing the cache's 670 KB than the cache saves.
     private static let uncachedCalls = 8192
@@ -150,10 +159,25 @@ struct NumberFormatterCache {
     private var lengths: [UInt8] = []
     private var texts: [UInt8] = []
 
+    init(style: Style = .g17) {
+        self.style = style
+    }
+
+    private func formatted(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
+        guard style == .shortest else { return formatDouble(value, into: pointer) }
+        let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : value.description
+        var length = 0
+        for byte in text.utf8.prefix(32) {
+            pointer[length] = byte
+            length += 1
+        }
+        return length
+    }
+
     mutating func format(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
         if keys.isEmpty {
             calls += 1
-            if calls < Self.uncachedCalls { return formatDouble(value, into: pointer) }
+            if calls < Self.uncachedCalls { return formatted(value, into: pointer) }
             keys = [UInt64](repeating: UInt64.max, count: Self.slots)
             lengths = [UInt8](repeating: 0, count: Self.slots)
             texts = [UInt8](repeating: 0, count: Self.slots * 32)
@@ -165,7 +189,7 @@ struct NumberFormatterCache {
             texts.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress! + slot * 32, count: length) }
             return length
         }
-        let length = formatDouble(value, into: pointer)
+        let length = formatted(value, into: pointer)
         keys[slot] = bits
         lengths[slot] = UInt8(length)
         texts.withUnsafeMutableBufferPointer { ($0.baseAddress! + slot * 32).update(from: pointer, count: length) }

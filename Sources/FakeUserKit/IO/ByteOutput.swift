@@ -20,9 +20,13 @@ public final class ByteOutput {
     private var finished = false
     /// What an in-memory output has collected so far.
     private var memory: [UInt8] = []
+    /// Where zstd runs when not on the caller's thread, and the first error it met there.
+    private let compressor: CompressionThread?
+    private var backgroundError: (any Error)?
 
     /// `path` nil or "-" writes stdout. `compress` nil means "when the name ends in .zst".
-    public init(path: String?, compress: Bool? = nil, level: Int32 = 3) throws {
+    /// With `compressor`, zstd and the writes run on that thread (the bytes are the same).
+    public init(path: String?, compress: Bool? = nil, level: Int32 = 3, compressor: CompressionThread? = nil) throws {
         let usesStdout = path == nil || path == "-"
         if usesStdout {
             fd = 1
@@ -55,6 +59,7 @@ public final class ByteOutput {
         buffer = .allocate(capacity: capacity)
         let wantsZstd = compress ?? (path?.hasSuffix(".zst") ?? false)
         if wantsZstd { encoder = try ZstdEncoder(level: level) }
+        self.compressor = wantsZstd ? compressor : nil
     }
 
     /// An output that collects its bytes in memory (for formatting parts of one output in
@@ -64,6 +69,7 @@ public final class ByteOutput {
         name = "memory"
         finalPath = nil
         temporaryPath = nil
+        compressor = nil
         buffer = .allocate(capacity: capacity)
     }
 
@@ -147,6 +153,8 @@ public final class ByteOutput {
     private func emit(_ bytes: UnsafeRawBufferPointer) throws {
         if fd < 0 {
             memory.append(contentsOf: bytes)
+        } else if let compressor {
+            compressor.submit(.data(self, Array(bytes)))
         } else if let encoder {
             try encoder.compress(bytes, end: false) { try FileDescriptor.writeAll(fd, $0, name: name) }
         } else {
@@ -179,7 +187,9 @@ public final class ByteOutput {
     private func finishWriting() throws {
         guard !finished, !written else { return }
         try flushBuffer()
-        if let encoder {
+        if let compressor {
+            if let error = compressor.wait(for: self, end: true) { throw error }
+        } else if let encoder {
             try encoder.compress(UnsafeRawBufferPointer(start: nil, count: 0), end: true) {
                 try FileDescriptor.writeAll(fd, $0, name: name)
             }
@@ -208,6 +218,8 @@ public final class ByteOutput {
     /// Drops a file's temporary copy; the previous file at the final name is untouched.
     public func abandon() {
         guard !finished else { return }
+        // The compression thread may still be writing to the descriptor: let it finish first.
+        if let compressor, !written { _ = compressor.wait(for: self, end: false) }
         finished = true
         if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath {
@@ -215,6 +227,82 @@ public final class ByteOutput {
             unlink(temporaryPath)
             TemporaryFiles.forget(temporaryPath)
         }
+    }
+}
+
+/// Runs zstd for outputs on one background thread, so that a tool that only copies rows
+/// (fu-partition into many buckets) parses on one core while zstd works on another. Each
+/// output's chunks are compressed in the order written, so the bytes are those of a
+/// compression on the caller's thread. Call `stop()` when the outputs are done.
+public final class CompressionThread: @unchecked Sendable {
+    enum Job {
+        case data(ByteOutput, [UInt8])
+        /// All earlier jobs are done: reply with the output's first error (after ending its frame).
+        case wait(ByteOutput, end: Bool, reply: BlockingQueue<(any Error)?>)
+        case stop
+    }
+
+    private let jobs = BlockingQueue<Job>(capacity: 16)
+    private var thread: BackgroundThread?
+
+    public init() {
+        thread = BackgroundThread { [jobs] in
+            while true {
+                switch jobs.take() {
+                case .data(let output, let bytes): output.compressInBackground(bytes)
+                case .wait(let output, let end, let reply): reply.put(output.finishInBackground(end: end))
+                case .stop: return
+                }
+            }
+        }
+    }
+
+    func submit(_ job: Job) {
+        precondition(thread != nil, "compression thread used after stop()")
+        jobs.put(job)
+    }
+
+    /// Waits until the output's chunks so far are written; `end` also ends its zstd frame.
+    func wait(for output: ByteOutput, end: Bool) -> (any Error)? {
+        guard thread != nil else { return nil }
+        let reply = BlockingQueue<(any Error)?>(capacity: 1)
+        jobs.put(.wait(output, end: end, reply: reply))
+        return reply.take()
+    }
+
+    /// Ends the thread once the jobs before have run.
+    public func stop() {
+        guard let thread else { return }
+        jobs.put(.stop)
+        thread.join()
+        self.thread = nil
+    }
+}
+
+extension ByteOutput {
+    /// On the compression thread. After a failure the output's later chunks are dropped;
+    /// the error is thrown when the output is committed.
+    fileprivate func compressInBackground(_ bytes: [UInt8]) {
+        guard backgroundError == nil, let encoder else { return }
+        do {
+            try bytes.withUnsafeBytes { bytes in
+                try encoder.compress(bytes, end: false) { try FileDescriptor.writeAll(fd, $0, name: name) }
+            }
+        } catch {
+            backgroundError = error
+        }
+    }
+
+    fileprivate func finishInBackground(end: Bool) -> (any Error)? {
+        guard end, backgroundError == nil, let encoder else { return backgroundError }
+        do {
+            try encoder.compress(UnsafeRawBufferPointer(start: nil, count: 0), end: true) {
+                try FileDescriptor.writeAll(fd, $0, name: name)
+            }
+        } catch {
+            backgroundError = error
+        }
+        return backgroundError
     }
 }
 

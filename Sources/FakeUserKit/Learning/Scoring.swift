@@ -52,10 +52,10 @@ public func writePredictions(
         try writer.field(probability)
         if let reasons {
             text.render(reasons, row: row)
-            if format == .csv {
-                try text.bytes.withUnsafeBufferPointer { try writer.field(bytes: $0) }
+            if text.plain {
+                try writer.field(raw: text.bytes)
             } else {
-                try writer.field(json: text.bytes)
+                try text.bytes.withUnsafeBufferPointer { try writer.field(bytes: $0) }
             }
         }
         try writer.endRow()
@@ -68,52 +68,70 @@ struct ReasonText {
     let format: TableFormat
     /// Per feature: `name=` for CSV, `{"feature":"name","value":` for JSON.
     let prefixes: [[UInt8]]
+    /// True when the text can go out as it is: always in JSON; in CSV unless a feature's
+    /// name holds a character that needs quoting (the rest is digits, signs and `=; ().e`).
+    let plain: Bool
     var numbers = NumberFormatterCache()
+    var shortest = NumberFormatterCache(style: .shortest)
 
     init(reasons: Reasons?, format: TableFormat) {
         self.format = format
-        prefixes = (reasons?.names ?? []).map { name in
+        let names = reasons?.names ?? []
+        prefixes = names.map { name in
             Array((format == .csv ? name + "=" : "{\"feature\":" + jsonString(name) + ",\"value\":").utf8)
         }
+        plain = format == .jsonl || !names.contains { $0.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D } }
         bytes.reserveCapacity(256)
     }
 
+    /// The row's K features and contributions, strongest first.
+    private var top: [Int] = []
+    private var terms: [Double] = []
+
     mutating func render(_ reasons: Reasons, row: Int) {
         bytes.removeAll(keepingCapacity: true)
-        if format == .jsonl { bytes.append(UInt8(ascii: "[")) }
+        if top.count != reasons.k {
+            top = [Int](repeating: 0, count: reasons.k)
+            terms = [Double](repeating: 0, count: reasons.k)
+        }
+        reasons.strongest(row: row, top: &top, terms: &terms)
+        let csv = format == .csv
+        if !csv { bytes.append(UInt8(ascii: "[")) }
         for j in 0..<reasons.k {
-            let index = row * reasons.k + j
-            if j > 0 { bytes.append(contentsOf: format == .csv ? [UInt8(ascii: ";"), UInt8(ascii: " ")] : [UInt8(ascii: ",")]) }
-            bytes.append(contentsOf: prefixes[Int(reasons.features[index])])
-            if format == .csv {
-                appendShortest(reasons.values[index])
-                bytes.append(contentsOf: " (".utf8)
-                appendTwoDecimals(reasons.contributions[index])
+            if j > 0 {
+                if csv {
+                    bytes.append(UInt8(ascii: ";"))
+                    bytes.append(UInt8(ascii: " "))
+                } else {
+                    bytes.append(UInt8(ascii: ","))
+                }
+            }
+            bytes.append(contentsOf: prefixes[top[j]])
+            let value = reasons.value(row: row, feature: top[j])
+            if csv {
+                ReasonText.append(value, with: &shortest, to: &bytes)
+                bytes.append(UInt8(ascii: " "))
+                bytes.append(UInt8(ascii: "("))
+                appendTwoDecimals(terms[j])
                 bytes.append(UInt8(ascii: ")"))
             } else {
-                appendFull(reasons.values[index])
-                bytes.append(contentsOf: ",\"contribution\":".utf8)
-                appendFull(reasons.contributions[index])
+                ReasonText.append(value, with: &numbers, to: &bytes)
+                bytes.append(contentsOf: ReasonText.contributionKey)
+                ReasonText.append(terms[j], with: &numbers, to: &bytes)
                 bytes.append(UInt8(ascii: "}"))
             }
         }
-        if format == .jsonl { bytes.append(UInt8(ascii: "]")) }
+        if !csv { bytes.append(UInt8(ascii: "]")) }
     }
 
-    /// `%.17g`, as every number fu writes in a table.
-    private mutating func appendFull(_ value: Double) {
+    private static let contributionKey = Array(",\"contribution\":".utf8)
+
+    /// `%.17g` (as every number fu writes in a table) or the shortest exact text (`0.8`,
+    /// `3`, for people), through a cache: feature values repeat.
+    private static func append(_ value: Double, with cache: inout NumberFormatterCache, to bytes: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
-            let length = numbers.format(value, into: buffer.baseAddress!)
+            let length = cache.format(value, into: buffer.baseAddress!)
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<length]))
-        }
-    }
-
-    /// The shortest text that reads back to the value (`0.8`, `3`), for people.
-    private mutating func appendShortest(_ value: Double) {
-        if value == value.rounded() && abs(value) < 1e15 {
-            bytes.append(contentsOf: String(Int(value)).utf8)
-        } else {
-            bytes.append(contentsOf: value.description.utf8)
         }
     }
 
@@ -125,10 +143,20 @@ struct ReasonText {
             bytes.append(contentsOf: magnitude.description.utf8)
             return
         }
-        let cents = Int((magnitude * 100).rounded())
-        bytes.append(contentsOf: String(cents / 100).utf8)
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") + UInt8(cents % 100 / 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(cents % 10))
+        var cents = Int((magnitude * 100).rounded())
+        // Digits from the right into a small buffer: no String on the way.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            var position = 24
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(cents % 10)
+                cents /= 10
+                if position == 22 {
+                    position -= 1
+                    buffer[position] = UInt8(ascii: ".")
+                }
+            } while cents > 0 || position > 20
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[position..<24]))
+        }
     }
 }

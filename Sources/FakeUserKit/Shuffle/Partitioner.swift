@@ -69,6 +69,9 @@ public struct Partitioner {
         var first: EventRowParser?
         var writers: [TableWriter] = []
         let createdDirectory = try makeDirectory(options.directory)
+        // Parsing on this thread, zstd for all buckets on another (and decoding the input on a third).
+        let compressor = options.compress ? CompressionThread() : nil
+        defer { compressor?.stop() }
         do {
             for path in inputs {
                 let reader = try TableReader(ByteInput(path: path), skipBadRows: options.skipBadRows)
@@ -83,7 +86,7 @@ public struct Partitioner {
                     // Event types and categories are counted across inputs, for the limits.
                     parser.continueVocabularies(of: first)
                 } else {
-                    writers = try openBuckets(hasLabel: parser.hasLabel)
+                    writers = try openBuckets(hasLabel: parser.hasLabel, compressor: compressor)
                     summary.files = writers.map(\.output.name)
                 }
                 try copyRows(&parser, to: writers, summary: &summary)
@@ -100,14 +103,14 @@ public struct Partitioner {
         return summary
     }
 
-    private func openBuckets(hasLabel: Bool) throws -> [TableWriter] {
+    private func openBuckets(hasLabel: Bool, compressor: CompressionThread?) throws -> [TableWriter] {
         let columns = requiredEventColumns + (hasLabel ? ["Fake"] : [])
         let folder = options.directory.hasSuffix("/") ? options.directory : options.directory + "/"
         var writers: [TableWriter] = []
         do {
             for index in 0..<options.buckets {
                 let name = PartitionOptions.bucketName(index, of: options.buckets, compressed: options.compress)
-                let output = try ByteOutput(path: folder + name, compress: options.compress, level: options.level)
+                let output = try ByteOutput(path: folder + name, compress: options.compress, level: options.level, compressor: compressor)
                 writers.append(try TableWriter(output, format: .csv, columns: columns))
             }
         } catch {
