@@ -166,7 +166,8 @@ func json(_ text: String) throws -> [String: Any] {
         for tool in ["fu-fit", "fu-cv"] {
             try expectFailure(tool, ["-i", "nolabel.csv"], in: work, status: 65, message: "missing required column 'Fake' (nolabel.csv:1)")
         }
-        try expectFailure("fu-split", ["-i", "nolabel.csv", "--test", "t.csv"], in: work, status: 65, message: "missing required column 'Fake' (nolabel.csv:1)")
+        try expectFailure("fu-split", ["-i", "nolabel.csv", "--test", "t.csv"], in: work, status: 65,
+                          message: "missing required column 'Fake': a stratified split needs labels; without them split with --by-hash (nolabel.csv:1)")
     }
 
     @Test func badLabelsAndValues() throws {
