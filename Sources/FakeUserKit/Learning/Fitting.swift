@@ -20,7 +20,7 @@ public enum ThresholdChoice: Sendable, Equatable {
 /// also the folds of `auto`, whose solver facts the tool reports.
 public func fitModel(_ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice) throws -> (model: Model, folds: [FoldResult]) {
     var foldResults: [FoldResult] = []
-    var model = try trainer.train(table, labels: labels, rows: Array(0..<table.rowCount))
+    var model = try trainer.train(table, labels: labels, selection: nil)
     switch threshold {
     case .fixed(let value):
         model.threshold = value
