@@ -107,11 +107,11 @@ run_stderr=$run_files/stderr
 trap 'rm -rf "$run_files"' EXIT
 
 # time_runs N PREPARE CMD...: runs PREPARE (a function, untimed) and then CMD under
-# /usr/bin/time, N times, and sets run_seconds, run_mb and run_cpu to the medians of wall
-# time, peak RSS and CPU time (user + system; steadier than wall time on a busy
-# machine). A failing run prints the end of its stderr and returns 1.
+# /usr/bin/time, N times, and sets run_seconds, run_cpu (user + system seconds) and
+# run_mb to the medians of wall time, CPU time and peak RSS, and run_kb to the median
+# peak RSS in kilobytes. A failing run prints the end of its stderr and returns 1.
 time_runs() {
-    local n=$1 prepare=$2 i seconds=() kilobytes=() cpu=() elapsed peak user system
+    local n=$1 prepare=$2 i seconds=() cpus=() kilobytes=() elapsed peak user system
     shift 2
     for ((i = 1; i <= n; i++)); do
         "$prepare"
@@ -123,15 +123,17 @@ time_runs() {
         # On success the last line of the report is "ELAPSED_S MAXRSS_KB USER_S SYSTEM_S".
         read -r elapsed peak user system < <(tail -n 1 "$run_files/time")
         seconds+=("$elapsed")
+        cpus+=("$(awk -v u="$user" -v s="$system" 'BEGIN { print u + s }')")
         kilobytes+=("$peak")
-        cpu+=("$(awk -v u="$user" -v s="$system" 'BEGIN { print u + s }')")
     done
-    # shellcheck disable=SC2034 # run_seconds and run_mb are the caller's results
+    # shellcheck disable=SC2034 # run_seconds, run_cpu, run_mb and run_kb are the caller's results
     run_seconds=$(printf '%s\n' "${seconds[@]}" | median | awk '{ printf "%.2f", $1 }')
     # shellcheck disable=SC2034
-    run_mb=$(printf '%s\n' "${kilobytes[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')
+    run_cpu=$(printf '%s\n' "${cpus[@]}" | median | awk '{ printf "%.2f", $1 }')
     # shellcheck disable=SC2034
-    run_cpu=$(printf '%s\n' "${cpu[@]}" | median | awk '{ printf "%.2f", $1 }')
+    run_kb=$(printf '%s\n' "${kilobytes[@]}" | median)
+    # shellcheck disable=SC2034
+    run_mb=$(awk -v k="$run_kb" 'BEGIN { printf "%.1f", k / 1024 }')
 }
 
 no_preparation() { :; }

@@ -30,9 +30,15 @@ public struct CrossValidation: Sendable {
     public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer) throws {
         let foldOfRow = try stratifiedFolds(labels: labels, folds: k, seed: seed)
         let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double], [Double]) in
-            let trainRows = foldOfRow.indices.filter { foldOfRow[$0] != fold }
-            let testRows = foldOfRow.indices.filter { foldOfRow[$0] == fold }
-            let model = try trainer.train(table, labels: labels, rows: trainRows)
+            // Training rows as 4-byte numbers: a fold holds little beside the table.
+            var trainRows: [UInt32] = []
+            var testRows: [Int] = []
+            trainRows.reserveCapacity(foldOfRow.count - foldOfRow.count / k)
+            testRows.reserveCapacity(foldOfRow.count / k + 1)
+            for (row, rowFold) in foldOfRow.enumerated() {
+                if rowFold == fold { testRows.append(row) } else { trainRows.append(UInt32(row)) }
+            }
+            let model = try trainer.train(table, labels: labels, selection: trainRows)
             let decisions = model.decisionValues(table, rows: testRows)
             let probabilities = decisions.map(model.probability(decision:))
             let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)

@@ -81,15 +81,14 @@ public struct Metrics: Sendable, Equatable {
             labels.isEmpty ? 0 : (value(negative) * Double(negative.support) + value(positive) * Double(positive.support)) / n
         }
         weighted = ClassScores(precision: weightedMean(\.precision), recall: weightedMean(\.recall), f1: weightedMean(\.f1), support: labels.count)
-        let points = curvePoints(labels: labels, scores: probabilities)
-        rocAUC = rocAreaUnderCurve(points, positives: positive.support, negatives: negative.support)
-        averagePrecision = averagePrecisionScore(points, positives: positive.support)
+        (rocAUC, averagePrecision) = curveAreas(labels: labels, scores: probabilities, positives: positive.support, negatives: negative.support)
         confusion = [[tn, fp], [fn, tp]]
         self.threshold = threshold
         (logLoss, brierScore) = probabilityLosses(labels: labels, probabilities: probabilities)
         let recalls = [negative, positive].filter { $0.support > 0 }.map(\.recall)
         balancedAccuracy = recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
         matthewsCorrcoef = matthews(tp: tp, fp: fp, tn: tn, fn: fn)
+        let points = curvePoints(labels: labels, scores: probabilities)
         precisionAtK = precisionAtTop(points, counts: Metrics.topCounts, rows: labels.count)
         let positives = positive.support, negatives = negative.support
         recallAtFPR = Metrics.falsePositiveRates.map { rate in
@@ -187,17 +186,39 @@ extension ClassScores {
 /// the points of scikit-learn's ROC and precision-recall curves.
 typealias CurvePoint = (truePositives: Int, falsePositives: Int, threshold: Double)
 
-private func curvePoints(labels: [UInt8], scores: [Double]) -> [CurvePoint] {
-    // Scores with their labels side by side, sorted once: no index indirection.
-    let pairs = zip(scores, labels).sorted { $0.0 > $1.0 }
-    var points: [CurvePoint] = []
-    var tp = 0, fp = 0
-    for position in pairs.indices {
-        if pairs[position].1 == 1 { tp += 1 } else { fp += 1 }
-        if position == pairs.count - 1 || pairs[position + 1].0 != pairs[position].0 {
-            points.append((tp, fp, pairs[position].0))
-        }
+/// Calls `body` with each curve point, from the highest score down. Each class's scores
+/// are sorted apart and walked together: 8 bytes a row and no list of points.
+private func forEachCurvePoint(labels: [UInt8], scores: [Double], _ body: (CurvePoint) -> Void) {
+    let positiveCount = labels.reduce(0) { $0 + Int($1) }
+    var positive: [Double] = []
+    var negative: [Double] = []
+    positive.reserveCapacity(positiveCount)
+    negative.reserveCapacity(labels.count - positiveCount)
+    for (score, label) in zip(scores, labels) {
+        if label == 1 { positive.append(score) } else { negative.append(score) }
     }
+    positive.sort(by: >)
+    negative.sort(by: >)
+    var i = 0, j = 0, tp = 0, fp = 0
+    while i < positive.count || j < negative.count {
+        let score: Double
+        if i == positive.count { score = negative[j] } else if j == negative.count { score = positive[i] } else { score = max(positive[i], negative[j]) }
+        while i < positive.count && positive[i] == score {
+            tp += 1
+            i += 1
+        }
+        while j < negative.count && negative[j] == score {
+            fp += 1
+            j += 1
+        }
+        body((tp, fp, score))
+    }
+}
+
+/// The curve points as an array (precision at k, recall at a false-positive rate, fu-report).
+func curvePoints(labels: [UInt8], scores: [Double]) -> [CurvePoint] {
+    var points: [CurvePoint] = []
+    forEachCurvePoint(labels: labels, scores: scores) { points.append($0) }
     return points
 }
 
@@ -211,36 +232,31 @@ public func rankingCurve(labels: [UInt8], scores: [Double]) -> [(truePositives: 
 /// diagonal segment), as roc_auc_score; nil when one class is missing.
 public func rocAreaUnderCurve(labels: [UInt8], scores: [Double]) -> Double? {
     let positives = labels.reduce(0) { $0 + Int($1) }
-    return rocAreaUnderCurve(curvePoints(labels: labels, scores: scores), positives: positives, negatives: labels.count - positives)
-}
-
-func rocAreaUnderCurve(_ points: [CurvePoint], positives: Int, negatives: Int) -> Double? {
-    guard positives > 0 && negatives > 0 else { return nil }
-    var area = 0.0
-    var previous = (tp: 0, fp: 0)
-    for point in points {
-        area += Double(point.falsePositives - previous.fp) * Double(point.truePositives + previous.tp) / 2
-        previous = (point.truePositives, point.falsePositives)
-    }
-    return area / (Double(positives) * Double(negatives))
+    return curveAreas(labels: labels, scores: scores, positives: positives, negatives: labels.count - positives).roc
 }
 
 /// Σ (Rₖ − Rₖ₋₁) Pₖ over distinct thresholds, as average_precision_score; nil without positives.
 public func averagePrecisionScore(labels: [UInt8], scores: [Double]) -> Double? {
-    averagePrecisionScore(curvePoints(labels: labels, scores: scores), positives: labels.reduce(0) { $0 + Int($1) })
+    let positives = labels.reduce(0) { $0 + Int($1) }
+    return curveAreas(labels: labels, scores: scores, positives: positives, negatives: labels.count - positives).averagePrecision
 }
 
-func averagePrecisionScore(_ points: [CurvePoint], positives: Int) -> Double? {
-    guard positives > 0 else { return nil }
+/// Both areas in one walk over the curve.
+func curveAreas(labels: [UInt8], scores: [Double], positives: Int, negatives: Int) -> (roc: Double?, averagePrecision: Double?) {
+    var area = 0.0
+    var previous = (tp: 0, fp: 0)
     var total = 0.0
     var previousRecall = 0.0
-    for point in points {
+    forEachCurvePoint(labels: labels, scores: scores) { point in
+        area += Double(point.falsePositives - previous.fp) * Double(point.truePositives + previous.tp) / 2
+        previous = (point.truePositives, point.falsePositives)
         let recall = Double(point.truePositives) / Double(positives)
         let precision = Double(point.truePositives) / Double(point.truePositives + point.falsePositives)
         total += (recall - previousRecall) * precision
         previousRecall = recall
     }
-    return total
+    return (positives > 0 && negatives > 0 ? area / (Double(positives) * Double(negatives)) : nil,
+            positives > 0 ? total : nil)
 }
 
 /// The threshold with the highest F1 when predicting probability >= threshold, over the
@@ -248,7 +264,7 @@ func averagePrecisionScore(_ points: [CurvePoint], positives: Int) -> Double? {
 public func bestF1Threshold(labels: [UInt8], scores: [Double]) -> (threshold: Double, f1: Double) {
     let positives = labels.reduce(0) { $0 + Int($1) }
     var best = (threshold: 0.5, f1: -1.0)
-    for point in curvePoints(labels: labels, scores: scores) {
+    forEachCurvePoint(labels: labels, scores: scores) { point in
         let fn = positives - point.truePositives
         let f1 = 2 * Double(point.truePositives) / Double(2 * point.truePositives + point.falsePositives + fn)
         if f1 > best.f1 { best = (point.threshold, f1) }

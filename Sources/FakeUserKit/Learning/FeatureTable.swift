@@ -60,7 +60,13 @@ extension FeatureTable {
         }
         var ids: [String] = []
         var labels: [UInt8] = []
-        var values: [Double] = []
+        // Values are gathered in chunks and joined once at the end, each chunk freed as it
+        // is copied: a growing array would hold its old and new buffers at once when it
+        // doubles (up to twice the table). 64 MB chunks are always their own mapping
+        // (glibc's mmap threshold stops at 32 MB), so freeing one returns it to the system.
+        let chunkValues = max(names.count, (64 << 20) / MemoryLayout<Double>.stride / max(names.count, 1) * max(names.count, 1))
+        var chunks: [[Double]] = []
+        var chunk: [Double] = []
         var rowValues = [Double](repeating: 0, count: names.count)
         rows: while let row = try reader.next() {
             let id = row.field(idColumn)
@@ -89,7 +95,28 @@ extension FeatureTable {
             }
             ids.append(String(decoding: id, as: UTF8.self))
             if labelColumn != nil { labels.append(label) }
-            values.append(contentsOf: rowValues)
+            if chunk.count + rowValues.count > chunkValues {
+                chunks.append(chunk)
+                // Small tables never get here: the first chunk grows as an array does.
+                chunk = []
+                chunk.reserveCapacity(chunkValues)
+            }
+            chunk.append(contentsOf: rowValues)
+        }
+        if chunks.isEmpty {
+            return FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: chunk)
+        }
+        chunks.append(chunk)
+        chunk = []
+        let total = chunks.reduce(0) { $0 + $1.count }
+        let values = [Double](unsafeUninitializedCapacity: total) { buffer, count in
+            for index in chunks.indices {
+                chunks[index].withUnsafeBufferPointer { part in
+                    _ = UnsafeMutableBufferPointer(rebasing: buffer[count...]).initialize(fromContentsOf: part)
+                    count += part.count
+                }
+                chunks[index] = []
+            }
         }
         return FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: values)
     }

@@ -30,7 +30,7 @@ public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
     calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42
 ) throws -> (model: Model, folds: [FoldResult]) {
-    var model = try trainer.train(table, labels: labels, rows: Array(0..<table.rowCount))
+    var model = try trainer.train(table, labels: labels, selection: nil)
     var validation: CrossValidation?
     var k = folds, foldSeed = seed
     if case .auto(let autoFolds, let autoSeed) = threshold { (k, foldSeed) = (autoFolds, autoSeed) }

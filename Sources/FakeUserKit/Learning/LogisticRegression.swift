@@ -71,6 +71,13 @@ public struct LogisticRegression: Sendable {
 
     /// `design` is row-major with width m (features plus a trailing 1 for the intercept).
     public func fit(design: [Double], width m: Int, labels: [UInt8]) throws -> LogisticFit {
+        try design.withUnsafeBufferPointer { design in
+            try fit(DesignRows(values: design, width: m, count: labels.count), labels: labels)
+        }
+    }
+
+    /// The same fit on rows that are standardized as they are read: no copy of the table.
+    func fit(_ rows: DesignRows, labels: [UInt8]) throws -> LogisticFit {
         let n = labels.count
         guard n > 0 else { throw ToolError.data("no rows to fit") }
         let positives = labels.reduce(0) { $0 + Int($1) }
@@ -78,11 +85,11 @@ public struct LogisticRegression: Sendable {
             throw ToolError.data("only one class in the training rows (\(positives) with Fake=1 of \(n)): need both")
         }
         // Values past ~1e154 overflow the sums of squares; say so rather than fit NaN.
-        guard design.allSatisfy(\.isFinite) else {
+        guard rows.allFinite() else {
             throw ToolError.data("a standardized feature value is not a finite number (feature values too large)")
         }
-        let start = warmStart(design: design, width: m, labels: labels) ?? [Double](repeating: 0, count: m)
-        let fit = solve(design: design, width: m, labels: labels, positives: positives, from: start)
+        let start = warmStart(rows, labels: labels) ?? [Double](repeating: 0, count: rows.width)
+        let fit = solve(rows, labels: labels, positives: positives, from: start)
         // The line search only accepts finite objectives, so this is a last guard, not a path.
         guard fit.intercept.isFinite && fit.coefficients.allSatisfy(\.isFinite) else {
             throw ToolError.data("the solver did not reach finite coefficients (\(fit.stopReason.rawValue))")
@@ -93,26 +100,25 @@ public struct LogisticRegression: Sendable {
     /// On many rows, the solution for every 16th row (itself found the same way) is a
     /// starting point a few Newton steps from the full solution: the early, damped steps
     /// then cost a sixteenth. The full problem is still solved to the same tolerance.
-    private func warmStart(design: [Double], width m: Int, labels: [UInt8]) -> [Double]? {
+    private func warmStart(_ rows: DesignRows, labels: [UInt8]) -> [Double]? {
         let n = labels.count
         guard n >= 100_000 else { return nil }
-        let rows = Swift.stride(from: 0, to: n, by: 16)
-        let sampleLabels = rows.map { labels[$0] }
+        let picked = Array(Swift.stride(from: 0, to: n, by: 16))
+        let sampleLabels = picked.map { labels[$0] }
         let samplePositives = sampleLabels.reduce(0) { $0 + Int($1) }
         guard samplePositives > 0 && samplePositives < sampleLabels.count else { return nil }
-        var sample = [Double]()
-        sample.reserveCapacity(sampleLabels.count * m)
-        for row in rows { sample.append(contentsOf: design[(row * m)..<((row + 1) * m)]) }
-        let start = warmStart(design: sample, width: m, labels: sampleLabels) ?? [Double](repeating: 0, count: m)
-        let fit = solve(design: sample, width: m, labels: sampleLabels, positives: samplePositives, from: start)
+        let sample = rows.every16th()
+        let start = warmStart(sample, labels: sampleLabels) ?? [Double](repeating: 0, count: rows.width)
+        let fit = solve(sample, labels: sampleLabels, positives: samplePositives, from: start)
         return fit.coefficients + [fit.intercept]
     }
 
-    private func solve(design: [Double], width m: Int, labels: [UInt8], positives: Int, from start: [Double]) -> LogisticFit {
+    private func solve(_ rows: DesignRows, labels: [UInt8], positives: Int, from start: [Double]) -> LogisticFit {
         let n = labels.count
+        let m = rows.width
         let (weight0, weight1) = weighting.weights(rows: n, positives: positives)
         let scale = cost * (weight0 * Double(n - positives) + weight1 * Double(positives))
-        let passes = RowPasses(design: design, width: m, labels: labels, weights: (weight0 * cost, weight1 * cost))
+        let passes = RowPasses(rows: rows, labels: labels, weights: (weight0 * cost, weight1 * cost))
         // The objective is a sum of n positive terms (each good to a few ulps): its rounding
         // is about ε·√n of its value. Changes below that cannot be measured.
         let roundingFactor = Double.ulpOfOne * Double(n).squareRoot()
@@ -176,11 +182,77 @@ public struct LogisticRegression: Sendable {
     }
 }
 
+/// The rows of the design matrix (standardized features and a trailing 1 for the
+/// intercept), read either from a design already in memory or from a table's raw values,
+/// standardized as they are read ((x − mean) / scale, exactly as `StandardScaler.design`
+/// computes them, so the sums are the same to the bit), optionally through a list of
+/// row numbers. The pointers are borrowed: valid only while the caller holds the arrays.
+struct DesignRows: @unchecked Sendable {
+    /// Row-major values: the design itself (stride `width`), or raw features (stride
+    /// `width - 1`) when `mean` and `scale` are given.
+    let values: UnsafeBufferPointer<Double>
+    var mean: UnsafeBufferPointer<Double>? = nil
+    var scale: UnsafeBufferPointer<Double>? = nil
+    /// Row i is values row `rows[i * step]` (nil: row i * step).
+    var rows: UnsafeBufferPointer<UInt32>? = nil
+    var step = 1
+    /// Features + 1.
+    let width: Int
+    var count: Int
+
+    /// Rows 0, 16, 32… of these.
+    func every16th() -> DesignRows {
+        var sample = self
+        sample.step = step * 16
+        sample.count = (count + 15) / 16
+        return sample
+    }
+
+    /// Whether the rows are read in place (a design, all rows in order): no copy needed.
+    var isContiguousDesign: Bool { mean == nil && rows == nil && step == 1 }
+
+    /// A pointer to row i when `isContiguousDesign`.
+    @inline(__always) func contiguousRow(_ i: Int) -> UnsafePointer<Double> {
+        values.baseAddress! + i * width
+    }
+
+    /// Writes row i (with its trailing 1) to `out[0..<width]`.
+    @inline(__always) func load(_ i: Int, into out: UnsafeMutablePointer<Double>) {
+        let position = i * step
+        let row = rows.map { Int($0[position]) } ?? position
+        if let mean, let scale {
+            let features = width - 1
+            let source = values.baseAddress! + row * features
+            for f in 0..<features { out[f] = (source[f] - mean[f]) / scale[f] }
+            out[features] = 1
+        } else {
+            out.update(from: values.baseAddress! + row * width, count: width)
+        }
+    }
+
+    /// Whether every value of every row is finite.
+    func allFinite() -> Bool {
+        if isContiguousDesign { return values.allSatisfy(\.isFinite) }
+        let n = count
+        let blocks = n < 20_000 ? [0..<n] : [0..<(n / 2), (n / 2)..<n]
+        let finite = parallelMap(blocks) { range -> Bool in
+            var row = [Double](repeating: 0, count: width)
+            return row.withUnsafeMutableBufferPointer { row in
+                for i in range {
+                    load(i, into: row.baseAddress!)
+                    for value in row where !value.isFinite { return false }
+                }
+                return true
+            }
+        }
+        return finite.allSatisfy { $0 }
+    }
+}
+
 /// Sums over the rows, split in fixed contiguous blocks (one per core) and added in block
 /// order, so the result is the same on every run.
 struct RowPasses {
-    let design: [Double]
-    let width: Int
+    let rows: DesignRows
     let labels: [UInt8]
     /// C · class weight, for class 0 and class 1.
     let weights: (Double, Double)
@@ -206,7 +278,8 @@ struct RowPasses {
     /// The objective, its gradient and its Hessian in one pass over the rows (one exp and
     /// one log1p a row).
     func evaluate(_ beta: [Double]) -> Evaluation {
-        let m = width
+        let m = rows.width
+        let rows = self.rows
         let parts = eachBlock { range -> (Double, [Double], [Double]) in
             var value = 0.0
             var gradient = [Double](repeating: 0, count: m)
@@ -214,14 +287,31 @@ struct RowPasses {
             // Each row's curvature-scaled copy, four rows at a time: the lower triangle of
             // the Hessian is then loaded and stored once per four rows, not once per row.
             var scaled = [Double](repeating: 0, count: 4 * m)
-            design.withUnsafeBufferPointer { x in
-                beta.withUnsafeBufferPointer { beta in
-                    gradient.withUnsafeMutableBufferPointer { g in
-                        hessian.withUnsafeMutableBufferPointer { h in
-                            scaled.withUnsafeMutableBufferPointer { s in
+            // The four rows themselves, when they are standardized as read.
+            var loaded = [Double](repeating: 0, count: 4 * m)
+            let direct = rows.isContiguousDesign
+            beta.withUnsafeBufferPointer { beta in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    hessian.withUnsafeMutableBufferPointer { h in
+                        scaled.withUnsafeMutableBufferPointer { s in
+                            loaded.withUnsafeMutableBufferPointer { l in
                                 var start = range.lowerBound
                                 while start < range.upperBound {
                                     let count = min(4, range.upperBound - start)
+                                    // Rows past the end are zero-scaled: any valid row stands in for them.
+                                    let last = range.upperBound - 1
+                                    let x0, x1, x2, x3: UnsafePointer<Double>
+                                    if direct {
+                                        x0 = rows.contiguousRow(start)
+                                        x1 = rows.contiguousRow(min(start + 1, last))
+                                        x2 = rows.contiguousRow(min(start + 2, last))
+                                        x3 = rows.contiguousRow(min(start + 3, last))
+                                    } else {
+                                        let base = l.baseAddress!
+                                        for r in 0..<4 { rows.load(min(start + r, last), into: base + r * m) }
+                                        (x0, x1, x2, x3) = (UnsafePointer(base), UnsafePointer(base + m), UnsafePointer(base + 2 * m), UnsafePointer(base + 3 * m))
+                                    }
+                                    let xs = (x0, x1, x2, x3)
                                     for r in 0..<4 {
                                         let target = s.baseAddress! + r * m
                                         guard r < count else {
@@ -229,7 +319,7 @@ struct RowPasses {
                                             continue
                                         }
                                         let i = start + r
-                                        let row = x.baseAddress! + i * m
+                                        let row = r == 0 ? xs.0 : r == 1 ? xs.1 : r == 2 ? xs.2 : xs.3
                                         var eta = 0.0
                                         for j in 0..<m { eta += row[j] * beta[j] }
                                         let e = exp(-abs(eta))
@@ -244,12 +334,6 @@ struct RowPasses {
                                             target[j] = curvature * row[j]
                                         }
                                     }
-                                    // Rows past the end are zero-scaled: any valid row stands in for them.
-                                    let last = range.upperBound - 1
-                                    let x0 = x.baseAddress! + start * m
-                                    let x1 = x.baseAddress! + min(start + 1, last) * m
-                                    let x2 = x.baseAddress! + min(start + 2, last) * m
-                                    let x3 = x.baseAddress! + min(start + 3, last) * m
                                     let (s0, s1, s2, s3) = (s.baseAddress!, s.baseAddress! + m, s.baseAddress! + 2 * m, s.baseAddress! + 3 * m)
                                     // Whole rows of the (symmetric) Hessian in SIMD4 chunks: twice
                                     // the arithmetic of the triangle, but four lanes at a time.

@@ -11,6 +11,11 @@ public struct StandardScaler: Sendable, Equatable {
 
     /// Fits on the given rows only (never on test or validation rows).
     public static func fit(_ table: FeatureTable, rows: [Int]) -> StandardScaler {
+        fit(table, rows: rows[...])
+    }
+
+    /// The same over any sequence of row numbers (read twice, in the same order).
+    static func fit<Rows: Collection>(_ table: FeatureTable, rows: Rows) -> StandardScaler where Rows.Element == Int {
         let width = table.featureCount
         let n = Double(rows.count)
         var sums = [Double](repeating: 0, count: width)
