@@ -37,7 +37,7 @@ public final class Progress: @unchecked Sendable {
         guard now - lastDraw >= 0.25 else { return }
         lastDraw = now
         let elapsed = max(now - started, 1e-9)
-        var line = "\r\(tool): \(grouped(rows)) rows, \(Int(Double(bytes) / 1e6)) MB, \(Int(Double(bytes) / 1e6 / elapsed)) MB/s"
+        var line = "\r\(tool): \(groupedDigits(rows)) rows, \(Int(Double(bytes) / 1e6)) MB, \(Int(Double(bytes) / 1e6 / elapsed)) MB/s"
         if let expectedBytes, expectedBytes > 0, bytes > 0 {
             let fraction = min(Double(bytes) / Double(expectedBytes), 1)
             let remaining = elapsed / fraction - elapsed
@@ -52,7 +52,7 @@ public final class Progress: @unchecked Sendable {
     public func finish(_ summary: String? = nil) {
         let elapsed = monotonicSeconds() - started
         guard lastDraw > 0 || (summary != nil && elapsed >= 1) else { return }
-        let text = summary.map { "\(tool): \($0) in \(seconds(elapsed))" } ?? "\(tool): \(grouped(lastRows))+ rows in \(seconds(elapsed))"
+        let text = summary.map { "\(tool): \($0) in \(seconds(elapsed))" } ?? "\(tool): \(groupedDigits(lastRows))+ rows in \(seconds(elapsed))"
         writeToStandardError("\r\(text)\u{1B}[K\n")
         Self.lineOpen.store(false, ordering: .relaxed)
     }
@@ -61,17 +61,6 @@ public final class Progress: @unchecked Sendable {
     public static func endLine() {
         if lineOpen.exchange(false, ordering: .relaxed) { writeToStandardError("\n") }
     }
-}
-
-/// 1234567 as "1,234,567".
-func grouped(_ value: Int) -> String {
-    let digits = Array(String(value.magnitude))
-    var text = ""
-    for (index, digit) in digits.enumerated() {
-        if index > 0 && (digits.count - index) % 3 == 0 { text.append(",") }
-        text.append(digit)
-    }
-    return value < 0 ? "-" + text : text
 }
 
 private func seconds(_ value: Double) -> String {

@@ -59,7 +59,7 @@ public struct Featurizer {
             ? try streamSorted(parser: &parser, output: output, format: format)
             : try aggregate(parser: &parser, output: output, format: format)
         summary.skippedRows = reader.skippedRows
-        progress?.finish("\(grouped(summary.rows)) rows, \(grouped(summary.users)) users")
+        progress?.finish("\(groupedDigits(summary.rows)) rows, \(groupedDigits(summary.users)) users")
         return summary
     }
 
