@@ -31,7 +31,7 @@ public struct InputOptions: ParsableArguments {
 
     /// Fails as zstd does when there is nothing to read: stdin is a terminal and no file was named.
     public func requireInput() throws {
-        let tool = String(CommandLine.arguments.first?.split(separator: "/").last ?? "fu")
+        let tool = runningToolName
         if path == nil && isatty(0) != 0 {
             throw ToolError.usage("no input: name a file (\(tool) FILE) or pipe one in (... | \(tool)); see '\(tool) --help'")
         }
@@ -41,6 +41,11 @@ public struct InputOptions: ParsableArguments {
         try requireInput()
         return try TableReader(ByteInput(path: path), skipBadRows: skipBadRows)
     }
+}
+
+/// The running tool's name as messages say it (`fu-fit`), from argv[0].
+var runningToolName: String {
+    String(CommandLine.arguments.first?.split(separator: "/").last ?? "fu")
 }
 
 /// Where a tool writes to.

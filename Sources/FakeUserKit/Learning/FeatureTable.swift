@@ -32,7 +32,7 @@ public struct FeatureTable: Sendable {
 /// "feature 'Event' is not a number".
 public func checkNotEvents(_ reader: TableReader) throws {
     guard reader.column("Event") != nil && reader.column("Category") != nil && reader.column("total_events") == nil else { return }
-    let tool = String(CommandLine.arguments.first?.split(separator: "/").last ?? "fu")
+    let tool = runningToolName
     throw ToolError.data(
         "this is an events table (it has Event and Category columns), not features: run fu-featurize first (fu-featurize events.csv | \(tool) ...)",
         at: reader.location(line: 1))
