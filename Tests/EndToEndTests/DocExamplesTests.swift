@@ -23,6 +23,35 @@ import Testing
     }
 }
 
+/// The runner the examples need: a block may start a server with `&` and a later block
+/// stop it, and a block that hangs must fail its test rather than stall CI.
+@Suite struct ShellRunner {
+    @Test func aBackgroundChildDoesNotHoldUpItsShell() throws {
+        let work = try Workdir()
+        let started = Date()
+        let result = try work.shell("sleep 30 > /dev/null 2>&1 & echo $! > child.pid; echo started")
+        #expect(result.status == 0 && result.stdout == "started\n")
+        #expect(Date().timeIntervalSince(started) < 10)
+        _ = try work.shell("kill $(cat child.pid)")
+    }
+
+    @Test func aCommandPastItsDeadlineIsStoppedWithItsChildren() throws {
+        let work = try Workdir()
+        let result = try work.shell("sleep 60 & echo $! > child.pid; wait", deadline: 1)
+        #expect(result.status == 128 + SIGTERM)
+        #expect(result.stderr.contains("stopped after 1 s"))
+        let childGone = "for i in $(seq 100); do kill -0 $(cat child.pid) 2>/dev/null || exit 0; sleep 0.05; done; exit 1"
+        #expect(try work.shell(childGone).status == 0)
+    }
+
+    @Test func exitCodesAndSignalsAreReportedAsByAShell() throws {
+        let work = try Workdir()
+        #expect(try work.shell("exit 3").status == 3)
+        #expect(try work.shell("kill -KILL $$").status == 137)
+        #expect(try work.shell("yes | head -1").stdout == "y\n")
+    }
+}
+
 struct ShellBlock {
     var code: String
     var line: Int

@@ -47,51 +47,100 @@ struct Workdir {
     /// Runs a built tool with arguments; stdin from a file in the folder or from text.
     @discardableResult
     func run(_ tool: String, _ arguments: [String] = [], stdinFile: String? = nil, stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
-        try runProcess(Workdir.binary(tool), arguments, stdinFile: stdinFile, stdin: stdin, environment: environment)
+        try runProcess(Workdir.binary(tool), arguments, stdinFile: stdinFile, stdin: stdin, environment: environment, deadline: Workdir.deadlineSeconds)
     }
 
     /// Runs a bash command line in the folder, with the tools on PATH.
     @discardableResult
-    func shell(_ command: String) throws -> Result {
+    func shell(_ command: String, deadline: Double = Workdir.deadlineSeconds) throws -> Result {
         try runProcess(URL(fileURLWithPath: "/bin/bash"), ["-c", command], stdinFile: nil, stdin: nil,
-                       environment: ["PATH": Workdir.binaries.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+                       environment: ["PATH": Workdir.binaries.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")],
+                       deadline: deadline)
     }
 
-    private func runProcess(_ executable: URL, _ arguments: [String], stdinFile: String?, stdin: String?, environment: [String: String]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = url
+    /// Spawns the command with posix_spawn and waits with waitpid. Foundation's Process is
+    /// not used here: on Linux it learns of the exit through a socket the child inherits,
+    /// so a server a shell example starts with `&` (and stops in a later example) kept
+    /// `waitUntilExit` from returning. The child gets its own process group, only fds 0-2,
+    /// and SIGPIPE at its default, as from an interactive shell; after
+    /// `deadline` seconds its whole group is stopped.
+    private func runProcess(_ executable: URL, _ arguments: [String], stdinFile: String?, stdin: String?, environment: [String: String], deadline: Double) throws -> Result {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "FU_LOG_DIR")
         env.removeValue(forKey: "FU_LOG_LEVEL")
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = url.appendingPathComponent(".stdout-\(UUID().uuidString)")
-        let err = url.appendingPathComponent(".stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(at: err)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
+        let id = UUID().uuidString
+        let out = url.appendingPathComponent(".stdout-\(id)")
+        let err = url.appendingPathComponent(".stderr-\(id)")
+        var input = "/dev/null"
         if let stdinFile {
-            process.standardInput = try FileHandle(forReadingFrom: url.appendingPathComponent(stdinFile))
+            input = url.appendingPathComponent(stdinFile).path
         } else if let stdin {
-            let inputFile = url.appendingPathComponent(".stdin-\(UUID().uuidString)")
-            try Data(stdin.utf8).write(to: inputFile)
-            process.standardInput = try FileHandle(forReadingFrom: inputFile)
-        } else {
-            process.standardInput = FileHandle.nullDevice
+            input = url.appendingPathComponent(".stdin-\(id)").path
+            try Data(stdin.utf8).write(to: URL(fileURLWithPath: input))
         }
-        try process.run()
-        process.waitUntilExit()
+        defer {
+            for file in [out.path, err.path] + (stdin == nil ? [] : [input]) { try? FileManager.default.removeItem(atPath: file) }
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, err.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        GlibcSpawn.closeFrom(&actions, 3)
+        GlibcSpawn.changeDirectory(&actions, url.path)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), pipeSignal = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &pipeSignal)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, executable.path, &actions, &attributes, argv, envp)
+        guard spawned == 0 else { throw SpawnFailed(path: executable.path, code: spawned) }
+
+        var status: Int32 = 0
+        var stopAt = Date().addingTimeInterval(deadline)
+        var timedOut = false
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            // A hung command (a loop waiting for a server that never answers) fails its
+            // test instead of stalling the whole run until CI's limit: SIGTERM to its
+            // group, SIGKILL 5 s later.
+            if Date() > stopAt {
+                kill(-pid, timedOut ? SIGKILL : SIGTERM)
+                timedOut = true
+                stopAt = Date().addingTimeInterval(5)
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        var errorText = String(decoding: try Data(contentsOf: err), as: UTF8.self)
+        if timedOut { errorText += "\n(test helper: stopped after \(Int(deadline)) s)" }
+        // As a shell reports it: the exit code, or 128 + the signal that ended the process.
+        let signal = status & 0x7f
         return Result(
-            status: process.terminationStatus,
+            status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
             stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
+            stderr: errorText)
+    }
+
+    /// The longest any one command of a test may run (FU_TEST_DEADLINE seconds, default 600).
+    static let deadlineSeconds = ProcessInfo.processInfo.environment["FU_TEST_DEADLINE"].flatMap(Double.init) ?? 600
+
+    struct SpawnFailed: Error, CustomStringConvertible {
+        var path: String
+        var code: Int32
+        var description: String { "cannot start \(path): \(String(cString: strerror(code)))" }
     }
 
     /// The folder of the built executables: beside the test bundle, or $FU_BIN.
@@ -116,6 +165,21 @@ struct Workdir {
     struct BinaryMissing: Error, CustomStringConvertible {
         var path: String
         var description: String { "\(path) is not built: run `swift build` before `swift test`" }
+    }
+}
+
+/// glibc's posix_spawn extensions (2.29, 2.34), which Swift's Glibc module does not
+/// export: looked up by name once.
+enum GlibcSpawn {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    static let closeFrom = unsafeBitCast(symbol("posix_spawn_file_actions_addclosefrom_np"), to: CloseFrom.self)
+    static let changeDirectory = unsafeBitCast(symbol("posix_spawn_file_actions_addchdir_np"), to: ChangeDirectory.self)
+
+    private static func symbol(_ name: String) -> UnsafeMutableRawPointer {
+        guard let address = dlsym(nil, name) else { fatalError("glibc has no \(name) (needs glibc 2.34)") }
+        return address
     }
 }
 
