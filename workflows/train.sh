@@ -26,6 +26,8 @@ Options:
   --folds N                  (or --cv-folds) [5]
   --seed N                   (or --random-state) seed of the split and the folds [42]
   --threshold X|auto         decision threshold [0.5]
+  --calibrate none|sigmoid   Platt-calibrate the probabilities on out-of-fold scores
+                             (fu-fit --calibrate); the report shows before and after [none]
   --features A,B,C           feature columns (default: all)
   --test-events-output FILE  also write the test users' events without Fake, and their
                              ground truth beside it (FILE's name with .truth.csv)
@@ -51,6 +53,7 @@ test_size=0.2
 folds=5
 seed=42
 threshold=0.5
+calibrate=none
 features=""
 test_events_output=""
 shards=1
@@ -71,6 +74,7 @@ while (($#)); do
         --folds | --cv-folds) folds=$2; shift 2 ;;
         --seed | --random-state) seed=$2; shift 2 ;;
         --threshold) threshold=$2; shift 2 ;;
+        --calibrate) calibrate=$2; shift 2 ;;
         --features) features=$2; shift 2 ;;
         --test-events-output) test_events_output=$2; shift 2 ;;
         --shards) shards=$2; shift 2 ;;
@@ -85,6 +89,7 @@ done
 
 [ -f "$input" ] || die "no input file '$input'"
 [[ $shards =~ ^[1-9][0-9]*$ ]] || die "--shards needs a whole number, not '$shards'"
+[[ $calibrate =~ ^(none|sigmoid)$ ]] || die "--calibrate needs none or sigmoid, not '$calibrate'"
 if [ -n "$from_stage" ] && [[ ! " ${stage_order[*]} " == *" $from_stage "* ]]; then
     die "--from needs one of: ${stage_order[*]}"
 fi
@@ -160,9 +165,10 @@ run_stage cv "--folds $folds --seed $seed ${feature_args[*]} --oof" "$train_file
 cv_file=$stage_dir/cv.json
 oof_file=$stage_dir/oof.csv.zst
 
-# --- fit on all train users (the folds matter only for --threshold auto).
+# --- fit on all train users (the folds matter only for --threshold auto and --calibrate).
 fit_args=(--threshold "$threshold" "${feature_args[@]}")
-[ "$threshold" != auto ] || fit_args+=(--folds "$folds" --seed "$seed")
+[ "$calibrate" = none ] || fit_args+=(--calibrate "$calibrate")
+[ "$threshold" != auto ] && [ "$calibrate" = none ] || fit_args+=(--folds "$folds" --seed "$seed")
 fit_stage() { "$fit" -i "$train_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
 run_stage fit "${fit_args[*]}" "$train_file" fit_stage
 model_file=$stage_dir/model.json
@@ -180,10 +186,10 @@ prepare_output "$model_file" "$model_output"
 new_output "$metrics_output"
 metrics_draft=$output_file
 jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
-    --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg features "$features" \
+    --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg calibrate "$calibrate" --arg features "$features" \
     '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],
       parameters: {test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
-                   threshold: $threshold, features: (if $features == "" then "all" else $features end)}}' > "$output_file" ||
+                   threshold: $threshold, calibrate: $calibrate, features: (if $features == "" then "all" else $features end)}}' > "$output_file" ||
     die "cannot make the metrics file (no output was changed)"
 
 # --- report: the test users' scores beside their truth (the labelled test features), the

@@ -76,6 +76,26 @@ import Testing
         #expect(statuses(forced) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran", "report": "ran"])
     }
 
+    /// --calibrate sigmoid reaches fu-fit (with the folds and seed), the metrics file's
+    /// parameters and the report; changing it reruns fit and what follows only.
+    @Test func calibrateSigmoidIsPassedOnAndShown() throws {
+        let work = try Workdir()
+        try events(work)
+        #expect(try train(work, "--input events.csv").status == 0)
+        let calibrated = try train(work, "--input events.csv --calibrate sigmoid")
+        #expect(calibrated.status == 0, "\(calibrated.stderr)")
+        #expect(statuses(calibrated) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran", "report": "ran"])
+        let model = try ReportEndToEnd.json(work, "out/model.json")
+        #expect(model["calibration"]?["method"]?.stringValue == "sigmoid")
+        #expect(model["training"]?["folds"]?.intValue == 5 && model["training"]?["seed"]?.intValue == 42)
+        let metrics = try ReportEndToEnd.json(work, "out/metrics.json")
+        #expect(metrics["parameters"]?["calibrate"]?.stringValue == "sigmoid")
+        #expect(try work.read("out/report.html").contains("test, before calibration"))
+        let bad = try train(work, "--input events.csv --calibrate isotonic")
+        #expect(bad.status == 1 && bad.stderr.contains("--calibrate needs none or sigmoid, not 'isotonic'"))
+        #expect(try work.read("out/model.json").contains("\"calibration\""))  // the last model stays
+    }
+
     @Test func changingOneInputByteRerunsEverything() throws {
         let work = try Workdir()
         try events(work)

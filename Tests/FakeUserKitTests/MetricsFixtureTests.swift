@@ -64,4 +64,16 @@ let metricsFixture: JSONValue = {
         // scikit-learn stops L-BFGS at a gradient of 1e-6, about 1e-9 from the optimum here.
         expectClose([fit.a, fit.b], [fixture["sklearn_a"]!.doubleValue!, fixture["sklearn_b"]!.doubleValue!], tolerance: 1e-6, relative: true)
     }
+
+    /// fu-report recovers a test user's decision value from its calibrated probability.
+    @Test func calibrationInvertsItsProbability() throws {
+        let calibration = Calibration(a: -1.7, b: 0.3)
+        // To 1e-9 while the probability is not within 1e-6 of 1 (where 1 − p has lost digits).
+        for f in [-30.0, -4, -0.5, 0, 0.25, 3, 8] {
+            let back = try #require(calibration.decision(forProbability: calibration.probability(f)))
+            #expect(abs(back - f) <= 1e-9 * max(1, abs(f)), "\(f) came back as \(back)")
+        }
+        #expect(calibration.decision(forProbability: 1) == .infinity && calibration.decision(forProbability: 0) == -.infinity)
+        #expect(Calibration(a: 0, b: 1).decision(forProbability: 0.3) == nil)
+    }
 }

@@ -70,6 +70,27 @@ struct ReportTests {
         #expect(escapeHTML("a<b & \"c\"") == "a&lt;b &amp; &quot;c&quot;")
     }
 
+    /// A calibrated model: the reliability plot adds the test users before calibration
+    /// (their decision values recovered from the calibrated probabilities), and the Brier
+    /// score and log loss before beside the metrics file's after.
+    @Test func aCalibratedModelShowsBeforeAndAfter() throws {
+        let calibration = Calibration(a: -2, b: 0.5)
+        var inputs = ReportTests.inputs()
+        inputs.model.calibration = calibration
+        let html = EvaluationReport(inputs).html
+        #expect(html.contains("test, before calibration") && html.contains("data-series=\"before\""))
+        // The regression's own probabilities σ(f), f = (log((1 − p)/p) − b)/a.
+        let before = ReportTests.users.probabilities.map { p in sigmoid((log((1 - p) / p) - 0.5) / -2) }
+        let brier = zip(before, ReportTests.users.labels).map { ($0 - Double($1)) * ($0 - Double($1)) }.reduce(0, +) / 12
+        let shown = try #require(html.firstMatch(of: #/data-computed="brier_score_before_calibration" data-value="([^"]+)"/#))
+        #expect(abs(Double(shown.output.1)! - brier) < 1e-12)
+        #expect(html.contains("after; log loss <span class=\"num\" data-computed=\"log_loss_before_calibration\""))
+        #expect(html.contains("data-src=\"test\" data-key=\"brier_score\""))
+        // Uncalibrated: no such series or sentence.
+        let plain = EvaluationReport(ReportTests.inputs()).html
+        #expect(!plain.contains("before calibration"))
+    }
+
     static func inputs(metrics extra: [(String, JSONValue)] = []) -> ReportInputs {
         let model = Model(
             features: ["total_events", "click_ad_ratio", "a<b"], scaler: StandardScaler(mean: [20, 0.2, 1], scale: [5, 0.1, 2]),

@@ -130,7 +130,7 @@ check "resume reran featurize of bucket 2 and the steps after it only [$ran]" \
 check "the resumed run's model, metrics and test events are train.sh's" same_outputs local "$resumed_run"
 
 # --- 2. S3: the datastore and the tables in moto_server's S3, the events read from s3://,
-#     other parameters (threshold auto, 3 folds, 3 features, 3 buckets).
+#     other parameters (threshold auto, calibrated, 3 folds, 3 features, 3 buckets).
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > moto.log 2>&1 &
 moto_pid=$!
@@ -143,7 +143,7 @@ s3 = boto3.client('s3')
 s3.create_bucket(Bucket='fu-test')
 s3.upload_file('$events', 'fu-test', 'input/events.csv.zst')" || die "cannot make the S3 bucket in moto_server"
 s3_features=total_events,click_ad_ratio,send_email_ratio,unique_categories
-s3_args=(--threshold auto --cv-folds 3 --features "$s3_features")
+s3_args=(--threshold auto --calibrate sigmoid --cv-folds 3 --features "$s3_features")
 reference s3 "${s3_args[@]}"
 say "S3 run (moto_server on port $port)"
 export METAFLOW_DEFAULT_DATASTORE=s3 METAFLOW_DATASTORE_SYSROOT_S3=s3://fu-test/metaflow

@@ -45,6 +45,7 @@ class FuTrainFlow(FlowSpec):
     cv_folds = Parameter("cv-folds", help="Cross-validation folds", type=int, default=5)
     random_state = Parameter("random-state", help="Seed of the split and the folds", type=int, default=42)
     threshold = Parameter("threshold", help="Decision threshold, or auto", default="0.5")
+    calibrate = Parameter("calibrate", help="none, or sigmoid: Platt calibration on out-of-fold scores", default="none")
     features = Parameter("features", help="Feature columns A,B,C (default: all)", default="")
     buckets = Parameter(
         "buckets",
@@ -76,6 +77,8 @@ class FuTrainFlow(FlowSpec):
             float(self.threshold)
         if not 1 <= self.buckets <= 256:
             raise ValueError("--buckets must be between 1 and 256 (fu-partition's limit)")
+        if self.calibrate not in ("none", "sigmoid"):
+            raise ValueError("--calibrate must be none or sigmoid")
         if self.cv_folds < 2:
             raise ValueError("--cv-folds must be at least 2")
         self.root = self.tables_root or default_root()
@@ -177,11 +180,13 @@ class FuTrainFlow(FlowSpec):
     @resources(cpu=2, memory=4096)
     @step
     def fit(self):
-        """The model, fitted on all train users (the folds matter only for --threshold auto)."""
+        """The model, fitted on all train users (the folds matter only for --threshold auto and --calibrate)."""
         with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
             train = Tables(self.root, work).get(self.train_url)
             args = ["--threshold", self.threshold] + self.feature_args()
-            if self.threshold == "auto":
+            if self.calibrate != "none":
+                args += ["--calibrate", self.calibrate]
+            if self.threshold == "auto" or self.calibrate != "none":
                 args += ["--folds", self.cv_folds, "--seed", self.random_state]
             model, metrics = os.path.join(work, "model.json"), os.path.join(work, "train_metrics.json")
             run("fu-fit", "-i", train, *args, "--metrics", metrics, "-o", model)
@@ -219,6 +224,7 @@ class FuTrainFlow(FlowSpec):
                     "cv_folds": self.cv_folds,
                     "random_state": self.random_state,
                     "threshold": self.threshold,
+                    "calibrate": self.calibrate,
                     "features": self.features or "all",
                 },
             }

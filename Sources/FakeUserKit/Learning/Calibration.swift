@@ -20,6 +20,15 @@ public struct Calibration: Sendable, Equatable {
         sigmoid(-(a * decision + b))
     }
 
+    /// The decision value a calibrated probability came from (the inverse of
+    /// `probability`), nil when `a` is 0 (every decision value gives the same probability).
+    /// fu-report uses it to show test users' probabilities before calibration.
+    public func decision(forProbability p: Double) -> Double? {
+        guard a != 0 else { return nil }
+        // p = σ(−(a f + b))  ⇔  a f + b = log((1 − p) / p)
+        return (log1p(-p) - log(p) - b) / a
+    }
+
     public var json: JSONValue {
         .object([("method", .string("sigmoid")), ("a", .number(a)), ("b", .number(b))])
     }

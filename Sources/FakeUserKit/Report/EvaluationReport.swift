@@ -15,6 +15,9 @@ public struct EvaluationReport: Sendable {
     public var inputs: ReportInputs
     public var test: EvaluationCurves
     public var outOfFold: EvaluationCurves?
+    /// With a calibrated model: the test users as the regression scored them before its
+    /// Platt calibration (fu-score wrote the calibrated probabilities), to show both.
+    public var testBeforeCalibration: ScoredUsers?
     /// Most points one drawn series holds (the CSV files hold them all).
     public static let pointLimit = 500
 
@@ -22,6 +25,14 @@ public struct EvaluationReport: Sendable {
         self.inputs = inputs
         test = EvaluationCurves(inputs.test)
         outOfFold = inputs.outOfFold.map { EvaluationCurves($0) }
+        if let calibration = inputs.model.calibration {
+            let decisions = inputs.test.probabilities.compactMap { calibration.decision(forProbability: $0) }
+            if decisions.count == inputs.test.count {
+                var before = inputs.test
+                before.probabilities = decisions.map(sigmoid)
+                testBeforeCalibration = before
+            }
+        }
     }
 
     // MARK: Numbers from the inputs
@@ -213,11 +224,25 @@ public struct EvaluationReport: Sendable {
             }, series: series, style: style)
         }
         if let outOfFold { draw(outOfFold.calibration, series: "oof", style: "s-oof") }
+        if let testBeforeCalibration { draw(EvaluationCurves(testBeforeCalibration).calibration, series: "before", style: "s-before") }
         draw(test.calibration, series: "test", style: "s-test")
-        var entries = [(style: "s-test", label: "test")]
-        if hasOutOfFold { entries.append(("s-oof", "out-of-fold")) }
-        let note = "<p class=\"note\">Points on the diagonal are calibrated. Bins are tenths of the probability; empty bins are left out.</p>"
+        var entries = [(style: "s-test", label: testBeforeCalibration == nil ? "test" : "test, calibrated")]
+        if testBeforeCalibration != nil { entries.append(("s-before", "test, before calibration")) }
+        if hasOutOfFold { entries.append(("s-oof", "out-of-fold\(testBeforeCalibration == nil ? "" : " (fu-cv's fold models, not calibrated)")")) }
+        var note = "<p class=\"note\">Points on the diagonal are calibrated. Bins are tenths of the probability; empty bins are left out.</p>"
+        if let testBeforeCalibration {
+            let (logLoss, brier) = probabilityLosses(labels: testBeforeCalibration.labels, probabilities: testBeforeCalibration.probabilities)
+            note = "<p class=\"losses\">Test users: Brier score \(computed("brier_score_before_calibration", brier)) before calibration, "
+                + "\(number("test", "brier_score")) after; log loss \(computed("log_loss_before_calibration", logLoss)) before, "
+                + "\(number("test", "log_loss")) after.</p>" + note
+        }
         return card("Reliability (calibration)", chart.render(label: "Reliability diagram") + legend(entries) + note, id: "calibration-card")
+    }
+
+    /// A number the report computed itself (not from an input file), tagged with its name.
+    func computed(_ name: String, _ value: Double?, digits: Int = 4) -> String {
+        guard let value else { return "<span class=\"missing\">—</span>" }
+        return "<span class=\"num\" data-computed=\"\(name)\" data-value=\"\(shortest(value))\">\(fixed(value, digits))</span>"
     }
 
     var thresholdCard: String {
@@ -371,13 +396,14 @@ public struct EvaluationReport: Sendable {
         .diagonal{stroke:#c4c8cf;stroke-dasharray:4 4;stroke-width:1}
         .s-test{stroke:var(--test);fill:var(--test)}polyline.s-test{fill:none}
         .s-oof{stroke:var(--oof);fill:var(--oof)}polyline.s-oof{fill:none;stroke-dasharray:6 3;stroke-width:1.6}
+        .s-before{stroke:var(--muted);fill:var(--muted)}polyline.s-before{fill:none;stroke-dasharray:2 3;stroke-width:1.6}
         .s-precision{stroke:#2563eb}.s-recall{stroke:#16a34a}.s-f1{stroke:#9333ea}
         g.s-chosen circle{fill:#111827}
         line.chosen{stroke:#111827;stroke-width:1.5}line.best{stroke:var(--oof);stroke-dasharray:3 3;stroke-width:1.5}
         .bars rect{fill:var(--test);opacity:.85}polyline.mean{stroke:var(--oof);stroke-dasharray:5 3;stroke-width:1.5}
         .legend{display:flex;flex-wrap:wrap;gap:4px 14px;margin-top:6px;color:var(--muted);font-size:12.5px}
         .legend .key{display:inline-block;width:18px;height:0;border-top:3px solid;margin-right:6px;vertical-align:middle}
-        .key.s-test{border-color:var(--test)}.key.s-oof{border-top-style:dashed;border-color:var(--oof)}
+        .key.s-test{border-color:var(--test)}.key.s-oof{border-top-style:dashed;border-color:var(--oof)}.key.s-before{border-top-style:dotted;border-color:var(--muted)}
         .key.s-precision{border-color:#2563eb}.key.s-recall{border-color:#16a34a}.key.s-f1{border-color:#9333ea}
         .key.chosen{border-color:#111827;width:3px;height:12px;border-top:0;border-left:2px solid #111827}
         .key.best{border-color:var(--oof);width:3px;height:12px;border-top:0;border-left:2px dashed var(--oof)}
