@@ -30,12 +30,15 @@ struct CrossValidate: FuTool {
         let reader = try inputOptions.openTable()
         let progress = Progress.forTerminal(tool: "fu-cv")
         reader.progress = progress
-        defer { progress?.finish() }
+        var totals: String?
+        defer { progress?.finish(totals) }
         let table = try FeatureTable.read(reader, features: learning.featureNames)
+        totals = "\(groupedDigits(table.rowCount)) users, \(foldOptions.folds) folds"
         let labels = try table.requireLabels(reader.location(line: 1))
         let validation: CrossValidation
         do {
-            validation = try CrossValidation(table: table, labels: labels, folds: foldOptions.folds, seed: foldOptions.seed, trainer: learning.trainer)
+            validation = try CrossValidation(table: table, labels: labels, folds: foldOptions.folds, seed: foldOptions.seed, trainer: learning.trainer,
+                                             counter: StepCounter(progress, "folds fitted", total: foldOptions.folds))
         } catch let error as ToolError where error.location == nil {
             throw ToolError(error.status, error.message, at: reader.location())
         }
@@ -64,6 +67,7 @@ struct CrossValidate: FuTool {
         let meanF1 = f1.reduce(0, +) / Double(f1.count)
         logger.info("cross-validated", metadata: ["folds": "\(foldOptions.folds)", "mean_f1": "\(meanF1)"])
         let spread = (f1.map { ($0 - meanF1) * ($0 - meanF1) }.reduce(0, +) / Double(f1.count)).squareRoot()
+        progress?.finish(totals)  // the totals line before the summary
         summarizeOnTerminal(tool: "fu-cv", [
             "\(foldOptions.folds)-fold CV F1 \(threeDecimals(meanF1)) ± \(threeDecimals(spread)), "
                 + "AUC \(threeDecimals(validation.outOfFold.rocAUC)) (\(groupedDigits(table.rowCount)) users)",

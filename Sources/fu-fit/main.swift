@@ -48,13 +48,16 @@ struct Fit: FuTool {
         let reader = try inputOptions.openTable()
         let progress = Progress.forTerminal(tool: "fu-fit")
         reader.progress = progress
-        defer { progress?.finish() }
+        var totals: String?
+        defer { progress?.finish(totals) }
         let table = try FeatureTable.read(reader, features: learning.featureNames)
+        totals = "\(groupedDigits(table.rowCount)) users"
         let labels = try table.requireLabels(reader.location(line: 1))
         let choice = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed)
         let (model, folds) = try fitModel(
             table, labels: labels, trainer: learning.trainer, threshold: choice,
-            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, folds: foldOptions.folds, seed: foldOptions.seed)
+            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, folds: foldOptions.folds, seed: foldOptions.seed,
+            progress: progress)
         let fitFacts = model.training
         logger.reportSolver("the fit", converged: fitFacts.converged, iterations: fitFacts.iterations, gradientNorm: fitFacts.gradientNorm, stopReason: fitFacts.stopReason)
         for fold in folds {
@@ -80,6 +83,7 @@ struct Fit: FuTool {
         if let calibration = model.calibration, let folds = facts.folds {
             lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(threeDecimals(calibration.a)), b \(threeDecimals(calibration.b))")
         }
+        progress?.finish(totals)  // the totals line before the summary
         summarizeOnTerminal(tool: "fu-fit", lines)
         logger.info("fitted", metadata: [
             "rows": "\(table.rowCount)", "features": "\(table.featureCount)", "iterations": "\(model.training.iterations)",

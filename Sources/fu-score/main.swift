@@ -54,7 +54,7 @@ struct Score: FuTool {
         let reader = try inputOptions.openTable()
         let progress = Progress.forTerminal(tool: "fu-score")
         reader.progress = progress
-        defer { progress?.finish() }
+        defer { progress?.finish() }  // on an error
         let match = try FeatureMatch(model: model, reader: reader)
         if !match.filledWithZero.isEmpty {
             logger.info("columns missing from the input read as 0", metadata: ["columns": "\(match.filledWithZero.joined(separator: ","))"])
@@ -86,6 +86,7 @@ struct Score: FuTool {
         if let report {
             lines.append("F1 \(threeDecimals(report.positive.f1)), AUC \(threeDecimals(report.rocAUC)), Brier \(threeDecimals(report.brierScore))")
         }
+        progress?.finish("\(groupedDigits(table.rowCount)) users")  // the totals line before the summary
         summarizeOnTerminal(tool: "fu-score", lines)
     }
 }

@@ -61,7 +61,7 @@ struct Split: FuTool {
         var splitter = Splitter(options: options)
         splitter.skipBadRows = inputOptions.skipBadRows
         splitter.progress = Progress.forTerminal(tool: "fu-split")
-        defer { splitter.progress?.finish() }
+        defer { splitter.progress?.finish() }  // on an error
         let outputs = SplitOutputs(
             train: try outputOptions.openOutput(), test: try outputOptions.open(test),
             truth: try truth.map { try outputOptions.open($0) }, format: formatOption.format)
@@ -71,6 +71,7 @@ struct Split: FuTool {
         logger.reportSkipped(summary.skippedRows, input: inputOptions.path ?? "stdin")
         logger.info("split", metadata: ["train_users": "\(summary.trainUsers)", "test_users": "\(summary.testUsers)"])
         let how = byHash ? "by UserId hash" : "stratified by Fake, seed \(seed)"
+        splitter.progress?.finish("\(groupedDigits(summary.trainUsers + summary.testUsers)) users")  // the totals line before the summary
         summarizeOnTerminal(tool: "fu-split", [
             "\(groupedDigits(summary.trainUsers + summary.testUsers)) users: \(groupedDigits(summary.trainUsers)) train, \(groupedDigits(summary.testUsers)) test (\(how))",
         ])

@@ -45,8 +45,12 @@ struct Synth: FuTool {
         options.label = !noLabel
         options.format = formatOption.format
         let output = try outputOptions.openOutput()
-        let events = try Synthesizer(options: options).write(to: output)
+        let progress = Progress.forTerminal(tool: "fu-synth")
+        var totals: String?
+        defer { progress?.finish(totals) }
+        let events = try Synthesizer(options: options).write(to: output, progress: progress)
         try output.commit()
+        totals = "\(groupedDigits(events)) events, \(groupedDigits(users)) users"
         logger.info("synthesized", metadata: ["users": "\(users)", "events": "\(events)"])
     }
 }

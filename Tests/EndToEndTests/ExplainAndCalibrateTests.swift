@@ -159,4 +159,29 @@ import Testing
         }
         #expect(try work.read("p.csv") == work.read("p2.csv"))
     }
+
+    /// Issue 13: progress for every step longer than a second, computing included: the
+    /// models of fu-cv and fu-fit as they finish, fu-synth's users and events; then one
+    /// line of totals that replaces the progress line, before the summary.
+    @Test func progressWhileComputing() throws {
+        let work = try Workdir()
+        // Sizes that take seconds in a debug build, so that progress is drawn mid-way.
+        let synth = try work.shell("script -qec 'fu-synth --users 50000 -o events.csv' /dev/null")
+        #expect(synth.status == 0)
+        #expect(synth.stdout.contains(try Regex(#"fu-synth: (users made|events written) [0-9,]+ of [0-9,]+, [0-9]+%, ETA [0-9]+ s"#)), "\(synth.stdout)")
+        #expect(synth.stdout.contains(try Regex(#"\rfu-synth: [0-9,]+ events, 50,000 users in [0-9.]+ s\x1B\[K"#)))
+        #expect(try work.shell("fu-featurize events.csv | head -10001 > train.csv").status == 0)
+        let terminal = try work.shell("script -qec 'fu-cv train.csv -o cv.json && fu-fit --threshold auto train.csv -o model.json' /dev/null")
+        #expect(terminal.status == 0)
+        // The terminal's CR LF as LF: Swift reads "\r\n" as one Character.
+        let text = terminal.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(text.contains(try Regex(#"fu-cv: folds fitted [0-4] of 5, [0-9]+%"#)), "\(text)")
+        #expect(text.contains(try Regex(#"\rfu-cv: folds fitted 5 of 5, 100%\x1B\[K\rfu-cv: 10,000 users, 5 folds in [0-9.]+ s\x1B\[K\nfu-cv: 5-fold CV F1"#)))
+        #expect(text.contains(try Regex(#"fu-fit: models fitted [0-5] of 6, [0-9]+%"#)))
+        #expect(text.contains(try Regex(#"\rfu-fit: models fitted 6 of 6, 100%\x1B\[K\rfu-fit: 10,000 users in [0-9.]+ s\x1B\[K\nfu-fit: fitted on"#)))
+        // Piped, nothing (summariesOnlyOnATerminal checks fu-cv and fu-fit).
+        let piped = try work.shell("fu-synth --users 50000 -o events2.csv")
+        #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
+        #expect(try work.read("events.csv") == work.read("events2.csv"))
+    }
 }

@@ -19,6 +19,12 @@ public final class Progress: @unchecked Sendable {
 
     /// Whether a progress line is on the screen without its line feed.
     private static let lineOpen = Atomic<Bool>(false)
+    /// Whether `step` drew anything (then `finish` leaves a line of totals).
+    private let drewStep = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    /// The phase `step` last drew, when it began and when it was drawn; steps may come
+    /// from several threads (cross-validation folds).
+    private let stepState = Mutex<(what: String, began: Double, drawn: Double)>(("", 0, 0))
 
     /// nil when stderr is not a terminal: callers then skip progress entirely.
     public static func forTerminal(tool: String) -> Progress? {
@@ -47,11 +53,38 @@ public final class Progress: @unchecked Sendable {
         Self.lineOpen.store(true, ordering: .relaxed)
     }
 
+    /// Progress of a phase with a known number of steps (users made, folds fitted):
+    /// `TOOL: WHAT done of total, P%, ETA s`, the ETA from this phase's pace. Drawn from
+    /// half a second after the tool started, at most four times a second, and always at
+    /// the last step once drawn; safe from several threads.
+    public func step(_ what: String, done: Int, of total: Int) {
+        let now = monotonicSeconds()
+        let line: String? = stepState.withLock { state in
+            if state.what != what { state = (what, now, 0) }
+            let last = done >= total && state.drawn > 0
+            guard now - started >= 0.5, now - state.drawn >= 0.25 || last else { return nil }
+            state.drawn = now
+            let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 0
+            var line = "\r\(tool): \(what) \(groupedDigits(done)) of \(groupedDigits(total)), \(Int(fraction * 100))%"
+            if fraction > 0 && fraction < 1 {
+                let elapsed = now - state.began
+                line += ", ETA \(Int((elapsed / fraction - elapsed).rounded(.up))) s"
+            }
+            return line + "\u{1B}[K"
+        }
+        guard let line else { return }
+        writeToStandardError(line)
+        Self.lineOpen.store(true, ordering: .relaxed)
+        drewStep.store(true, ordering: .relaxed)
+    }
+
     /// Replaces the progress line with a line of totals that stays, when the work took long
-    /// enough to have shown progress.
+    /// enough to have shown progress. Only the first call writes (a tool may finish before
+    /// its summary and again in a `defer`).
     public func finish(_ summary: String? = nil) {
+        guard !finished.exchange(true, ordering: .relaxed) else { return }
         let elapsed = monotonicSeconds() - started
-        guard lastDraw > 0 || (summary != nil && elapsed >= 1) else { return }
+        guard lastDraw > 0 || drewStep.load(ordering: .relaxed) || (summary != nil && elapsed >= 1) else { return }
         let text = summary.map { "\(tool): \($0) in \(seconds(elapsed))" } ?? "\(tool): \(groupedDigits(lastRows))+ rows in \(seconds(elapsed))"
         writeToStandardError("\r\(text)\u{1B}[K\n")
         Self.lineOpen.store(false, ordering: .relaxed)
@@ -78,6 +111,7 @@ func monotonicSeconds() -> Double {
 /// written to stderr only when stderr is a terminal, each line as `TOOL: line`.
 public func summarizeOnTerminal(tool: String, _ lines: [String]) {
     guard isatty(2) != 0 else { return }
+    Progress.endLine()
     writeToStandardError(lines.map { "\(tool): \($0)\n" }.joined())
 }
 
@@ -98,4 +132,25 @@ public func threeDecimals(_ value: Double?) -> String {
     let thousandths = Int((abs(value) * 1000).rounded())
     let fraction = String(thousandths % 1000)
     return (value < 0 && thousandths > 0 ? "-" : "") + "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+}
+
+/// Counts the finished steps of one phase (models fitted, folds done) from any thread and
+/// shows them on a terminal's progress line, if there is one.
+public final class StepCounter: Sendable {
+    private let progress: Progress?
+    private let what: String
+    private let total: Int
+    private let done = Atomic<Int>(0)
+
+    public init(_ progress: Progress?, _ what: String, total: Int) {
+        self.progress = progress
+        self.what = what
+        self.total = total
+        progress?.step(what, done: 0, of: total)  // the phase, and its pace, start now
+    }
+
+    public func advance() {
+        let count = done.add(1, ordering: .relaxed).newValue
+        progress?.step(what, done: count, of: total)
+    }
 }

@@ -26,8 +26,8 @@ public struct CrossValidation: Sendable {
     public var seed: UInt64
 
     /// Stratified k-fold with a fresh scaler and model per fold, folds run in parallel; the
-    /// result does not depend on how they were scheduled.
-    public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer) throws {
+    /// result does not depend on how they were scheduled. `counter` advances as each fold ends.
+    public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer, counter: StepCounter? = nil) throws {
         let foldOfRow = try stratifiedFolds(labels: labels, folds: k, seed: seed)
         let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double], [Double]) in
             // Training rows as 4-byte numbers: a fold holds little beside the table.
@@ -42,6 +42,7 @@ public struct CrossValidation: Sendable {
             let decisions = model.decisionValues(table, rows: testRows)
             let probabilities = decisions.map(model.probability(decision:))
             let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)
+            counter?.advance()
             let result = FoldResult(
                 fold: fold, trainRows: trainRows.count, metrics: metrics,
                 iterations: model.training.iterations, converged: model.training.converged,

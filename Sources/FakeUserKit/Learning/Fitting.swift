@@ -25,17 +25,21 @@ public enum CalibrationChoice: String, Sendable, CaseIterable {
 
 /// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen and,
 /// when asked, its probabilities calibrated. Both use one k-fold run (`folds`, `seed`),
-/// whose folds are returned too, for the tool to report their solver facts.
+/// whose folds are returned too, for the tool to report their solver facts. `progress`
+/// counts the models fitted (the model, then each fold's).
 public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
-    calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42
+    calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
 ) throws -> (model: Model, folds: [FoldResult]) {
-    var model = try trainer.train(table, labels: labels, selection: nil)
-    var validation: CrossValidation?
     var k = folds, foldSeed = seed
     if case .auto(let autoFolds, let autoSeed) = threshold { (k, foldSeed) = (autoFolds, autoSeed) }
-    if calibration == .sigmoid || !isFixed(threshold) {
-        validation = try CrossValidation(table: table, labels: labels, folds: k, seed: foldSeed, trainer: trainer)
+    let needsFolds = calibration == .sigmoid || !isFixed(threshold)
+    let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
+    var model = try trainer.train(table, labels: labels, selection: nil)
+    counter.advance()
+    var validation: CrossValidation?
+    if needsFolds {
+        validation = try CrossValidation(table: table, labels: labels, folds: k, seed: foldSeed, trainer: trainer, counter: counter)
         model.training.folds = k
         model.training.seed = foldSeed
     }

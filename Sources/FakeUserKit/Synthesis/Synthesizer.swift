@@ -40,7 +40,8 @@ public struct Synthesizer {
 
     /// Writes the events, CSV with header `UserId,Event,Category[,Fake]` or JSON Lines, all
     /// users' rows shuffled together.
-    public func write(to output: ByteOutput) throws -> Int {
+    /// Writes the events; returns how many. `progress` shows users made, then events written.
+    public func write(to output: ByteOutput, progress: Progress? = nil) throws -> Int {
         var random = SplitMix64(seed: options.seed)
         let ids = makeIDs(&random)
         var labels = [UInt8](repeating: 0, count: options.users)
@@ -48,6 +49,7 @@ public struct Synthesizer {
         var events: [UInt64] = []
         events.reserveCapacity(options.users * 20)
         for user in 0..<options.users {
+            if user & 0xFFFF == 0 { progress?.step("users made", done: user, of: options.users) }
             let isFake = random.unit() < options.fakeRate
             labels[user] = isFake ? 1 : 0
             let behaviour = isFake || random.unit() < options.lookalikeRate ? Self.fake : Self.real
@@ -66,7 +68,7 @@ public struct Synthesizer {
         for i in stride(from: events.count - 1, to: 0, by: -1) {
             events.swapAt(i, random.below(i + 1))
         }
-        try writeRows(events, ids: ids, labels: labels, to: output)
+        try writeRows(events, ids: ids, labels: labels, to: output, progress: progress)
         return events.count
     }
 
@@ -92,7 +94,7 @@ public struct Synthesizer {
         return ids
     }
 
-    private func writeRows(_ events: [UInt64], ids: [UInt8], labels: [UInt8], to output: ByteOutput) throws {
+    private func writeRows(_ events: [UInt64], ids: [UInt8], labels: [UInt8], to output: ByteOutput, progress: Progress?) throws {
         // Each row is a fixed frame around the id, the event, the category and the label:
         // CSV `ID,event,category,0` or JSON Lines `{"UserId":"ID","Event":…,"Fake":0}`.
         let json = options.format == .jsonl
@@ -104,7 +106,8 @@ public struct Synthesizer {
         let rowEnd: [UInt8] = json ? Array("}\n".utf8) : [0x0A]
         if !json { try output.write(options.label ? "UserId,Event,Category,Fake\n" : "UserId,Event,Category\n") }
         try ids.withUnsafeBufferPointer { ids in
-            for packed in events {
+            for (index, packed) in events.enumerated() {
+                if index & 0xFFFF == 0 { progress?.step("events written", done: index, of: events.count) }
                 let user = Int(packed >> 8)
                 try output.write(rowStart)
                 try output.write(UnsafeBufferPointer(rebasing: ids[(user * 10)..<(user * 10 + 10)]))
@@ -113,5 +116,6 @@ public struct Synthesizer {
                 try output.write(options.label ? labelTexts[Int(labels[user])] : rowEnd)
             }
         }
+        progress?.step("events written", done: events.count, of: events.count)
     }
 }
