@@ -3,7 +3,8 @@
 # checks with ldd that every tool needs only libc, libm, libstdc++, libgcc_s, libzstd and
 # the loader, then, in a mount namespace where the Swift toolchain's folder is an empty
 # tmpfs, runs every tool's --version, a fu-synth | fu-featurize | fu-fit pipeline,
-# partition → featurize → merge, and fu-serve answering /health and /predict.
+# partition → featurize → merge, and fu-serve answering /health and /predict; then
+# scripts/check-shuffle.sh with the packaged tools (200,000 users, 4 and 16 buckets).
 # The static build takes several minutes, so .ci/run calls this after `swift test`.
 #   scripts/test-package.sh            build the package, then check it
 #   scripts/test-package.sh TARBALL    check a package already built
@@ -89,4 +90,6 @@ if [ "$(id -u)" = 0 ]; then
 else
     unshare --mount --map-root-user bash "$work/run.sh" "$toolchain" "$runtime" "$root/bin" "$work"
 fi
+# With optimized tools at hand: partition → featurize → merge at 200,000 users.
+bash scripts/check-shuffle.sh "$root/bin"
 echo "test-package: ok: $tarball ($(du -h "$tarball" | cut -f1))" >&2

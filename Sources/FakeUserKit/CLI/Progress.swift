@@ -59,10 +59,10 @@ public final class Progress: @unchecked Sendable {
     /// the last step once drawn; safe from several threads.
     public func step(_ what: String, done: Int, of total: Int) {
         let now = monotonicSeconds()
-        let line: String? = stepState.withLock { state in
+        stepState.withLock { state in
             if state.what != what { state = (what, now, 0) }
             let last = done >= total && state.drawn > 0
-            guard now - started >= 0.5, now - state.drawn >= 0.25 || last else { return nil }
+            guard now - started >= 0.5, now - state.drawn >= 0.25 || last else { return }
             state.drawn = now
             let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 0
             var line = "\r\(tool): \(what) \(groupedDigits(done)) of \(groupedDigits(total)), \(Int(fraction * 100))%"
@@ -70,12 +70,11 @@ public final class Progress: @unchecked Sendable {
                 let elapsed = now - state.began
                 line += ", ETA \(Int((elapsed / fraction - elapsed).rounded(.up))) s"
             }
-            return line + "\u{1B}[K"
+            // Written under the lock, so that lines from two threads keep their order.
+            writeToStandardError(line + "\u{1B}[K")
+            Self.lineOpen.store(true, ordering: .relaxed)
+            drewStep.store(true, ordering: .relaxed)
         }
-        guard let line else { return }
-        writeToStandardError(line)
-        Self.lineOpen.store(true, ordering: .relaxed)
-        drewStep.store(true, ordering: .relaxed)
     }
 
     /// Replaces the progress line with a line of totals that stays, when the work took long

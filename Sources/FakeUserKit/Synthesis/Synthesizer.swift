@@ -39,8 +39,8 @@ public struct Synthesizer {
         categoryCountWeights: [0, 0, 0, 0.15, 0.40, 0.45])
 
     /// Writes the events, CSV with header `UserId,Event,Category[,Fake]` or JSON Lines, all
-    /// users' rows shuffled together.
-    /// Writes the events; returns how many. `progress` shows users made, then events written.
+    /// users' rows shuffled together; returns how many. `progress` shows users made, events
+    /// shuffled, then events written.
     public func write(to output: ByteOutput, progress: Progress? = nil) throws -> Int {
         var random = SplitMix64(seed: options.seed)
         let ids = makeIDs(&random)
@@ -66,6 +66,7 @@ public struct Synthesizer {
             }
         }
         for i in stride(from: events.count - 1, to: 0, by: -1) {
+            if i & 0xFFFF == 0 { progress?.step("events shuffled", done: events.count - 1 - i, of: events.count - 1) }
             events.swapAt(i, random.below(i + 1))
         }
         try writeRows(events, ids: ids, labels: labels, to: output, progress: progress)
