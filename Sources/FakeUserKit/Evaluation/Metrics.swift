@@ -81,24 +81,23 @@ public struct Metrics: Sendable, Equatable {
             labels.isEmpty ? 0 : (value(negative) * Double(negative.support) + value(positive) * Double(positive.support)) / n
         }
         weighted = ClassScores(precision: weightedMean(\.precision), recall: weightedMean(\.recall), f1: weightedMean(\.f1), support: labels.count)
-        (rocAUC, averagePrecision) = curveAreas(labels: labels, scores: probabilities, positives: positive.support, negatives: negative.support)
+        // One walk over the ranking gives every curve metric, without a list of its points
+        // (at millions of rows that list was the peak of fu-cv's memory).
+        var areas = CurveAreas(positives: positive.support, negatives: negative.support)
+        var queue = ReviewQueueScores(rows: labels.count, positives: positive.support, negatives: negative.support)
+        forEachCurvePoint(labels: labels, scores: probabilities) { point in
+            areas.add(point)
+            queue.add(point)
+        }
+        (rocAUC, averagePrecision) = areas.result
+        precisionAtK = queue.precisionAtK
+        recallAtFPR = queue.recallAtFPR
         confusion = [[tn, fp], [fn, tp]]
         self.threshold = threshold
         (logLoss, brierScore) = probabilityLosses(labels: labels, probabilities: probabilities)
         let recalls = [negative, positive].filter { $0.support > 0 }.map(\.recall)
         balancedAccuracy = recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
         matthewsCorrcoef = matthews(tp: tp, fp: fp, tn: tn, fn: fn)
-        let points = curvePoints(labels: labels, scores: probabilities)
-        precisionAtK = precisionAtTop(points, counts: Metrics.topCounts, rows: labels.count)
-        let positives = positive.support, negatives = negative.support
-        recallAtFPR = Metrics.falsePositiveRates.map { rate in
-            guard positives > 0 && negatives > 0 else { return (rate, nil) }
-            var best = 0.0
-            for point in points where Double(point.falsePositives) / Double(negatives) <= rate {
-                best = max(best, Double(point.truePositives) / Double(positives))
-            }
-            return (rate, best)
-        }
     }
 
     /// The keys of classification_report(output_dict=True), then the curve metrics.
@@ -149,27 +148,47 @@ func matthews(tp: Int, fp: Int, tn: Int, fn: Int) -> Double {
     return covariance / (trueVariance * predictedVariance).squareRoot()
 }
 
-/// Precision of the k most probable rows for each k (capped at `rows`, each k once). Rows
-/// tied with the k-th score are taken in proportion: of a tie group that straddles the
-/// cut, the share inside counts its positives at the group's rate, which is the expected
-/// precision when ties are broken at random.
-func precisionAtTop(_ points: [CurvePoint], counts: [Int], rows: Int) -> [RankedScore] {
-    var ks: [Int] = []
-    for k in counts.map({ min($0, rows) }) where k > 0 && !ks.contains(k) { ks.append(k) }
-    return ks.map { k in
-        var previous = (tp: 0, fp: 0)
-        for point in points {
-            let taken = point.truePositives + point.falsePositives
-            if taken >= k {
-                let groupSize = taken - previous.tp - previous.fp
-                let groupPositives = point.truePositives - previous.tp
-                let inside = k - previous.tp - previous.fp
-                let positives = Double(previous.tp) + Double(groupPositives) * Double(inside) / Double(groupSize)
-                return RankedScore(k: k, value: positives / Double(k))
-            }
-            previous = (point.truePositives, point.falsePositives)
+/// Precision among the k most probable users (`Metrics.topCounts`, capped at the rows;
+/// within a group of tied scores the positives are shared out evenly) and recall at each
+/// of `Metrics.falsePositiveRates`, from the curve points in order, highest score first.
+struct ReviewQueueScores {
+    private let ks: [Int]
+    private var precisions: [Double?]
+    private var recalls: [Double]
+    private let positives: Int
+    private let negatives: Int
+    private var previous = (tp: 0, fp: 0)
+
+    init(rows: Int, positives: Int, negatives: Int) {
+        var ks: [Int] = []
+        for k in Metrics.topCounts.map({ min($0, rows) }) where k > 0 && !ks.contains(k) { ks.append(k) }
+        self.ks = ks
+        precisions = ks.map { _ in nil }
+        recalls = Metrics.falsePositiveRates.map { _ in 0 }
+        self.positives = positives
+        self.negatives = negatives
+    }
+
+    mutating func add(_ point: CurvePoint) {
+        let taken = point.truePositives + point.falsePositives
+        for (index, k) in ks.enumerated() where precisions[index] == nil && taken >= k {
+            let groupSize = taken - previous.tp - previous.fp
+            let groupPositives = point.truePositives - previous.tp
+            let inside = k - previous.tp - previous.fp
+            let found = Double(previous.tp) + Double(groupPositives) * Double(inside) / Double(groupSize)
+            precisions[index] = found / Double(k)
         }
-        return RankedScore(k: k, value: 0)
+        if positives > 0 && negatives > 0 {
+            for (index, rate) in Metrics.falsePositiveRates.enumerated() where Double(point.falsePositives) / Double(negatives) <= rate {
+                recalls[index] = max(recalls[index], Double(point.truePositives) / Double(positives))
+            }
+        }
+        previous = (point.truePositives, point.falsePositives)
+    }
+
+    var precisionAtK: [RankedScore] { zip(ks, precisions).map { RankedScore(k: $0, value: $1 ?? 0) } }
+    var recallAtFPR: [(rate: Double, recall: Double?)] {
+        zip(Metrics.falsePositiveRates, recalls).map { ($0, positives > 0 && negatives > 0 ? $1 : nil) }
     }
 }
 
@@ -243,11 +262,26 @@ public func averagePrecisionScore(labels: [UInt8], scores: [Double]) -> Double? 
 
 /// Both areas in one walk over the curve.
 func curveAreas(labels: [UInt8], scores: [Double], positives: Int, negatives: Int) -> (roc: Double?, averagePrecision: Double?) {
-    var area = 0.0
-    var previous = (tp: 0, fp: 0)
-    var total = 0.0
-    var previousRecall = 0.0
-    forEachCurvePoint(labels: labels, scores: scores) { point in
+    var areas = CurveAreas(positives: positives, negatives: negatives)
+    forEachCurvePoint(labels: labels, scores: scores) { areas.add($0) }
+    return areas.result
+}
+
+/// ROC AUC (trapezoids) and average precision, from the curve points in order.
+struct CurveAreas {
+    let positives: Int
+    let negatives: Int
+    private var area = 0.0
+    private var previous = (tp: 0, fp: 0)
+    private var total = 0.0
+    private var previousRecall = 0.0
+
+    init(positives: Int, negatives: Int) {
+        self.positives = positives
+        self.negatives = negatives
+    }
+
+    mutating func add(_ point: CurvePoint) {
         area += Double(point.falsePositives - previous.fp) * Double(point.truePositives + previous.tp) / 2
         previous = (point.truePositives, point.falsePositives)
         let recall = Double(point.truePositives) / Double(positives)
@@ -255,8 +289,10 @@ func curveAreas(labels: [UInt8], scores: [Double], positives: Int, negatives: In
         total += (recall - previousRecall) * precision
         previousRecall = recall
     }
-    return (positives > 0 && negatives > 0 ? area / (Double(positives) * Double(negatives)) : nil,
-            positives > 0 ? total : nil)
+
+    var result: (roc: Double?, averagePrecision: Double?) {
+        (positives > 0 && negatives > 0 ? area / (Double(positives) * Double(negatives)) : nil, positives > 0 ? total : nil)
+    }
 }
 
 /// The threshold with the highest F1 when predicting probability >= threshold, over the
