@@ -42,6 +42,8 @@ struct Workdir {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The command's process group (its pid), where what it left running still is.
+        var processGroup: pid_t = 0
     }
 
     /// Runs a built tool with arguments; stdin from a file in the folder or from text.
@@ -131,7 +133,7 @@ struct Workdir {
         return Result(
             status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
             stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-            stderr: errorText)
+            stderr: errorText, processGroup: pid)
     }
 
     /// The longest any one command of a test may run (FU_TEST_DEADLINE seconds, default 600).
