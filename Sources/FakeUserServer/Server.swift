@@ -56,7 +56,8 @@ public func makeServer(
 let serverEventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount / 2))
 
 /// What `GET /model` says: the file, its SHA-256, when it was loaded, and the model's own
-/// features, threshold and training facts.
+/// features, threshold, calibration (when it has one: the probabilities are then
+/// calibrated) and training facts.
 func modelDescription(_ loaded: LoadedModel) -> JSONValue {
     var pairs: [(String, JSONValue)] = [
         ("path", .string(loaded.path)),
@@ -64,7 +65,7 @@ func modelDescription(_ loaded: LoadedModel) -> JSONValue {
         ("loaded_at", .string(loaded.loadedAt.ISO8601Format())),
     ]
     if case .object(let model) = loaded.model.json {
-        let keep: Set<String> = ["format", "version", "kind", "features", "threshold", "training"]
+        let keep: Set<String> = ["format", "version", "kind", "features", "threshold", "calibration", "training"]
         pairs += model.filter { keep.contains($0.0) }
     }
     return .object(pairs)

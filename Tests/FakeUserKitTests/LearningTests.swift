@@ -206,12 +206,23 @@ func expectClose(_ a: [Double], _ b: [Double], tolerance: Double, relative: Bool
         #expect(try Model.load(path) == original)
     }
 
+    /// A calibrated model is format version 2, which a reader of version 1 refuses;
+    /// without a calibration it stays version 1. Both read back the same.
+    @Test func aCalibratedModelIsVersion2() throws {
+        let plain = try model()
+        var calibrated = plain
+        calibrated.calibration = Calibration(a: -1.5, b: 0.25)
+        #expect(calibrated.json["version"]?.intValue == 2 && plain.json["version"]?.intValue == 1)
+        let bytes = Array(calibrated.json.rendered().utf8)
+        #expect(try Model.parse(bytes, name: "m.json") == calibrated)
+    }
+
     @Test func invalidFiles() throws {
         let folder = try temporaryFolder()
         let good = try model().json.rendered()
         let cases: [(String, String)] = [
             ("not json at all", "invalid model... "),
-            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 2"), "invalid model: format version 2 is not supported (this fu reads version 1)"),
+            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 3"), "invalid model: format version 3 is not supported (this fu reads versions 1 to 2)"),
             (good.replacingOccurrences(of: "\"fu-model\"", with: "\"other\""), "invalid model: not an fu model (format tag is not 'fu-model')"),
             (good.replacingOccurrences(of: "\"intercept\": ", with: "\"intercept\": null, \"x\": "), "invalid model: 'intercept' is missing or not a finite number"),
         ]

@@ -411,6 +411,25 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
+    /// A calibrated model says so on /model (format version 2, and its Platt map).
+    @Test func modelShowsACalibration() async throws {
+        var model = try Model.load(modelPath)
+        model.calibration = Calibration(a: -1.5, b: 0.25)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fu-calibrated-\(UUID().uuidString).json").path
+        try model.json.rendered().write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await TestServer(settings: ServerSettings(modelPath: path)).run { client in
+            let shown = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
+            #expect(shown["version"] as? Int == 2)
+            let calibration = try #require(shown["calibration"] as? [String: Any])
+            #expect(calibration["method"] as? String == "sigmoid" && calibration["a"] as? Double == -1.5)
+        }
+        try await TestServer().run { client in
+            let plain = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
+            #expect(plain["version"] as? Int == 1 && plain["calibration"] == nil)
+        }
+    }
+
     @Test func unknownPathsAndMethodsAreJSON404And405() async throws {
         try await TestServer().run { client in
             let missing = try await client.execute(uri: "/predict/now", method: .get)

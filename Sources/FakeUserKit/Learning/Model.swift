@@ -36,7 +36,13 @@ public struct TrainingFacts: Sendable, Equatable {
 /// A trained logistic regression: scaler, coefficients (standardized space), threshold.
 public struct Model: Sendable, Equatable {
     public static let formatTag = "fu-model"
-    public static let formatVersion = 1
+    /// The newest format this fu reads and writes. A model is written with the oldest
+    /// version that holds it: 1, or 2 when it has a calibration, so that a reader of
+    /// version 1 refuses a calibrated model instead of silently ignoring its calibration.
+    public static let formatVersion = 2
+
+    /// The version this model is written with.
+    public var formatVersion: Int { calibration == nil ? 1 : 2 }
 
     public var features: [String]
     public var scaler: StandardScaler
@@ -119,7 +125,7 @@ public struct Model: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("format", .string(Model.formatTag)),
-            ("version", .integer(Model.formatVersion)),
+            ("version", .integer(formatVersion)),
             ("kind", .string("logistic_regression")),
             ("features", .array(features.map { .string($0) })),
             ("scaler", .object([("mean", .numbers(scaler.mean)), ("scale", .numbers(scaler.scale))])),
@@ -158,8 +164,8 @@ public struct Model: Sendable, Equatable {
         func fail(_ message: String) -> ToolError { ToolError.data("invalid model: \(message)", at: location) }
         guard document["format"]?.stringValue == formatTag else { throw fail("not an fu model (format tag is not '\(formatTag)')") }
         guard let version = document["version"]?.intValue else { throw fail("no version") }
-        guard version == formatVersion else {
-            throw fail("format version \(version) is not supported (this fu reads version \(formatVersion))")
+        guard (1...formatVersion).contains(version) else {
+            throw fail("format version \(version) is not supported (this fu reads versions 1 to \(formatVersion))")
         }
         guard document["kind"]?.stringValue == "logistic_regression" else { throw fail("kind is not 'logistic_regression'") }
         func numbers(_ value: JSONValue?, _ name: String) throws -> [Double] {
