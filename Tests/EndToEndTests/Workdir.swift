@@ -115,7 +115,11 @@ struct Workdir {
         var status: Int32 = 0
         var stopAt = Date().addingTimeInterval(deadline)
         var timedOut = false
-        while waitpid(pid, &status, WNOHANG) == 0 {
+        while true {
+            let waited = waitpid(pid, &status, WNOHANG)
+            if waited == pid { break }
+            // Never read a status that was not this child's as a success.
+            if waited == -1 && errno != EINTR { throw SpawnFailed(path: executable.path, code: errno) }
             // A hung command (a loop waiting for a server that never answers) fails its
             // test instead of stalling the whole run until CI's limit: SIGTERM to its
             // group, SIGKILL 5 s later.
@@ -142,7 +146,7 @@ struct Workdir {
     struct SpawnFailed: Error, CustomStringConvertible {
         var path: String
         var code: Int32
-        var description: String { "cannot start \(path): \(String(cString: strerror(code)))" }
+        var description: String { "cannot start or wait for \(path): \(String(cString: strerror(code)))" }
     }
 
     /// The folder of the built executables: beside the test bundle, or $FU_BIN.
