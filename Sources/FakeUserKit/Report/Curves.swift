@@ -39,7 +39,10 @@ public struct EvaluationCurves: Sendable, Equatable {
     /// true_negatives when predicting probability >= threshold, lowest threshold first.
     public var threshold: CurveTable
 
-    public init(_ users: ScoredUsers, bins: Int = 10) {
+    /// The reliability diagram's bins, as calibration_curve's default.
+    public static let calibrationBinCount = 10
+
+    public init(_ users: ScoredUsers, bins: Int = EvaluationCurves.calibrationBinCount) {
         let points = rankingCurve(labels: users.labels, scores: users.probabilities)
         let positives = users.positives
         let negatives = users.count - positives

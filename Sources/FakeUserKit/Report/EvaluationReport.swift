@@ -224,7 +224,9 @@ public struct EvaluationReport: Sendable {
             }, series: series, style: style)
         }
         if let outOfFold { draw(outOfFold.calibration, series: "oof", style: "s-oof") }
-        if let testBeforeCalibration { draw(EvaluationCurves(testBeforeCalibration).calibration, series: "before", style: "s-before") }
+        if let testBeforeCalibration {
+            draw(calibrationBins(testBeforeCalibration, bins: EvaluationCurves.calibrationBinCount), series: "before", style: "s-before")
+        }
         draw(test.calibration, series: "test", style: "s-test")
         var entries = [(style: "s-test", label: testBeforeCalibration == nil ? "test" : "test, calibrated")]
         if testBeforeCalibration != nil { entries.append(("s-before", "test, before calibration")) }
