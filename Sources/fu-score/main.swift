@@ -65,10 +65,7 @@ struct Score: FuTool {
         let table = try FeatureTable.read(reader, features: model.features, fillMissing: Set(match.filledWithZero))
         let probabilities = model.probabilities(table)
         let cut = threshold ?? model.threshold
-        let output = try outputOptions.openOutput()
-        let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
-        try writePredictions(
-            ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format, reasons: reasons)
+        // The metrics file first: it is then finished even if stdout's reader goes away.
         var file: ByteOutput?
         var report: Metrics?
         if let metrics {
@@ -78,6 +75,10 @@ struct Score: FuTool {
             report = Metrics(labels: labels, probabilities: probabilities, threshold: cut)
             try side.write(report!.json.rendered())
         }
+        let output = try outputOptions.openOutput()
+        let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
+        try writePredictions(
+            ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format, reasons: reasons)
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)

@@ -133,7 +133,7 @@ import Testing
     }
 }
 
-/// Each bad input of DESIGN.md: the one-line message, the exit code, and an `-o` file left as it was.
+/// Each bad input of docs/design.md: the one-line message, the exit code, and an `-o` file left as it was.
 @Suite struct FeaturizeBadInput {
     func expectFailure(_ input: [UInt8], arguments: [String] = [], status: Int32, message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let work = try Workdir()

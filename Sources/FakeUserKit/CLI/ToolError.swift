@@ -1,4 +1,4 @@
-/// Exit codes from sysexits.h, the contract of DESIGN.md.
+/// Exit codes from sysexits.h, the contract of docs/design.md.
 public enum ExitStatus: Int32, Sendable {
     case ok = 0
     case usage = 64

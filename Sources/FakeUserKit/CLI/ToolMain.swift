@@ -50,7 +50,7 @@ public enum ToolMain {
             tool = typed
         } catch {
             if Tool.exitCode(for: error) == .success { Tool.exit(withError: error) }
-            // One line, as every error (DESIGN.md); --help has the rest.
+            // One line, as every error (docs/design.md); --help has the rest.
             let message = Tool.message(for: error).split(separator: "\n").joined(separator: " ")
             writeToStandardError("\(name): error: \(message); see '\(name) --help'\n")
             exit(ExitStatus.usage.rawValue)

@@ -22,7 +22,11 @@ public enum TestSize: Sendable, Equatable {
     func users(of total: Int) throws -> Int {
         switch self {
         case .fraction(let fraction):
-            return min(Int((fraction * Double(total)).rounded(.up)), total)
+            let count = Int((fraction * Double(total)).rounded(.up))
+            guard count < total else {
+                throw ToolError.usage("--test-size \(fraction) of \(total) users leaves none for training: give a smaller fraction")
+            }
+            return count
         case .count(let count):
             guard count < total else {
                 throw ToolError.usage("--test-size \(count) is not smaller than the \(total) users in the input")
@@ -171,12 +175,12 @@ private struct UserRowKeys {
     init(_ reader: TableReader, needsLabel: Bool) throws {
         self.reader = reader
         idColumn = try reader.requireColumn("UserId")
-        if needsLabel && reader.column("Fake") == nil {
+        labelColumn = try reader.labelColumn()
+        if needsLabel && labelColumn == nil {
             throw ToolError.data(
                 "missing required column 'Fake': a stratified split needs labels; without them split with --by-hash",
                 at: reader.location(line: 1))
         }
-        labelColumn = reader.column("Fake")
     }
 
     mutating func next() throws -> (Row, UnsafeBufferPointer<UInt8>, UInt8?)? {
@@ -217,7 +221,8 @@ private struct SplitWriters {
     }
 }
 
-/// The input as a re-readable file: the file itself, or stdin copied to a temporary file.
+/// The input as a re-readable file: the file itself, or stdin (or a pipe such as
+/// `<(cat f.csv)`, which cannot be read twice) copied to a temporary file.
 private struct Spool {
     let path: String
     let temporary: Bool
@@ -225,7 +230,8 @@ private struct Spool {
     let name: String
 
     init(_ inputPath: String?) throws {
-        if let inputPath, inputPath != "-" {
+        let source = inputPath == "-" ? nil : inputPath
+        if let inputPath = source, !ByteOutput.isSpecialFile(inputPath) {
             _ = try ByteInput(path: inputPath)  // a missing file fails here, as "missing input"
             path = inputPath
             name = inputPath
@@ -237,10 +243,15 @@ private struct Spool {
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw ToolError.io("cannot create a temporary file in \(folder): \(FileDescriptor.errnoText())") }
         path = String(cString: template)
-        name = "stdin"
+        name = source ?? "stdin"
         temporary = true
         TemporaryFiles.remember(path)
-        let input = try ByteInput(path: nil)
+        let input: ByteInput
+        do { input = try ByteInput(path: source) } catch {
+            unlink(path)
+            TemporaryFiles.forget(path)
+            throw error
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         do {
             while true {

@@ -9,7 +9,7 @@ import Darwin
 public let standardEventTypes = ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"]
 
 /// The feature columns for a given event vocabulary, and the arithmetic that fills them.
-/// Every definition here is documented in README.md ("Features").
+/// Every definition here is documented in docs/reference.md ("Features").
 struct FeatureSet {
     /// Event ids with a count (and a ratio) column, in column order.
     let columnEvents: [Int]
@@ -54,6 +54,37 @@ struct FeatureSet {
 
     /// The types whose ratio is a reference column.
     static let referenceRatioTypes = ["click_ad", "send_email"]
+
+    /// The columns of `header` that fu-featurize makes per event type: a count `T` beside
+    /// its ratio `T_ratio` (or beside the reference ratios of click_ad and send_email),
+    /// and that ratio. A column of the user's own (`account_age_days`) is not one: only
+    /// per-type columns may be missing from a table and read as 0 (docs/design.md, "Names").
+    static func perEventTypeColumns(_ header: [String]) -> Set<String> {
+        let names = Set(header)
+        let fixed = Set(referenceNames + extendedNames + keyColumns)
+        var result = Set<String>()
+        for name in header where !fixed.contains(name) && names.contains(name + "_ratio") {
+            result.insert(name)
+            if !referenceRatioTypes.contains(name) { result.insert(name + "_ratio") }
+        }
+        return result
+    }
+
+    /// Why an event type cannot be one, or nil: its columns would be read as another
+    /// column (`phone_call_ratio` as phone_call's ratio, `Fake` as the label,
+    /// `total_events` as the feature).
+    static func eventTypeNameProblem(_ name: String) -> String? {
+        if let key = keyColumns.first(where: { $0.lowercased() == name.lowercased() }) {
+            return "event type '\(name)' is named like the \(key == "Fake" ? "label" : "key") column '\(key)'"
+        }
+        if referenceNames.contains(name) || extendedNames.contains(name) {
+            return "event type '\(name)' is named like the feature column '\(name)'"
+        }
+        if name.hasSuffix("_ratio") {
+            return "event type '\(name)' would be read as the ratio column of event type '\(name.dropLast(6))'"
+        }
+        return nil
+    }
 
     /// Writes one user's feature values, in `columnNames` order.
     func write(user: Int, counts: EventCounts, to writer: TableWriter) throws {

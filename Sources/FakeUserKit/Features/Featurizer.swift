@@ -232,8 +232,16 @@ struct EventRowParser {
         self.reader = reader
         let columns = try requiredEventColumns.map(reader.requireColumn)
         (userColumn, eventColumn, categoryColumn) = (columns[0], columns[1], columns[2])
-        labelColumn = reader.column("Fake")
+        labelColumn = try reader.labelColumn()
         self.events = Vocabulary(events)
+        for name in events { try checkEventTypeName(name, line: nil) }
+    }
+
+    /// A new event type whose columns would pose as another column is bad data, named
+    /// (it is not skipped by --skip-bad-rows: every later row of it would be wrong too).
+    private func checkEventTypeName(_ name: String, line: Int?) throws {
+        guard let problem = FeatureSet.eventTypeNameProblem(name) else { return }
+        throw ToolError.data("\(problem); rename that event type", at: reader.location(line: line))
     }
 
     /// Carries on the event types and categories of an earlier input's parser, so that
@@ -266,11 +274,13 @@ struct EventRowParser {
                 guard let value = try reader.label(row, column: labelColumn) else { continue }
                 label = Int8(value)
             }
+            let knownEvents = events.count
             let event = events.id(for: eventName)
             let category = categories.id(for: categoryName)
             if event >= Self.maxEventTypes || category >= Self.maxCategories {
                 throw vocabularyLimit(event >= Self.maxEventTypes ? "event types" : "categories", row.line)
             }
+            if event >= knownEvents { try checkEventTypeName(events.name(event), line: row.line) }
             return EventRow(
                 userID: userID, eventName: eventName, categoryName: categoryName, hash: stableHash(userID),
                 event: event, category: category, label: label, line: row.line)

@@ -69,7 +69,7 @@ public final class TableReader {
     /// The index of a column the caller cannot do without.
     public func requireColumn(_ name: String) throws -> Int {
         guard let index = column(name) else {
-            throw ToolError.data("missing required column '\(name)'", at: location(line: 1))
+            throw ToolError.data("missing required column '\(name)'\(missingColumnHint(name))", at: location(line: 1))
         }
         return index
     }
@@ -144,6 +144,10 @@ public final class TableReader {
         }
         if end - position >= 3 && buffer[position] == 0xEF && buffer[position + 1] == 0xBB && buffer[position + 2] == 0xBF {
             position += 3
+        }
+        if let compressor = otherCompression(UnsafeBufferPointer(start: buffer + position, count: end - position)) {
+            throw ToolError.data(
+                "this is \(compressor.name) data; fu reads plain or zstd: \(compressor.decompress) -c \(name == "stdin" ? "FILE" : name) | \(runningToolName)", at: location())
         }
         while true {
             while position < end, isBlank(buffer[position]) {
@@ -469,4 +473,15 @@ public final class TableReader {
             throw ToolError.data(error.message, at: location(line: line))
         }
     }
+}
+
+/// The compressors whose output people hand to fu by mistake, by their magic numbers
+/// (zstd's is read before this; these would otherwise fail as invalid UTF-8).
+func otherCompression(_ bytes: UnsafeBufferPointer<UInt8>) -> (name: String, decompress: String)? {
+    let magics: [([UInt8], String, String)] = [
+        ([0x1F, 0x8B], "gzip", "gunzip"), ([0x42, 0x5A, 0x68], "bzip2", "bunzip2"),
+        ([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "xz", "unxz"),
+    ]
+    for (magic, name, tool) in magics where bytes.starts(with: magic) { return (name, tool) }
+    return nil
 }

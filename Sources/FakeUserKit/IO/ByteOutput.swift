@@ -1,4 +1,5 @@
 import CZstd
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,7 +61,15 @@ public final class ByteOutput {
         let wantsZstd = compress ?? (path?.hasSuffix(".zst") ?? false)
         if wantsZstd { encoder = try ZstdEncoder(level: level) }
         self.compressor = wantsZstd ? compressor : nil
+        if temporaryPath != nil { ByteOutput.filesInProgress.add(1, ordering: .relaxed) }
     }
+
+    /// Files being written under a temporary name. While there are any, a closed stdout
+    /// (`| head`) does not stop the tool: the files are still finished and committed
+    /// (`fu-split --test t.csv | head`), and only stdout's bytes are dropped.
+    private static let filesInProgress = Atomic<Int>(0)
+    /// Stdout's reader went away while files were in progress: later bytes are dropped.
+    private var readerGone = false
 
     /// An output that collects its bytes in memory (for formatting parts of one output in
     /// parallel); `collected()` hands them over.
@@ -151,6 +160,15 @@ public final class ByteOutput {
     }
 
     private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try emitOrThrow(bytes)
+        } catch is BrokenPipe where fd == 1 && ByteOutput.filesInProgress.load(ordering: .relaxed) > 0 {
+            readerGone = true
+        }
+    }
+
+    private func emitOrThrow(_ bytes: UnsafeRawBufferPointer) throws {
+        if readerGone { return }
         if fd < 0 {
             memory.append(contentsOf: bytes)
         } else if let compressor {
@@ -189,7 +207,7 @@ public final class ByteOutput {
         try flushBuffer()
         if let compressor {
             if let error = compressor.wait(for: self, end: true) { throw error }
-        } else if let encoder {
+        } else if let encoder, !readerGone {
             try encoder.compress(UnsafeRawBufferPointer(start: nil, count: 0), end: true) {
                 try FileDescriptor.writeAll(fd, $0, name: name)
             }
@@ -204,6 +222,7 @@ public final class ByteOutput {
     private func publish() throws {
         guard !finished else { return }
         finished = true
+        if temporaryPath != nil { ByteOutput.filesInProgress.subtract(1, ordering: .relaxed) }
         if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath, let finalPath {
             defer { TemporaryFiles.forget(temporaryPath) }
@@ -221,6 +240,7 @@ public final class ByteOutput {
         // The compression thread may still be writing to the descriptor: let it finish first.
         if let compressor, !written { _ = compressor.wait(for: self, end: false) }
         finished = true
+        if temporaryPath != nil { ByteOutput.filesInProgress.subtract(1, ordering: .relaxed) }
         if fd > 2 && temporaryPath == nil { close(fd) }
         if let temporaryPath {
             if !written { close(fd) }

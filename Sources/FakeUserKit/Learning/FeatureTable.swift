@@ -6,6 +6,9 @@ public struct FeatureTable: Sendable {
     public var names: [String]
     /// Row-major: row r's value of feature f is `values[r * names.count + f]`.
     public var values: [Double]
+    /// The columns of `names` that fu-featurize made per event type (a model records
+    /// them: only they read as 0 when a table to score lacks them).
+    public var eventTypeColumns: Set<String> = []
 
     public var rowCount: Int { ids.count }
     public var featureCount: Int { names.count }
@@ -48,8 +51,9 @@ extension FeatureTable {
     public static func read(_ reader: TableReader, features requested: [String]? = nil, fillMissing: Set<String> = []) throws -> FeatureTable {
         try checkNotEvents(reader)
         let idColumn = try reader.requireColumn("UserId")
-        let labelColumn = reader.column("Fake")
+        let labelColumn = try reader.labelColumn()
         let names = requested ?? reader.header.filter { !keyColumns.contains($0) }
+        try checkFeatureNames(names)
         var columns: [Int?] = []
         for name in names {
             let column = reader.column(name)
@@ -104,7 +108,9 @@ extension FeatureTable {
             chunk.append(contentsOf: rowValues)
         }
         if chunks.isEmpty {
-            return FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: chunk)
+            var table = FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: chunk)
+            table.eventTypeColumns = FeatureSet.perEventTypeColumns(reader.header).intersection(names)
+            return table
         }
         chunks.append(chunk)
         chunk = []
@@ -118,6 +124,20 @@ extension FeatureTable {
                 chunks[index] = []
             }
         }
-        return FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: values)
+        var table = FeatureTable(ids: ids, labels: labelColumn == nil ? nil : labels, names: names, values: values)
+        table.eventTypeColumns = FeatureSet.perEventTypeColumns(reader.header).intersection(names)
+        return table
+    }
+}
+
+/// Feature names as asked for (`--features`) or read: never the key or the label (a model
+/// trained on its own label scores perfectly and means nothing), and each once.
+func checkFeatureNames(_ names: [String]) throws {
+    if let key = names.first(where: { keyColumns.contains($0) }) {
+        throw ToolError.usage("'\(key)' is the \(key == "Fake" ? "label" : "key"), not a feature: leave it out of --features")
+    }
+    var seen = Set<String>()
+    if let twice = names.first(where: { !seen.insert($0).inserted }) {
+        throw ToolError.usage("feature '\(twice)' is named twice; name each feature once")
     }
 }

@@ -7,7 +7,7 @@ import Darwin
 /// The version of the fu tools, recorded in every model.
 public let fuVersion = "0.1.0"
 
-/// How a model was trained: the facts DESIGN.md asks the model file to carry.
+/// How a model was trained: the facts docs/design.md asks the model file to carry.
 public struct TrainingFacts: Sendable, Equatable {
     public var rows: Int
     public var positives: Int
@@ -45,6 +45,10 @@ public struct Model: Sendable, Equatable {
     public var formatVersion: Int { calibration == nil ? 1 : 2 }
 
     public var features: [String]
+    /// The features fu-featurize makes per event type, in `features` order: the only ones
+    /// that read as 0 when a table to score lacks them (a batch may not hold every type).
+    /// Models written before fu recorded it get them from their feature names.
+    public var eventTypeColumns: [String]
     public var scaler: StandardScaler
     public var coefficients: [Double]
     public var intercept: Double
@@ -55,15 +59,24 @@ public struct Model: Sendable, Equatable {
 
     public init(
         features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double,
-        training: TrainingFacts, calibration: Calibration? = nil
+        training: TrainingFacts, calibration: Calibration? = nil, eventTypeColumns: [String]? = nil
     ) {
+        let perType = eventTypeColumns ?? Model.perEventTypeColumns(of: features)
         self.features = features
+        self.eventTypeColumns = perType
         self.scaler = scaler
         self.coefficients = coefficients
         self.intercept = intercept
         self.threshold = threshold
         self.training = training
         self.calibration = calibration
+    }
+
+    /// What a model without `event_type_columns` takes for them: the per-type pairs
+    /// among its own features.
+    static func perEventTypeColumns(of features: [String]) -> [String] {
+        let perType = FeatureSet.perEventTypeColumns(features)
+        return features.filter { perType.contains($0) }
     }
 
     /// Small enough that a sum of millions of terms cannot overflow.
@@ -83,8 +96,41 @@ public struct Model: Sendable, Equatable {
     @inline(__always)
     public func decisionValue(_ row: UnsafeBufferPointer<Double>) -> Double {
         var eta = intercept
-        for f in 0..<coefficients.count { eta += contribution(f, row[f]) }
+        for f in 0..<coefficients.count {
+            let term = coefficients[f] * ((row[f] - scaler.mean[f]) / scaler.scale[f])
+            guard abs(term) <= Model.hugeTerm else { return hugeDecisionValue(row) }
+            eta += term
+        }
         return eta
+    }
+
+    /// Past this a term decides the probability (0 or 1) whatever the others add.
+    static let hugeTerm = 1e100
+
+    /// The log-odds of a row with a term beyond ±1e100 (values far outside the training
+    /// range): ±`largestTerm`, by which side's huge terms are larger. Added as doubles
+    /// they would overflow, or, clamped, cancel and leave a middle probability. Compared
+    /// here as logarithms of their magnitudes, which stay finite for any finite value.
+    func hugeDecisionValue(_ row: UnsafeBufferPointer<Double>) -> Double {
+        var positive = -Double.infinity, negative = -Double.infinity  // log of each side's sum
+        func logSum(_ a: Double, _ b: Double) -> Double {
+            let high = max(a, b), low = min(a, b)
+            return high == -.infinity ? high : high + log1p(exp(low - high))
+        }
+        for f in 0..<coefficients.count {
+            // Halved first so that the difference of two finite doubles cannot overflow.
+            let difference = row[f] / 2 - scaler.mean[f] / 2
+            guard coefficients[f] != 0, difference != 0, !difference.isNaN else { continue }
+            let magnitude = log(abs(coefficients[f])) + log(abs(difference)) + log(2.0) - log(scaler.scale[f])
+            guard magnitude > log(Model.hugeTerm) else { continue }
+            if (coefficients[f] > 0) == (difference > 0) {
+                positive = logSum(positive, magnitude)
+            } else {
+                negative = logSum(negative, magnitude)
+            }
+        }
+        if positive == negative { return 0 }
+        return positive > negative ? Model.largestTerm : -Model.largestTerm
     }
 
     /// P(Fake = 1) for one row of raw (unstandardized) feature values, in `features` order:
@@ -128,6 +174,7 @@ public struct Model: Sendable, Equatable {
             ("version", .integer(formatVersion)),
             ("kind", .string("logistic_regression")),
             ("features", .array(features.map { .string($0) })),
+            ("event_type_columns", .array(eventTypeColumns.map { .string($0) })),
             ("scaler", .object([("mean", .numbers(scaler.mean)), ("scale", .numbers(scaler.scale))])),
             ("coefficients", .numbers(coefficients)),
             ("intercept", .number(intercept)),
@@ -184,6 +231,16 @@ public struct Model: Sendable, Equatable {
             guard let name = item.stringValue else { throw fail("'features' must be names") }
             return name
         }
+        do { try checkFeatureNames(features) } catch let error as ToolError { throw fail("'features': \(error.message)") }
+        var eventTypeColumns: [String]?
+        if let items = document["event_type_columns"], items != .null {
+            let names = try items.arrayValue?.map { item -> String in
+                guard let name = item.stringValue, features.contains(name) else { throw fail("'event_type_columns' must name features") }
+                return name
+            }
+            guard let names else { throw fail("'event_type_columns' must be an array of feature names") }
+            eventTypeColumns = names
+        }
         let mean = try numbers(document["scaler"]?["mean"], "scaler.mean")
         let scale = try numbers(document["scaler"]?["scale"], "scaler.scale")
         let coefficients = try numbers(document["coefficients"], "coefficients")
@@ -216,6 +273,6 @@ public struct Model: Sendable, Equatable {
         return Model(
             features: features, scaler: StandardScaler(mean: mean, scale: scale), coefficients: coefficients,
             intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training,
-            calibration: calibration)
+            calibration: calibration, eventTypeColumns: eventTypeColumns)
     }
 }

@@ -1,6 +1,6 @@
 /// Matches a features table to a model by column name: per-event-type columns the input
-/// lacks read as 0 (a batch may not contain every type), extra columns are ignored, and a
-/// missing core feature is an error.
+/// lacks read as 0 (a batch may not contain every type; the model says which columns are
+/// per-type), extra columns are ignored, and any other missing feature is an error.
 public struct FeatureMatch: Sendable {
     public var filledWithZero: [String]
     public var ignored: [String]
@@ -13,9 +13,10 @@ public struct FeatureMatch: Sendable {
     public init(model: Model, header: [String]) throws {
         let present = Set(header)
         let missing = model.features.filter { !present.contains($0) }
-        let core = missing.filter { !isPerEventTypeColumn($0) }
-        if !core.isEmpty {
-            throw ToolError.data("the input lacks the model's feature\(core.count > 1 ? "s" : "") \(core.map { "'\($0)'" }.joined(separator: ", "))")
+        let perType = Set(model.eventTypeColumns)
+        let required = missing.filter { !perType.contains($0) }
+        if !required.isEmpty {
+            throw ToolError.data("the input lacks the model's feature\(required.count > 1 ? "s" : "") \(required.map { "'\($0)'" }.joined(separator: ", "))")
         }
         // Only per-type columns may be missing; when nothing matches, the names are wrong
         // (another model, another tool's table), and filling zeros would give every user
@@ -30,11 +31,6 @@ public struct FeatureMatch: Sendable {
     }
 }
 
-/// True for the columns fu-featurize makes per event type (`click_ad`, `send_sms_ratio`…),
-/// false for the fixed ones.
-public func isPerEventTypeColumn(_ name: String) -> Bool {
-    !FeatureSet.referenceNames.contains(name) && !FeatureSet.extendedNames.contains(name)
-}
 
 /// Writes `UserId,Fake,Probability` rows, Fake being probability >= threshold, and with
 /// `reasons` a fourth column `reasons`: in CSV one field

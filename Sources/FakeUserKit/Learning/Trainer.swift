@@ -58,7 +58,7 @@ public struct Trainer: Sendable {
             thresholdSource: "default")
         return Model(
             features: table.names, scaler: scaler, coefficients: fit.coefficients, intercept: fit.intercept,
-            threshold: 0.5, training: training)
+            threshold: 0.5, training: training, eventTypeColumns: table.names.filter { table.eventTypeColumns.contains($0) })
     }
 }
 

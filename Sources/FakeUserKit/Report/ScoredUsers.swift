@@ -70,7 +70,7 @@ public struct ScoredUsers: Sendable, Equatable {
     static func readTruth(_ path: String) throws -> [String: UInt8] {
         let reader = try TableReader(ByteInput(path: path))
         let idColumn = try reader.requireColumn("UserId")
-        guard let labelColumn = reader.column("Fake") else {
+        guard let labelColumn = try reader.labelColumn() else {
             throw ToolError.data("missing required column 'Fake' (the truth file needs UserId and Fake)", at: reader.location(line: 1))
         }
         var truth: [String: UInt8] = [:]
