@@ -128,10 +128,10 @@ import Testing
         let jsonl = try work.run("fu-featurize", stdin: #"{"UserId":"A","Event":"x","Event":"y","Category":"J"}"# + "\n")
         #expect(jsonl.status == 65)
         #expect(jsonl.stderr == "fu-featurize: error: key 'Event' appears twice in the first object (stdin:1)\n")
-        for event in ["Fake", "total_events", "UserId"] {
+        for (event, what) in [("Fake", "label column 'Fake'"), ("total_events", "feature column 'total_events'"), ("UserId", "key column 'UserId'")] {
             let clash = try work.run("fu-featurize", stdin: "UserId,Event,Category,Fake\nA,\(event),Jobs,0\n")
             #expect(clash.status == 65)
-            #expect(clash.stderr.hasPrefix("fu-featurize: error: an event type makes a second column named '\(event)'"))
+            #expect(clash.stderr == "fu-featurize: error: event type '\(event)' is named like the \(what); rename that event type (stdin:2)\n")
         }
     }
 }

@@ -181,3 +181,23 @@ import Testing
         #expect(try work.read("t1.csv") == (try work.read("t2.csv")) && (try work.read("train1.csv")) == (try work.read("train2.csv")))
     }
 }
+
+/// An interrupted tool ends its progress line, so the shell's prompt starts on a new one.
+@Suite struct Interrupts {
+    @Test func anInterruptedToolEndsItsProgressLine() throws {
+        let work = try Workdir()
+        // In a pseudo-terminal, wait until the progress line shows, then stop the tool alone
+        // (SIGTERM: a background job's SIGINT is ignored; the handler is the same).
+        let result = try work.shell("""
+            script -qec 'echo $$ > pid; exec fu-synth --users 20000000 --seed 1 > /dev/null' /dev/null < /dev/null | cat > terminal.txt &
+            for _ in $(seq 2400); do grep -q 'users made' terminal.txt 2>/dev/null && break; sleep 0.05; done
+            kill -TERM "$(cat pid)"; wait
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        let terminal = try work.read("terminal.txt")
+        #expect(terminal.contains("fu-synth: users made"))
+        // After the last redraw, the line is ended (the terminal shows \n as \r\n).
+        let tail = terminal.components(separatedBy: "\u{1B}[K").last ?? ""
+        #expect(tail == "\r\n", "\(tail.debugDescription)")
+    }
+}

@@ -283,6 +283,7 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         let text = try String(contentsOfFile: modelPath, encoding: .utf8)
         var model = try Model.parse(Array(text.utf8), name: "model")
         model.features = model.features.map { "x_" + $0 }
+        model.eventTypeColumns = model.eventTypeColumns.map { "x_" + $0 }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fu-wrong-\(UUID().uuidString).json")
         try model.json.rendered().write(to: folder, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: folder) }

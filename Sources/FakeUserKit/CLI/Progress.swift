@@ -28,8 +28,13 @@ public final class Progress: @unchecked Sendable {
 
     /// nil when stderr is not a terminal: callers then skip progress entirely.
     public static func forTerminal(tool: String) -> Progress? {
-        isatty(2) != 0 ? Progress(tool: tool) : nil
+        guard isatty(2) != 0 else { return nil }
+        TemporaryFiles.watchSignals()
+        return Progress(tool: tool)
     }
+
+    /// For the signal handler (an atomic load is safe there).
+    static var lineIsOpen: Bool { lineOpen.load(ordering: .relaxed) }
 
     init(tool: String) {
         self.tool = tool

@@ -23,7 +23,7 @@ public enum TestSize: Sendable, Equatable {
         switch self {
         case .fraction(let fraction):
             let count = Int((fraction * Double(total)).rounded(.up))
-            guard count < total else {
+            guard count < total || total == 0 else {  // a header-only input gives header-only sides
                 throw ToolError.usage("--test-size \(fraction) of \(total) users leaves none for training: give a smaller fraction")
             }
             return count

@@ -23,10 +23,7 @@ enum TemporaryFiles {
 
     static func remember(_ path: String) {
         lock.withLock { _ in
-            if !installed {
-                installed = true
-                for signal in [SIGINT, SIGTERM, SIGHUP] { installHandler(signal) }
-            }
+            installHandlers()
             // A tool has a handful of outputs (fu-partition up to 256 buckets); past the table's size a file is simply not
             // cleaned up on a signal.
             for slot in 0..<slots where table[slot] == nil {
@@ -34,6 +31,19 @@ enum TemporaryFiles {
                 return
             }
         }
+    }
+
+    /// Also for a tool that shows progress and writes no file: the handler ends its
+    /// progress line, so the shell's prompt does not land on it.
+    static func watchSignals() {
+        lock.withLock { _ in installHandlers() }
+    }
+
+    /// Under `lock`.
+    private static func installHandlers() {
+        guard !installed else { return }
+        installed = true
+        for signal in [SIGINT, SIGTERM, SIGHUP] { installHandler(signal) }
     }
 
     static func forget(_ path: String) {
@@ -76,6 +86,10 @@ enum TemporaryFiles {
     private static func removeAllAndReraise(_ number: Int32) {
         for slot in 0..<slots {
             if let entry = table[slot] { unlink(entry) }
+        }
+        if Progress.lineIsOpen {
+            var newline = UInt8(ascii: "\n")
+            _ = write(2, &newline, 1)
         }
         // SA_RESETHAND restored the default action.
         raise(number)

@@ -13,17 +13,16 @@ public struct FeatureMatch: Sendable {
     public init(model: Model, header: [String]) throws {
         let present = Set(header)
         let missing = model.features.filter { !present.contains($0) }
+        // When nothing matches, the names are wrong (another model, another tool's table):
+        // said first, as the likelier cause than a list of every feature.
+        if missing.count == model.features.count {
+            let shown = model.features.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (model.features.count > 3 ? ", …" : "")
+            throw ToolError.data("the input has none of the model's \(model.features.count) features (\(shown)); are they features from fu-featurize, and is this the right model?")
+        }
         let perType = Set(model.eventTypeColumns)
         let required = missing.filter { !perType.contains($0) }
         if !required.isEmpty {
             throw ToolError.data("the input lacks the model's feature\(required.count > 1 ? "s" : "") \(required.map { "'\($0)'" }.joined(separator: ", "))")
-        }
-        // Only per-type columns may be missing; when nothing matches, the names are wrong
-        // (another model, another tool's table), and filling zeros would give every user
-        // the same probability.
-        if missing.count == model.features.count {
-            let shown = model.features.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (model.features.count > 3 ? ", …" : "")
-            throw ToolError.data("the input has none of the model's \(model.features.count) features (\(shown)); are they features from fu-featurize, and is this the right model?")
         }
         filledWithZero = missing
         let used = Set(model.features).union(keyColumns)
