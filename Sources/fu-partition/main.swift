@@ -52,6 +52,9 @@ struct Partition: FuTool {
     func execute(logger: Logger) throws {
         let options = PartitionOptions(
             buckets: buckets, directory: outputDir, compress: zstd, level: zstdLevel, skipBadRows: skipBadRows)
+        if options.effectiveLevel != zstdLevel {
+            logger.warning("--zstd-level \(zstdLevel) with \(buckets) buckets would need more than 1 GiB of encoders; using level \(options.effectiveLevel)")
+        }
         let summary = try Partitioner(options: options, progress: Progress.forTerminal(tool: "fu-partition"))
             .run(inputs: try expandInputs(files))
         logger.reportSkipped(summary.skippedRows, input: files.isEmpty ? "stdin" : files.joined(separator: " "))

@@ -201,3 +201,20 @@ import Testing
         #expect(tail == "\r\n", "\(tail.debugDescription)")
     }
 }
+
+/// Memory that grew with what a user asked for, without a bound.
+@Suite struct BoundedMemory {
+    /// 256 buckets at level 19 needed 21 GB: the level is lowered to fit 1 GiB, said on stderr.
+    @Test func manyBucketsAtAHighLevelFitTheEncoderBudget() throws {
+        let work = try Workdir()
+        #expect(try work.run("fu-synth", ["--users", "200", "--seed", "2", "-o", "events.csv"]).status == 0)
+        let result = try work.run("fu-partition", ["--buckets", "256", "--zstd-level", "19", "--output-dir", "b", "events.csv"])
+        #expect(result.status == 0)
+        #expect(result.stderr.hasPrefix("fu-partition: warning: --zstd-level 19 with 256 buckets would need more than 1 GiB of encoders; using level "))
+        // Every row is in one bucket, and the buckets decode.
+        #expect(try work.shell("zstd -dcq b/*.zst | grep -vc '^UserId,'").stdout == (try work.shell("tail -n +2 events.csv | wc -l").stdout.trimmingCharacters(in: .whitespaces)))
+        // A few buckets keep the level asked for.
+        let few = try work.run("fu-partition", ["--buckets", "4", "--zstd-level", "19", "--output-dir", "c", "events.csv"])
+        #expect(few.status == 0 && few.stderr.isEmpty)
+    }
+}

@@ -206,3 +206,19 @@ import Testing
         #expect(try merge(tables) == String(decoding: try whole.collected(), as: UTF8.self))
     }
 }
+
+/// fu-partition's encoders fit their budget at any bucket count and level.
+@Test func partitionLevelsFitTheEncoderBudget() {
+    for buckets in [1, 4, 16, 64, 256] {
+        for level in Int32(1)...19 {
+            let options = PartitionOptions(buckets: buckets, directory: "b", level: level)
+            let chosen = options.effectiveLevel
+            #expect(chosen <= level)
+            #expect(chosen == 1 || buckets * PartitionOptions.bucketMemory(level: chosen) <= PartitionOptions.encoderMemoryBudget)
+            // Lowered only when needed.
+            if chosen < level { #expect(buckets * PartitionOptions.bucketMemory(level: chosen + 1) > PartitionOptions.encoderMemoryBudget) }
+        }
+    }
+    #expect(PartitionOptions(buckets: 256, directory: "b", level: 19).effectiveLevel < 19)
+    #expect(PartitionOptions(buckets: 1, directory: "b", level: 19).effectiveLevel == 19)
+}

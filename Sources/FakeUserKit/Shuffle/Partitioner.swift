@@ -1,3 +1,4 @@
+import CZstd
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,6 +25,26 @@ public struct PartitionOptions: Sendable {
     /// Each bucket holds an output buffer and a zstd encoder (about 3 MB); the limit keeps
     /// that, and the open files, bounded.
     public static let maxBuckets = 256
+
+    /// What the buckets' encoders may take together. An encoder at level 19 takes about
+    /// 80 MB: 256 of them would need 21 GB.
+    public static let encoderMemoryBudget = 1 << 30
+
+    /// The level asked for, or the highest lower one whose encoders fit the budget
+    /// together (each with its 256 KiB output buffer).
+    public var effectiveLevel: Int32 {
+        guard compress else { return level }
+        var candidate = level
+        while candidate > 1 && buckets * PartitionOptions.bucketMemory(level: candidate) > PartitionOptions.encoderMemoryBudget {
+            candidate -= 1
+        }
+        return candidate
+    }
+
+    /// One bucket's encoder and buffer at `level`, as libzstd estimates it.
+    static func bucketMemory(level: Int32) -> Int {
+        ZSTD_estimateCStreamSize(level) + (1 << 18)
+    }
 
     /// `bucket-00002-of-00004.csv.zst`: names sort in bucket order, and say how many there are.
     public static func bucketName(_ index: Int, of count: Int, compressed: Bool) -> String {
@@ -110,7 +131,7 @@ public struct Partitioner {
         do {
             for index in 0..<options.buckets {
                 let name = PartitionOptions.bucketName(index, of: options.buckets, compressed: options.compress)
-                let output = try ByteOutput(path: folder + name, compress: options.compress, level: options.level, compressor: compressor)
+                let output = try ByteOutput(path: folder + name, compress: options.compress, level: options.effectiveLevel, compressor: compressor)
                 writers.append(try TableWriter(output, format: .csv, columns: columns))
             }
         } catch {
