@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FakeUserKit
+import FuzzSupport
 
 /// Featurizes CSV text and returns the output rows as dictionaries by column name.
 func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions()) throws -> (header: [String], rows: [[String: String]]) {
@@ -197,4 +198,40 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
             _ = try Featurizer(options: FeaturizeOptions()).run(reader: TableReader(ByteInput(path: path)), output: output, format: .csv)
         }
     }
+}
+
+/// Pair bits survive every re-layout of the counters: distinct (type, category) pairs equal
+/// a set's count, with types and categories appearing in any order up to the limits.
+@Test func distinctPairsSurviveEveryGrowth() {
+    var generator = SplitMix64(seed: 11)
+    let counts = EventCounts(users: 4)
+    var pairs: [Set<Int>] = []
+    for _ in 0..<60 { pairs.append([]); _ = counts.addUser() }
+    for step in 0..<20_000 {
+        let user = Int(generator.next() % 60)
+        // Types and categories widen as the stream goes on, forcing several growths.
+        let types = min(64, 2 + step / 300), categories = min(64, 2 + step / 350)
+        let event = Int(generator.next() % UInt64(types)), category = Int(generator.next() % UInt64(categories))
+        counts.add(user: user, event: event, category: category)
+        pairs[user].insert(event * 64 + category)
+    }
+    #expect(counts.eventCapacity == 64 && counts.categoryCapacity == 96)  // 8 → 64 and 6 → 96 by doubling
+    for user in 0..<60 { #expect(counts.distinctPairs(user: user) == pairs[user].count, "user \(user)") }
+}
+
+/// A request whose users × event types would need more counters than the budget fails fast
+/// as over a limit (fu-serve: 413), naming the line.
+@Test func counterBudgetFailsARequestFast() throws {
+    let model = try Model.load(fuzzCorpus("model").appendingPathComponent("model.json").path)
+    var rows = "UserId,Event,Category\n"
+    for user in 0..<3000 { rows += "U\(user),click_ad,Jobs\n" }
+    for type in 0..<63 { rows += "Z,t\(type),c\(type)\n" }  // 64 types and 64 categories in all
+    let small = EventBatchLimits(maxBytes: 1 << 24, maxEvents: 100_000, maxCounterBytes: 1 << 20)
+    #expect(throws: BatchFailure.tooLarge(
+        "the counters of 3,001 users with these many event types and categories need more than 1 MiB (the limit): send fewer users at once (line 3064)")) {
+        try scoreEventBatch(Array(rows.utf8), model: model, limits: small)
+    }
+    // Within the default budget the same request is scored.
+    let scored = try scoreEventBatch(Array(rows.utf8), model: model, limits: EventBatchLimits(maxBytes: 1 << 24, maxEvents: 100_000))
+    #expect(scored.ids.count == 3001)
 }

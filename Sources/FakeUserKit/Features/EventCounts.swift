@@ -49,6 +49,9 @@ final class EventCounts {
         return users - 1
     }
 
+    /// The bytes the counters take (what a server's per-request budget counts).
+    var bytes: Int { capacity * stride * 4 }
+
     /// Forgets all users (the streaming mode reuses one slot).
     func removeAll() { users = 0 }
 
@@ -79,6 +82,36 @@ final class EventCounts {
         return total
     }
 
+    /// `count` (at most 64) bits of a bit array of 32-bit words from bit `start`.
+    @inline(__always)
+    private static func bits(_ words: UnsafeMutablePointer<UInt32>, at start: Int, count: Int) -> UInt64 {
+        var result: UInt64 = 0
+        var taken = 0
+        while taken < count {
+            let position = start + taken
+            let offset = position & 31
+            let n = min(32 - offset, count - taken)
+            let chunk = (UInt64(words[position >> 5]) >> UInt64(offset)) & ((1 << UInt64(n)) - 1)
+            result |= chunk << UInt64(taken)
+            taken += n
+        }
+        return result
+    }
+
+    /// ORs `value`'s bits into a bit array of 32-bit words from bit `start`.
+    @inline(__always)
+    private static func setBits(_ words: UnsafeMutablePointer<UInt32>, at start: Int, _ value: UInt64) {
+        var rest = value
+        var position = start
+        while rest != 0 {
+            let offset = position & 31
+            words[position >> 5] |= UInt32(truncatingIfNeeded: rest << UInt64(offset))
+            let n = 32 - offset
+            rest = n >= 64 ? 0 : rest >> UInt64(n)
+            position += n
+        }
+    }
+
     private func grow(events: Int, categories: Int) {
         var newEvents = eventCapacity
         var newCategories = categoryCapacity
@@ -92,13 +125,13 @@ final class EventCounts {
             let to = bigger + user * newStride
             to.update(from: from, count: eventCapacity)
             (to + newEvents).update(from: from + eventCapacity, count: categoryCapacity)
+            // Each event type's row of pair bits moves as one block (at most 64 bits):
+            // bit by bit, a million users with 64 types × 64 categories took half a minute.
+            let oldPairs = from + eventCapacity + categoryCapacity
+            let newPairs = to + newEvents + newCategories
             for event in 0..<eventCapacity {
-                for category in 0..<categoryCapacity {
-                    let pair = event * categoryCapacity + category
-                    guard from[eventCapacity + categoryCapacity + pair >> 5] & (1 << UInt32(pair & 31)) != 0 else { continue }
-                    let newPair = event * newCategories + category
-                    to[newEvents + newCategories + newPair >> 5] |= 1 << UInt32(newPair & 31)
-                }
+                let row = EventCounts.bits(oldPairs, at: event * categoryCapacity, count: categoryCapacity)
+                if row != 0 { EventCounts.setBits(newPairs, at: event * newCategories, row) }
             }
         }
         storage.deallocate()

@@ -12,13 +12,17 @@ public struct FeaturizeOptions: Sendable {
     /// Parse on the calling thread, with small first allocations: for small inputs (a
     /// server's requests), where a second thread costs more than it saves.
     public var oneThread = false
+    /// Fail (over a limit) when the per-user counters need more bytes than this: users ×
+    /// (types + categories + pairs) is what a server's request can make grow.
+    public var maxCounterBytes: Int?
 
-    public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false, maxRows: Int? = nil, oneThread: Bool = false) {
+    public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false, maxRows: Int? = nil, oneThread: Bool = false, maxCounterBytes: Int? = nil) {
         self.events = events
         self.shard = shard
         self.sorted = sorted
         self.maxRows = maxRows
         self.oneThread = oneThread
+        self.maxCounterBytes = maxCounterBytes
     }
 }
 
@@ -87,6 +91,7 @@ public struct Featurizer {
     /// slots and counters are random memory accesses; loading a whole batch's first, in
     /// loops with no dependency between rows, lets their cache misses overlap.
     private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
+        let reader = parser.reader
         let users = UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12)
         let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14)
         var labels: [Int8] = []
@@ -110,6 +115,12 @@ public struct Featurizer {
                         throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
                     }
                     counts.add(user: user, event: batch.events[i], category: batch.categories[i])
+                }
+                if let budget = options.maxCounterBytes, counts.bytes > budget {
+                    // (The parser is the parsing thread's until the stage ends: its reader is not.)
+                    throw ToolError.limit(
+                        "the counters of \(groupedDigits(users.count)) users with these many event types and categories need more than \(budget >> 20) MiB (the limit): send fewer users at once",
+                        at: reader.location(line: batch.lines[batch.count - 1]))
                 }
                 stage.recycle(batch)
             }

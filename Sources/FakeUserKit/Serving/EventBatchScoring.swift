@@ -6,10 +6,14 @@ public struct EventBatchLimits: Sendable {
     /// Bytes of events after zstd decoding.
     public var maxBytes: Int
     public var maxEvents: Int
+    /// Bytes of per-user counters one request may make: a million one-event users with 64
+    /// event types and 64 categories would take 1 GB.
+    public var maxCounterBytes: Int
 
-    public init(maxBytes: Int, maxEvents: Int) {
+    public init(maxBytes: Int, maxEvents: Int, maxCounterBytes: Int = 256 << 20) {
         self.maxBytes = maxBytes
         self.maxEvents = maxEvents
+        self.maxCounterBytes = maxCounterBytes
     }
 }
 
@@ -114,7 +118,7 @@ public func scoreEventBatch(
         }
         let features = ByteOutput(inMemory: ())
         // A second parsing thread pays off only for large batches.
-        let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: events.count < 1 << 20)
+        let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: events.count < 1 << 20, maxCounterBytes: limits.maxCounterBytes)
         let summary = try Featurizer(options: options)
             .run(reader: reader, output: features, format: .csv)
         guard summary.users > 0 else {
