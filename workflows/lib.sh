@@ -37,28 +37,41 @@ pending_outputs=()
 pending_targets=()
 trap 'rm -f "$summary_file" "${pending_outputs[@]}"' EXIT
 
-# cache_material NAME ARGS INPUT_FILES... -> the text a stage's key is the sha256 of: the
-# stage, the fu version, the arguments and each input's digest. It is also kept in the
-# entry (.about), so `cache.sh list` can say what made it.
-cache_material() {
-    local name=$1 arguments=$2
-    shift 2
-    printf 'stage=%s\nversion=%s\nargs=%s\n' "$name" "$fu_version" "$arguments"
-    local file
-    for file in "$@"; do
-        printf 'input=%s %s\n' "$(sha256sum < "$file" | cut -d' ' -f1)" "$file"
-    done
+# shown TEXT: TEXT on one line (a newline or tab as \n, \t), for messages and .about.
+shown() {
+    local text=${1//$'\n'/\\n}
+    printf '%s' "${text//$'\t'/\\t}"
 }
 
-# stage_path NAME ARGS "INPUTS": sets stage_dir to the stage's cache entry, and
-# stage_material to what its key was made of.
+# file_digest FILE WHAT: prints the SHA-256 of FILE's content; when FILE cannot be read,
+# stops the workflow saying WHAT (in a $(…), the caller must exit too).
+file_digest() {
+    local digest
+    # 2>&1 first: a failed redirection's message is the reason too.
+    if ! digest=$(sha256sum 2>&1 < "$1") || [[ ! $digest =~ ^[0-9a-f]{64}\  ]]; then
+        die "$2: cannot read '$(shown "$1")' ($(shown "${digest##*: }"))"
+    fi
+    printf '%s\n' "${digest%% *}"
+}
+
+# stage_path NAME ARGS INPUT...: sets stage_dir to the stage's cache entry, and
+# stage_material to what its key was made of (the stage, the fu version, the arguments and
+# each input's digest; kept in the entry's .about, so `cache.sh list` can say what made
+# it). The key leaves out the inputs' paths: the same bytes under another name are a hit.
+# An input that cannot be hashed stops the workflow: a key without its content would
+# serve another input's results.
 stage_path() {
-    local name=$1 arguments=$2 inputs=$3
-    local -a files
-    read -r -a files <<< "$inputs"
-    # The key leaves out the inputs' paths: the same bytes under another name are a hit.
-    stage_material=$(cache_material "$name" "$arguments" "${files[@]}")
-    stage_dir=$cache_dir/$name/$(awk '/^input=/ { print $1; next } { print }' <<< "$stage_material" | sha256sum | cut -d' ' -f1)
+    local name=$1 arguments=$2 file digest key
+    shift 2
+    printf -v key 'stage=%s\nversion=%s\nargs=%s' "$name" "$fu_version" "$arguments"
+    stage_material=$key
+    for file in "$@"; do
+        digest=$(file_digest "$file" "stage '$name' has no cache key") || exit 1
+        key+=$'\n'input=$digest
+        stage_material+=$'\n'"input=$digest $(shown "$file")"
+    done
+    digest=$(printf '%s\n' "$key" | sha256sum) || die "stage '$name': sha256sum failed, so it has no cache key"
+    stage_dir=$cache_dir/$name/${digest%% *}
 }
 
 # The manifest of an entry: the SHA-256 of each of its files.
@@ -70,11 +83,12 @@ entry_ok() {
     [ -f "$1/.sha256" ] && [ "$(cd "$1" && sha256sum -- * 2>/dev/null)" = "$(cat "$1/.sha256")" ]
 }
 
-# run_stage NAME ARGS "INPUTS" FUNCTION: runs FUNCTION OUT_DIR unless a sound cache entry
+# run_stage NAME ARGS FUNCTION INPUT...: runs FUNCTION OUT_DIR unless a sound cache entry
 # for the same key exists (and the stage is not forced). Sets stage_dir to the entry.
 run_stage() {
-    local name=$1 arguments=$2 inputs=$3 body=$4
-    stage_path "$name" "$arguments" "$inputs"
+    local name=$1 arguments=$2 body=$3
+    shift 3
+    stage_path "$name" "$arguments" "$@"
     local started
     started=$(now)
     if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
@@ -84,7 +98,7 @@ run_stage() {
             echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
             return 0
         fi
-        say "warning: stage '$name': damaged cache entry $stage_dir (its files do not match its manifest); rebuilding it"
+        say "warning: stage '$name': damaged cache entry $(shown "$stage_dir") (its files do not match its manifest); rebuilding it"
     fi
     mkdir -p "$cache_dir/$name"
     local temporary

@@ -5,8 +5,9 @@ import Testing
 @Suite(.serialized) struct Workflow {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func train(_ work: Workdir, _ arguments: String) throws -> Workdir.Result {
-        try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output out/model.json --metrics-output out/metrics.json \(arguments)")
+    /// train.sh with the built tools, out/ for its outputs; `before` runs first in the same shell.
+    func train(_ work: Workdir, _ arguments: String, before: String = "true") throws -> Workdir.Result {
+        try work.shell("\(before); FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output out/model.json --metrics-output out/metrics.json \(arguments) \"$@\"")
     }
 
     /// stage → "ran" or "cached", from the summary table.
@@ -309,5 +310,52 @@ import Testing
         let bad = try work.shell("\(cache) gc --keep-days soon")
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("cache.sh: error: --keep-days needs a whole number of days, not 'soon'"))
+    }
+
+    /// train.sh with the cache in "FOLDER cache", after `before`; both see FOLDER (written
+    /// with bash's $'…' escapes) in $d.
+    func train(_ work: Workdir, in folder: String, _ arguments: String, before: String) throws -> Workdir.Result {
+        try train(work, "--cache-dir \"$d cache\" \(arguments)", before: "d=$'\(folder)'; mkdir -p \"$d\" && \(before)")
+    }
+
+    /// An input under a folder whose name has a space, a tab or a newline, and a cache
+    /// folder named the same way: the key is the input's content, so new data reruns every
+    /// stage (it was a stale hit: the digest failed on the path split at the space), and the
+    /// same bytes under another name are a hit.
+    @Test(arguments: ["sp ace", "tab\\there", "new\\nline"])
+    func awkwardPathsAreKeyedByTheirContent(_ folder: String) throws {
+        let work = try Workdir()
+        let synth = "fu-synth --seed 11 -o \"$d/events.csv.zst\" --users"
+        let first = try train(work, in: folder, "--input \"$d/events.csv.zst\"", before: "\(synth) 600")
+        #expect(first.status == 0, "\(first.stderr)")
+        let model = try work.read("out/model.json")
+        let second = try train(work, in: folder, "--input \"$d/events.csv.zst\"", before: "\(synth) 900")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Set(statuses(second).values) == ["ran"])
+        #expect(try work.read("out/model.json") != model)
+        let renamed = try train(work, in: folder, "--input other.csv.zst", before: "cp \"$d/events.csv.zst\" other.csv.zst")
+        #expect(renamed.status == 0, "\(renamed.stderr)")
+        #expect(Set(statuses(renamed).values) == ["cached"])
+    }
+
+    /// An input that cannot be hashed (sha256sum fails on it, or it cannot be read) fails
+    /// its stage with one clear line: the key never leaves out the content.
+    @Test func anInputThatCannotBeHashedFailsItsStage() throws {
+        let work = try Workdir()
+        try events(work, users: 300)
+        let shim = """
+            mkdir shims && printf '#!/bin/sh\\ncase $(readlink /proc/$$/fd/0) in */events.csv) echo "sha256sum: -: Input/output error" >&2; exit 1 ;; esac\\nexec %s "$@"\\n' "$(command -v sha256sum)" > shims/sha256sum && chmod +x shims/sha256sum
+            """
+        #expect(try work.shell(shim).status == 0)
+        let failed = try train(work, "--input events.csv", before: "PATH=\"$PWD/shims:$PATH\"")
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("train.sh: error: stage 'featurize' has no cache key: cannot read 'events.csv' (Input/output error)\n"), "\(failed.stderr)")
+        #expect(try work.shell("find .fu-cache -mindepth 2").stdout.isEmpty)  // no entry, no leftover
+        #expect(!(try work.files()).contains("out"))
+        if getuid() != 0 {  // root reads any file
+            let unreadable = try train(work, "--input events.csv", before: "chmod 0 events.csv")
+            #expect(unreadable.status == 1)
+            #expect(unreadable.stderr.contains("train.sh: error: stage 'featurize' has no cache key: cannot read 'events.csv' (Permission denied)\n"))
+        }
     }
 }
