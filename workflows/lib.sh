@@ -26,6 +26,7 @@ fu_tool() {
 
 say() { echo "$workflow: $*" >&2; }
 die() { say "error: $*"; exit 1; }
+usage_error() { say "error: $*"; exit 64; }
 
 now() { date +%s.%N; }
 

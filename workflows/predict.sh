@@ -14,7 +14,8 @@ Featurizes the events and scores every user with the model: PREDICTIONS gets
 UserId,Fake,Probability (Fake at the model's threshold).
 
 Options:
-  -m, --model FILE  model from train.sh or fu-fit [models/fake_user_detector.json]
+  -m, --model FILE  model from train.sh or fu-fit [the bundled model, models/fake_user_detector.json
+                    of the fu repository]; its path is shown on stderr
   -i, --input FILE  (or --data) events, CSV or JSON Lines, plain or zstd (required)
   -o, --output FILE predictions (required; .zst compresses)
   --metrics FILE    also write metrics (the events must have Fake)
@@ -44,6 +45,8 @@ done
 [ -n "$data" ] || { usage >&2; die "-i/--input (the events) is required"; }
 [ -n "$output" ] || { usage >&2; die "-o/--output is required"; }
 export FU_LOG_DIR=$log_dir
+# Said always: without -m it is the bundled model, not one train.sh wrote here.
+say "model: $(shown "$model")"
 
 # When fu-featurize fails, fu-score then sees no input: its own error would only mislead,
 # so it is shown only when the first step succeeded.

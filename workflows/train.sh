@@ -18,7 +18,8 @@ runs no tool.
 
 Options:
   -i, --input FILE           events (CSV or JSON Lines, plain or zstd) [data/events.csv.zst]
-  --model-output FILE        [models/fake_user_detector.json]
+  --model-output FILE        [models/fake_user_detector.json] (the repository's own is
+                             replaced only by a model of the bundled events)
   --metrics-output FILE      [models/training_metrics.json]
   --report-output FILE       the evaluation report [report.html beside the model]
   --curves-output DIR        roc.csv, pr.csv, calibration.csv, threshold.csv [curves/ beside the model]
@@ -45,8 +46,8 @@ USAGE
 }
 
 input=$fu_root/data/events.csv.zst
-model_output=$fu_root/models/fake_user_detector.json
-metrics_output=$fu_root/models/training_metrics.json
+model_output=models/fake_user_detector.json
+metrics_output=models/training_metrics.json
 report_output=""
 curves_output=""
 test_size=0.2
@@ -88,6 +89,13 @@ while (($#)); do
 done
 
 [ -f "$input" ] || die "no input file '$(shown "$input")'"
+# The bundled model is what the bundled events make (a test checks it): a model of other
+# events must go elsewhere.
+bundled_model=$fu_root/models/fake_user_detector.json
+if [ "$(realpath -m -- "$model_output")" = "$(realpath -m -- "$bundled_model")" ] &&
+    [ "$(realpath -- "$input")" != "$(realpath -- "$fu_root/data/events.csv.zst")" ]; then
+    usage_error "will not overwrite the bundled model $(shown "$bundled_model") with a model of $(shown "$input"): choose another file with --model-output"
+fi
 [[ $shards =~ ^[1-9][0-9]*$ ]] || die "--shards needs a whole number, not '$shards'"
 [[ $calibrate =~ ^(none|sigmoid)$ ]] || die "--calibrate needs none or sigmoid, not '$calibrate'"
 if [ -n "$from_stage" ] && [[ ! " ${stage_order[*]} " == *" $from_stage "* ]]; then

@@ -358,4 +358,37 @@ import Testing
             #expect(unreadable.stderr.contains("train.sh: error: stage 'featurize' has no cache key: cannot read 'events.csv' (Permission denied)\n"))
         }
     }
+
+    /// Like every tool, train.sh writes where it is run (models/ there), never into the
+    /// repository's models/; it refuses to put a model of other data over the bundled one.
+    @Test func outputsDefaultToTheCurrentFolderAndTheBundledModelIsKept() throws {
+        let work = try Workdir()
+        try events(work, users: 600)
+        let bundled = Workflow.root.appendingPathComponent("models/fake_user_detector.json").path
+        let before = try FileManager.default.attributesOfItem(atPath: bundled)[.modificationDate] as? Date
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: bundled))
+        let result = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try work.shell("ls models").stdout == "curves\nfake_user_detector.json\nreport.html\ntraining_metrics.json\n")
+        #expect(result.stderr.contains("train.sh: model: models/fake_user_detector.json; metrics: models/training_metrics.json"))
+        for target in [bundled, "bundled-models/fake_user_detector.json"] {  // by its path, and through a symbolic link
+            let refused = try train(work, "--input events.csv", before: "ln -sfn '\(Workflow.root.path)/models' bundled-models; set -- --model-output '\(target)'")
+            #expect(refused.status == 64)
+            #expect(refused.stderr.hasSuffix("train.sh: error: will not overwrite the bundled model \(bundled) with a model of events.csv: choose another file with --model-output\n"), "\(refused.stderr)")
+        }
+        #expect(try FileManager.default.attributesOfItem(atPath: bundled)[.modificationDate] as? Date == before)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bundled)) == bytes)
+    }
+
+    /// predict.sh says which model it used: without -m, the bundled one.
+    @Test func predictNamesItsModel() throws {
+        let work = try Workdir()
+        try events(work, users: 200)
+        let script = "FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/predict.sh' -i events.csv -o predictions.csv"
+        let bundled = try work.shell(script)
+        #expect(bundled.status == 0, "\(bundled.stderr)")
+        #expect(bundled.stderr.contains("predict.sh: model: \(Workflow.root.path)/models/fake_user_detector.json\n"))
+        let given = try work.shell("cp '\(Workflow.root.path)/models/fake_user_detector.json' m.json && \(script) -m m.json")
+        #expect(given.status == 0 && given.stderr.contains("predict.sh: model: m.json\n"))
+    }
 }
