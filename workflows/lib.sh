@@ -36,7 +36,13 @@ summary_file=$(mktemp)
 # Temporaries of the outputs not yet published (see new_output).
 pending_outputs=()
 pending_targets=()
-trap 'rm -f "$summary_file" "${pending_outputs[@]}"' EXIT
+# The folder of the stage running in this shell, and the stage jobs running in the
+# background (start_stage): what an exit, SIGINT or SIGTERM must not leave behind.
+stage_temporary=""
+stage_jobs=()
+trap 'stop_stages; rm -rf "$summary_file" "${pending_outputs[@]}" ${stage_temporary:+"$stage_temporary"}' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # shown TEXT: TEXT on one line (a newline or tab as \n, \t), for messages and .about.
 shown() {
@@ -101,30 +107,68 @@ run_stage() {
         fi
         say "warning: stage '$name': damaged cache entry $(shown "$stage_dir") (its files do not match its manifest); rebuilding it"
     fi
-    mkdir -p "$cache_dir/$name"
-    local temporary
-    temporary=$(mktemp -d "$cache_dir/$name/.tmp-XXXXXX")
+    # The temporary's name holds this shell's process id (not the $(…) subshell's): cache.sh
+    # gc removes it once that process has gone.
+    local owner=$BASHPID
+    if ! mkdir -p "$cache_dir/$name" || ! stage_temporary=$(mktemp -d "$cache_dir/$name/.tmp-$owner-XXXXXX"); then
+        die "stage '$name': cannot make a folder in '$(shown "$cache_dir/$name")'"
+    fi
     say "$name: running"
-    printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$temporary/.about"
-    if ! "$body" "$temporary" || ! write_manifest "$temporary"; then
-        rm -rf "$temporary"
+    printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$stage_temporary/.about"
+    if ! "$body" "$stage_temporary" || ! write_manifest "$stage_temporary"; then
         die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"
     fi
     if [ -d "$stage_dir" ] && { stage_forced "$name" || ! entry_ok "$stage_dir"; }; then
         # A forced rerun or a damaged entry is replaced: move the old one aside, then rename.
         # (A damaged one another run rebuilt meanwhile is sound again, and kept.)
-        local old=$cache_dir/$name/.old-$$-$RANDOM
+        local old=$cache_dir/$name/.old-$owner-$RANDOM
         mv -T "$stage_dir" "$old" 2>/dev/null || true
         rm -rf "$old"
     fi
-    if ! mv -T "$temporary" "$stage_dir" 2>/dev/null; then
-        # Another run made the same entry meanwhile: it holds the same bytes, and may be
-        # in use, so ours is the one dropped.
-        rm -rf "$temporary"
-    fi
+    # When the rename fails, another run made the same entry meanwhile: it holds the same
+    # bytes, and may be in use, so ours is the one dropped.
+    mv -T "$stage_temporary" "$stage_dir" 2>/dev/null || rm -rf "$stage_temporary"
+    stage_temporary=""
     local seconds
     seconds=$(awk -v end="$(now)" -v start="$started" 'BEGIN { printf "%.2f", end - start }')
     echo "$name|ran|$seconds|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
+}
+
+# start_stage NAME ARGS FUNCTION INPUT...: run_stage as a background job, in a process
+# group of its own so that stop_stages stops its tool too (a background job of a script
+# would ignore SIGINT). wait_stages waits for them.
+start_stage() {
+    set -m
+    (
+        trap 'rm -rf ${stage_temporary:+"$stage_temporary"}' EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+        run_stage "$@"
+    ) &
+    stage_jobs+=("$!")
+    set +m
+}
+
+# wait_stages WHAT: waits for every stage job; the first to fail fails WHAT, and the exit
+# trap stops the others.
+wait_stages() {
+    local pid="" status job left
+    while ((${#stage_jobs[@]})); do
+        status=0
+        wait -n -p pid "${stage_jobs[@]}" || status=$?
+        left=()
+        for job in "${stage_jobs[@]}"; do [ "$job" = "$pid" ] || left+=("$job"); done
+        stage_jobs=("${left[@]}")
+        ((status == 0)) || die "stage '$1' failed"
+    done
+}
+
+# Stops the stage jobs still running (their whole process groups) and waits for them.
+stop_stages() {
+    local pid
+    for pid in "${stage_jobs[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for pid in "${stage_jobs[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stage_jobs=()
 }
 
 # A stage is forced by --force, or by --from naming it or an earlier stage.

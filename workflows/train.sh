@@ -135,13 +135,12 @@ else
     bucket_file() { printf '%s/bucket-%05d-of-%05d.csv.zst' "$bucket_dir" "$1" "$shards"; }
     shard_stage() { "$featurize" -i "$bucket" -o "$1/features.csv.zst"; }
     shard_files=()
-    pids=()
+    # A failing (or interrupted) shard stops the others: see wait_stages.
     for ((i = 0; i < shards; i++)); do
         bucket=$(bucket_file "$i")
-        (run_stage "featurize-shard-$i-of-$shards" "" shard_stage "$bucket") &
-        pids+=($!)
+        start_stage "featurize-shard-$i-of-$shards" "" shard_stage "$bucket"
     done
-    for pid in "${pids[@]}"; do wait "$pid" || die "stage 'featurize' failed"; done
+    wait_stages featurize
     for ((i = 0; i < shards; i++)); do
         stage_path "featurize-shard-$i-of-$shards" "" "$(bucket_file "$i")"
         shard_files+=("$stage_dir/features.csv.zst")

@@ -391,4 +391,71 @@ import Testing
         let given = try work.shell("cp '\(Workflow.root.path)/models/fake_user_detector.json' m.json && \(script) -m m.json")
         #expect(given.status == 0 && given.stderr.contains("predict.sh: model: m.json\n"))
     }
+
+    /// SIGINT to the run (as Ctrl-C sends it, to its process group) while a stage runs
+    /// leaves no temporary folder, nor a shard still running; and a temporary folder's name
+    /// holds its process id, alive while it runs, so gc keeps it.
+    @Test(arguments: [1, 3]) func anInterruptLeavesNoTemporaryFolder(_ shards: Int) throws {
+        let work = try Workdir()
+        try events(work, users: 5000)
+        let stage = shards == 1 ? "*" : "featurize-shard-*"
+        let result = try work.shell("""
+            set -m
+            FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv --model-output out/model.json --metrics-output out/metrics.json --shards \(shards) 2> run.log &
+            run=$!
+            until [ -n "$(find .fu-cache/\(stage) -maxdepth 1 -name '.tmp-*' 2>/dev/null)" ]; do kill -0 $run || exit 1; sleep 0.01; done
+            bash '\(Workflow.root.path)/workflows/cache.sh' gc --dry-run > gc.log 2>&1
+            kill -INT -- -$run
+            wait $run
+            """)
+        let log = try work.read("run.log")
+        #expect(result.status == 130, "\(result.stderr)\(log)")
+        #expect(try work.shell("find .fu-cache -name '.tmp-*'").stdout.isEmpty)
+        #expect(!(try work.read("gc.log")).contains(".tmp-"))
+        // No fu-featurize of this folder still running.
+        let running = "for p in /proc/[0-9]*; do [ \"$(readlink $p/cwd)\" = \"$PWD\" ] && readlink $p/exe | grep /fu-featurize; done 2>/dev/null; true"
+        #expect(try work.shell(running).stdout.isEmpty)
+    }
+
+    /// With --shards, one failing shard stops the others (they were left running).
+    @Test func aFailingShardStopsTheOthers() throws {
+        let work = try Workdir()
+        try events(work, users: 900)
+        let real = Workdir.binaries.path
+        let wrapper = """
+            mkdir bin && ln -s '\(real)'/fu-* bin/ && rm bin/fu-featurize
+            cat > bin/fu-featurize <<'WRAPPER'
+            #!/bin/bash
+            case "$*" in
+                *bucket-00000-*) echo $$ > slow.pid; exec sleep 300 ;;
+                *bucket-00001-*) until [ -s slow.pid ]; do sleep 0.01; done; echo "fu-featurize: error: made to fail" >&2; exit 1 ;;
+            esac
+            exec '\(real)/fu-featurize' "$@"
+            WRAPPER
+            chmod +x bin/fu-featurize
+            """
+        #expect(try work.shell(wrapper).status == 0)
+        let result = try work.shell("FU_BIN=\"$PWD/bin\" bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv --shards 3 --model-output out/model.json", deadline: 120)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("train.sh: error: stage 'featurize' failed"))
+        #expect(try work.shell("kill -0 $(cat slow.pid)").status != 0)  // the slow shard was stopped
+        #expect(try work.shell("find .fu-cache -name '.tmp-*'").stdout.isEmpty)
+    }
+
+    /// gc removes a temporary folder whose process has gone, and keeps a running one's.
+    @Test func cacheGcRemovesLeftoversOfRunsThatHaveGone() throws {
+        let work = try Workdir()
+        let gc = try work.shell("""
+            dead=$(sh -c 'echo $$')
+            mkdir -p .fu-cache/cv/.tmp-$dead-x1 .fu-cache/fit/.old-$dead-7 .fu-cache/cv/.tmp-$$-x2
+            bash '\(Workflow.root.path)/workflows/cache.sh' gc && find .fu-cache -mindepth 2 | sed "s/$$/LIVE/"
+            """)
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.stdout == ".fu-cache/cv/.tmp-LIVE-x2\n")
+        #expect(gc.stderr.hasPrefix("cache.sh: removed 2 entries"))
+        for flag in ["--help", "-h"] {
+            let help = try work.shell("bash '\(Workflow.root.path)/workflows/cache.sh' \(flag)")
+            #expect(help.status == 0 && help.stdout.hasPrefix("Usage: workflows/cache.sh") && help.stderr.isEmpty)
+        }
+    }
 }
