@@ -45,8 +45,6 @@ done
 [ -n "$data" ] || { usage >&2; die "-i/--input (the events) is required"; }
 [ -n "$output" ] || { usage >&2; die "-o/--output is required"; }
 export FU_LOG_DIR=$log_dir
-# Said always: without -m it is the bundled model, not one train.sh wrote here.
-say "model: $(shown "$model")"
 
 # When fu-featurize fails, fu-score then sees no input: its own error would only mislead,
 # so it is shown only when the first step succeeded.
@@ -57,4 +55,7 @@ status=0
 if ((status[0] == 0)); then cat "$score_errors" >&2; fi
 rm -f "$score_errors"
 if ((status[0] != 0 || ${status[1]:-0} != 0)); then exit 1; fi
+# Said always (after the run, so that a failure shows its one error): without -m it is the
+# bundled model, not one train.sh wrote here.
+say "model: $(shown "$model")"
 say "predictions: $output"
