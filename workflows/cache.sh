@@ -11,7 +11,8 @@ Usage: workflows/cache.sh list [--cache-dir DIR]
 list  one line per entry: stage, key, last used, size, and what made it (the arguments
       and the inputs' digests and names, from the entry's .about)
 gc    removes entries not used for N days [30] (0 removes every entry), and leftovers
-      of interrupted runs; --dry-run only says what it would remove
+      of killed runs (.tmp-PID-* whose process has gone, or over an hour old);
+      --dry-run only says what it would remove
 
 Options:
   --cache-dir DIR   [.fu-cache]
@@ -22,6 +23,7 @@ USAGE
 die() { echo "$workflow: error: $*" >&2; exit 64; }
 
 (($#)) || { usage >&2; exit 64; }
+case $1 in -h | --help) usage; exit 0 ;; esac
 command=$1
 shift
 cache_dir=.fu-cache
@@ -38,13 +40,30 @@ while (($#)); do
 done
 [[ $keep_days =~ ^[0-9]+$ ]] || die "--keep-days needs a whole number of days, not '$keep_days'"
 
-# Entries are CACHE/STAGE/KEY folders; .tmp-* and .old-* are runs' leftovers.
-entries() { find "$cache_dir" -mindepth 2 -maxdepth 2 -type d ! -name '.*' 2>/dev/null | sort; }
+# Entries are CACHE/STAGE/KEY folders; .tmp-* and .old-* are runs' leftovers. Each is
+# listed with a NUL after it, as a folder's name may hold a newline.
+entries() { find "$cache_dir" -mindepth 2 -maxdepth 2 -type d ! -name '.*' -print0 2>/dev/null | sort -z; }
+
+# Leftovers of runs that have gone: .tmp-PID-* and .old-PID-* whose process no longer
+# runs, and, as before, any older than 60 minutes (named before they held a PID, or
+# whose PID a new process has taken).
+leftovers() {
+    local folder pid
+    while IFS= read -r -d '' folder; do
+        pid=$(basename "$folder" | sed -n 's/^\.\(tmp\|old\)-\([0-9]\+\)-.*/\2/p')
+        if [ -n "$(find "$folder" -maxdepth 0 -mmin +60)" ] || { [ -n "$pid" ] && ! running "$pid"; }; then
+            printf '%s\0' "$folder"
+        fi
+    done < <(find "$cache_dir" -mindepth 2 -maxdepth 2 -type d \( -name '.tmp-*' -o -name '.old-*' \) -print0 2>/dev/null)
+}
+
+# running PID: the process exists (kill -0 fails for another user's process: /proc sees it).
+running() { kill -0 "$1" 2>/dev/null || [ -d "/proc/$1" ]; }
 
 case $command in
     list)
         printf '%-18s %-12s %-16s %10s  %s\n' stage key last-used bytes made-by
-        while IFS= read -r entry; do
+        while IFS= read -r -d '' entry; do
             about=$entry/.about
             made="(no .about: made before fu recorded it)"
             if [ -f "$about" ]; then
@@ -59,7 +78,7 @@ case $command in
     gc)
         removed=0
         freed=0
-        while IFS= read -r entry; do
+        while IFS= read -r -d '' entry; do
             bytes=$(du -sb "$entry" | cut -f1)
             if ((dry_run)); then
                 echo "$workflow: would remove $entry ($bytes bytes)"
@@ -69,10 +88,10 @@ case $command in
             removed=$((removed + 1))
             freed=$((freed + bytes))
         done < <(
-            if ((keep_days == 0)); then entries; else entries | while IFS= read -r e; do
-                [ -n "$(find "$e" -maxdepth 0 -mtime +"$((keep_days - 1))")" ] && echo "$e"
+            if ((keep_days == 0)); then entries; else entries | while IFS= read -r -d '' e; do
+                [ -z "$(find "$e" -maxdepth 0 -mtime +"$((keep_days - 1))")" ] || printf '%s\0' "$e"
             done; fi
-            find "$cache_dir" -mindepth 2 -maxdepth 2 -type d \( -name '.tmp-*' -o -name '.old-*' \) -mmin +60 2>/dev/null
+            leftovers
         )
         verb=removed
         ((dry_run)) && verb="would remove"

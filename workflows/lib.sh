@@ -26,6 +26,7 @@ fu_tool() {
 
 say() { echo "$workflow: $*" >&2; }
 die() { say "error: $*"; exit 1; }
+usage_error() { say "error: $*"; exit 64; }
 
 now() { date +%s.%N; }
 
@@ -35,30 +36,49 @@ summary_file=$(mktemp)
 # Temporaries of the outputs not yet published (see new_output).
 pending_outputs=()
 pending_targets=()
-trap 'rm -f "$summary_file" "${pending_outputs[@]}"' EXIT
+# The folder of the stage running in this shell, and the stage jobs running in the
+# background (start_stage): what an exit, SIGINT or SIGTERM must not leave behind.
+stage_temporary=""
+stage_jobs=()
+trap 'stop_stages; rm -rf "$summary_file" "${pending_outputs[@]}" ${stage_temporary:+"$stage_temporary"}' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# cache_material NAME ARGS INPUT_FILES... -> the text a stage's key is the sha256 of: the
-# stage, the fu version, the arguments and each input's digest. It is also kept in the
-# entry (.about), so `cache.sh list` can say what made it.
-cache_material() {
-    local name=$1 arguments=$2
-    shift 2
-    printf 'stage=%s\nversion=%s\nargs=%s\n' "$name" "$fu_version" "$arguments"
-    local file
-    for file in "$@"; do
-        printf 'input=%s %s\n' "$(sha256sum < "$file" | cut -d' ' -f1)" "$file"
-    done
+# shown TEXT: TEXT on one line (a newline or tab as \n, \t), for messages and .about.
+shown() {
+    local text=${1//$'\n'/\\n}
+    printf '%s' "${text//$'\t'/\\t}"
 }
 
-# stage_path NAME ARGS "INPUTS": sets stage_dir to the stage's cache entry, and
-# stage_material to what its key was made of.
+# file_digest FILE WHAT: prints the SHA-256 of FILE's content; when FILE cannot be read,
+# stops the workflow saying WHAT (in a $(…), the caller must exit too).
+file_digest() {
+    local digest
+    # 2>&1 first: a failed redirection's message is the reason too.
+    if ! digest=$(sha256sum 2>&1 < "$1") || [[ ! $digest =~ ^[0-9a-f]{64}\  ]]; then
+        die "$2: cannot read '$(shown "$1")' ($(shown "${digest##*: }"))"
+    fi
+    printf '%s\n' "${digest%% *}"
+}
+
+# stage_path NAME ARGS INPUT...: sets stage_dir to the stage's cache entry, and
+# stage_material to what its key was made of (the stage, the fu version, the arguments and
+# each input's digest; kept in the entry's .about, so `cache.sh list` can say what made
+# it). The key leaves out the inputs' paths: the same bytes under another name are a hit.
+# An input that cannot be hashed stops the workflow: a key without its content would
+# serve another input's results.
 stage_path() {
-    local name=$1 arguments=$2 inputs=$3
-    local -a files
-    read -r -a files <<< "$inputs"
-    # The key leaves out the inputs' paths: the same bytes under another name are a hit.
-    stage_material=$(cache_material "$name" "$arguments" "${files[@]}")
-    stage_dir=$cache_dir/$name/$(awk '/^input=/ { print $1; next } { print }' <<< "$stage_material" | sha256sum | cut -d' ' -f1)
+    local name=$1 arguments=$2 file digest key
+    shift 2
+    printf -v key 'stage=%s\nversion=%s\nargs=%s' "$name" "$fu_version" "$arguments"
+    stage_material=$key
+    for file in "$@"; do
+        digest=$(file_digest "$file" "stage '$name' has no cache key") || exit 1
+        key+=$'\n'input=$digest
+        stage_material+=$'\n'"input=$digest $(shown "$file")"
+    done
+    digest=$(printf '%s\n' "$key" | sha256sum) || die "stage '$name': sha256sum failed, so it has no cache key"
+    stage_dir=$cache_dir/$name/${digest%% *}
 }
 
 # The manifest of an entry: the SHA-256 of each of its files.
@@ -70,11 +90,12 @@ entry_ok() {
     [ -f "$1/.sha256" ] && [ "$(cd "$1" && sha256sum -- * 2>/dev/null)" = "$(cat "$1/.sha256")" ]
 }
 
-# run_stage NAME ARGS "INPUTS" FUNCTION: runs FUNCTION OUT_DIR unless a sound cache entry
+# run_stage NAME ARGS FUNCTION INPUT...: runs FUNCTION OUT_DIR unless a sound cache entry
 # for the same key exists (and the stage is not forced). Sets stage_dir to the entry.
 run_stage() {
-    local name=$1 arguments=$2 inputs=$3 body=$4
-    stage_path "$name" "$arguments" "$inputs"
+    local name=$1 arguments=$2 body=$3
+    shift 3
+    stage_path "$name" "$arguments" "$@"
     local started
     started=$(now)
     if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
@@ -84,32 +105,70 @@ run_stage() {
             echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
             return 0
         fi
-        say "warning: stage '$name': damaged cache entry $stage_dir (its files do not match its manifest); rebuilding it"
+        say "warning: stage '$name': damaged cache entry $(shown "$stage_dir") (its files do not match its manifest); rebuilding it"
     fi
-    mkdir -p "$cache_dir/$name"
-    local temporary
-    temporary=$(mktemp -d "$cache_dir/$name/.tmp-XXXXXX")
+    # The temporary's name holds this shell's process id (not the $(…) subshell's): cache.sh
+    # gc removes it once that process has gone.
+    local owner=$BASHPID
+    if ! mkdir -p "$cache_dir/$name" || ! stage_temporary=$(mktemp -d "$cache_dir/$name/.tmp-$owner-XXXXXX"); then
+        die "stage '$name': cannot make a folder in '$(shown "$cache_dir/$name")'"
+    fi
     say "$name: running"
-    printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$temporary/.about"
-    if ! "$body" "$temporary" || ! write_manifest "$temporary"; then
-        rm -rf "$temporary"
+    printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$stage_temporary/.about"
+    if ! "$body" "$stage_temporary" || ! write_manifest "$stage_temporary"; then
         die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"
     fi
     if [ -d "$stage_dir" ] && { stage_forced "$name" || ! entry_ok "$stage_dir"; }; then
         # A forced rerun or a damaged entry is replaced: move the old one aside, then rename.
         # (A damaged one another run rebuilt meanwhile is sound again, and kept.)
-        local old=$cache_dir/$name/.old-$$-$RANDOM
+        local old=$cache_dir/$name/.old-$owner-$RANDOM
         mv -T "$stage_dir" "$old" 2>/dev/null || true
         rm -rf "$old"
     fi
-    if ! mv -T "$temporary" "$stage_dir" 2>/dev/null; then
-        # Another run made the same entry meanwhile: it holds the same bytes, and may be
-        # in use, so ours is the one dropped.
-        rm -rf "$temporary"
-    fi
+    # When the rename fails, another run made the same entry meanwhile: it holds the same
+    # bytes, and may be in use, so ours is the one dropped.
+    mv -T "$stage_temporary" "$stage_dir" 2>/dev/null || rm -rf "$stage_temporary"
+    stage_temporary=""
     local seconds
     seconds=$(awk -v end="$(now)" -v start="$started" 'BEGIN { printf "%.2f", end - start }')
     echo "$name|ran|$seconds|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
+}
+
+# start_stage NAME ARGS FUNCTION INPUT...: run_stage as a background job, in a process
+# group of its own so that stop_stages stops its tool too (a background job of a script
+# would ignore SIGINT). wait_stages waits for them.
+start_stage() {
+    set -m
+    (
+        trap 'rm -rf ${stage_temporary:+"$stage_temporary"}' EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+        run_stage "$@"
+    ) &
+    stage_jobs+=("$!")
+    set +m
+}
+
+# wait_stages WHAT: waits for every stage job; the first to fail fails WHAT, and the exit
+# trap stops the others.
+wait_stages() {
+    local pid="" status job left
+    while ((${#stage_jobs[@]})); do
+        status=0
+        wait -n -p pid "${stage_jobs[@]}" || status=$?
+        left=()
+        for job in "${stage_jobs[@]}"; do [ "$job" = "$pid" ] || left+=("$job"); done
+        stage_jobs=("${left[@]}")
+        ((status == 0)) || die "stage '$1' failed"
+    done
+}
+
+# Stops the stage jobs still running (their whole process groups) and waits for them.
+stop_stages() {
+    local pid
+    for pid in "${stage_jobs[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for pid in "${stage_jobs[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stage_jobs=()
 }
 
 # A stage is forced by --force, or by --from naming it or an earlier stage.

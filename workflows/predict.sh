@@ -14,7 +14,8 @@ Featurizes the events and scores every user with the model: PREDICTIONS gets
 UserId,Fake,Probability (Fake at the model's threshold).
 
 Options:
-  -m, --model FILE  model from train.sh or fu-fit [models/fake_user_detector.json]
+  -m, --model FILE  model from train.sh or fu-fit [the bundled model, models/fake_user_detector.json
+                    of the fu repository]; its path is shown on stderr
   -i, --input FILE  (or --data) events, CSV or JSON Lines, plain or zstd (required)
   -o, --output FILE predictions (required; .zst compresses)
   --metrics FILE    also write metrics (the events must have Fake)
@@ -54,4 +55,7 @@ status=0
 if ((status[0] == 0)); then cat "$score_errors" >&2; fi
 rm -f "$score_errors"
 if ((status[0] != 0 || ${status[1]:-0} != 0)); then exit 1; fi
+# Said always (after the run, so that a failure shows its one error): without -m it is the
+# bundled model, not one train.sh wrote here.
+say "model: $(shown "$model")"
 say "predictions: $output"

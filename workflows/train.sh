@@ -18,7 +18,8 @@ runs no tool.
 
 Options:
   -i, --input FILE           events (CSV or JSON Lines, plain or zstd) [data/events.csv.zst]
-  --model-output FILE        [models/fake_user_detector.json]
+  --model-output FILE        [models/fake_user_detector.json] (the repository's own is
+                             replaced only by a model of the bundled events)
   --metrics-output FILE      [models/training_metrics.json]
   --report-output FILE       the evaluation report [report.html beside the model]
   --curves-output DIR        roc.csv, pr.csv, calibration.csv, threshold.csv [curves/ beside the model]
@@ -45,8 +46,8 @@ USAGE
 }
 
 input=$fu_root/data/events.csv.zst
-model_output=$fu_root/models/fake_user_detector.json
-metrics_output=$fu_root/models/training_metrics.json
+model_output=models/fake_user_detector.json
+metrics_output=models/training_metrics.json
 report_output=""
 curves_output=""
 test_size=0.2
@@ -87,7 +88,14 @@ while (($#)); do
     esac
 done
 
-[ -f "$input" ] || die "no input file '$input'"
+[ -f "$input" ] || die "no input file '$(shown "$input")'"
+# The bundled model is what the bundled events make (a test checks it): a model of other
+# events must go elsewhere.
+bundled_model=$fu_root/models/fake_user_detector.json
+if [ "$(realpath -m -- "$model_output")" = "$(realpath -m -- "$bundled_model")" ] &&
+    [ "$(realpath -- "$input")" != "$(realpath -- "$fu_root/data/events.csv.zst")" ]; then
+    usage_error "will not overwrite the bundled model $(shown "$bundled_model") with a model of $(shown "$input"): choose another file with --model-output"
+fi
 [[ $shards =~ ^[1-9][0-9]*$ ]] || die "--shards needs a whole number, not '$shards'"
 [[ $calibrate =~ ^(none|sigmoid)$ ]] || die "--calibrate needs none or sigmoid, not '$calibrate'"
 if [ -n "$from_stage" ] && [[ ! " ${stage_order[*]} " == *" $from_stage "* ]]; then
@@ -107,7 +115,8 @@ report=$(fu_tool fu-report)
 partition=$(fu_tool fu-partition)
 merge=$(fu_tool fu-merge)
 # The version and the binaries themselves: a rebuilt tool invalidates what it made.
-fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" "$partition" "$merge" | sha256sum | cut -d' ' -f1)"
+fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" "$partition" "$merge" | sha256sum | cut -d' ' -f1)" ||
+    die "cannot hash the fu tools for the cache keys"
 feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
 
@@ -117,22 +126,21 @@ feature_args=()
 # same rows are the same bytes and the later stages are cache hits.
 featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
 if [ "$shards" = 1 ]; then
-    run_stage featurize "" "$input" featurize_stage
+    run_stage featurize "" featurize_stage "$input"
     features_file=$stage_dir/features.csv.zst
 else
     partition_stage() { "$partition" --buckets "$shards" --output-dir "$1" "$input"; }
-    run_stage featurize-partition "--buckets $shards" "$input" partition_stage
+    run_stage featurize-partition "--buckets $shards" partition_stage "$input"
     bucket_dir=$stage_dir
     bucket_file() { printf '%s/bucket-%05d-of-%05d.csv.zst' "$bucket_dir" "$1" "$shards"; }
     shard_stage() { "$featurize" -i "$bucket" -o "$1/features.csv.zst"; }
     shard_files=()
-    pids=()
+    # A failing (or interrupted) shard stops the others: see wait_stages.
     for ((i = 0; i < shards; i++)); do
         bucket=$(bucket_file "$i")
-        (run_stage "featurize-shard-$i-of-$shards" "" "$bucket" shard_stage) &
-        pids+=($!)
+        start_stage "featurize-shard-$i-of-$shards" "" shard_stage "$bucket"
     done
-    for pid in "${pids[@]}"; do wait "$pid" || die "stage 'featurize' failed"; done
+    wait_stages featurize
     for ((i = 0; i < shards; i++)); do
         stage_path "featurize-shard-$i-of-$shards" "" "$(bucket_file "$i")"
         shard_files+=("$stage_dir/features.csv.zst")
@@ -140,13 +148,13 @@ else
     # Each bucket's table is sorted by UserId; fu-merge gives exactly the one-process table
     # (a per-type column a bucket lacks is filled with zeros).
     merge_stage() { "$merge" -o "$1/features.csv.zst" "${shard_files[@]}"; }
-    run_stage featurize-merge "" "${shard_files[*]}" merge_stage
+    run_stage featurize-merge "" merge_stage "${shard_files[@]}"
     features_file=$stage_dir/features.csv.zst
 fi
 
 # --- split: stratified by user; the same seed gives the same users on events and features.
 split_stage() { "$split" -i "$features_file" --test-size "$test_size" --seed "$seed" --test "$1/test.csv.zst" -o "$1/train.csv.zst"; }
-run_stage split "--test-size $test_size --seed $seed" "$features_file" split_stage
+run_stage split "--test-size $test_size --seed $seed" split_stage "$features_file"
 train_file=$stage_dir/train.csv.zst
 test_file=$stage_dir/test.csv.zst
 
@@ -155,13 +163,13 @@ if [ -n "$test_events_output" ]; then
         "$split" -i "$input" --test-size "$test_size" --seed "$seed" --drop-label \
             --test "$1/test_events.csv.zst" --truth "$1/truth.csv.zst" -o /dev/null
     }
-    run_stage test-events "--test-size $test_size --seed $seed" "$input" test_events_stage
+    run_stage test-events "--test-size $test_size --seed $seed" test_events_stage "$input"
     test_events_dir=$stage_dir
 fi
 
 # --- cv on the train users, keeping the out-of-fold predictions for the report.
 cv_stage() { "$cv" -i "$train_file" --folds "$folds" --seed "$seed" "${feature_args[@]}" --oof "$1/oof.csv.zst" -o "$1/cv.json"; }
-run_stage cv "--folds $folds --seed $seed ${feature_args[*]} --oof" "$train_file" cv_stage
+run_stage cv "--folds $folds --seed $seed ${feature_args[*]} --oof" cv_stage "$train_file"
 cv_file=$stage_dir/cv.json
 oof_file=$stage_dir/oof.csv.zst
 
@@ -170,13 +178,13 @@ fit_args=(--threshold "$threshold" "${feature_args[@]}")
 [ "$calibrate" = none ] || fit_args+=(--calibrate "$calibrate")
 [ "$threshold" != auto ] && [ "$calibrate" = none ] || fit_args+=(--folds "$folds" --seed "$seed")
 fit_stage() { "$fit" -i "$train_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
-run_stage fit "${fit_args[*]}" "$train_file" fit_stage
+run_stage fit "${fit_args[*]}" fit_stage "$train_file"
 model_file=$stage_dir/model.json
 train_metrics=$stage_dir/train_metrics.json
 
 # --- score the test users.
 score_stage() { "$score" -m "$model_file" -i "$test_file" --metrics "$1/test_metrics.json" -o "$1/predictions.csv.zst"; }
-run_stage score "" "$model_file $test_file" score_stage
+run_stage score "" score_stage "$model_file" "$test_file"
 test_metrics=$stage_dir/test_metrics.json
 predictions_file=$stage_dir/predictions.csv.zst
 
@@ -195,7 +203,7 @@ jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile t
 # --- report: the test users' scores beside their truth (the labelled test features), the
 # out-of-fold scores, the metrics file (test metrics, cv, parameters). No wall-clock date:
 # SOURCE_DATE_EPOCH's when set (it is then part of the stage's key).
-input_digest=sha256:$(sha256sum < "$input" | cut -d' ' -f1)
+input_digest=sha256:$(file_digest "$input" "no digest of the input for the report") || exit 1
 report_args=(--input-digest "$input_digest")
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
     report_key="--input-digest $input_digest SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
@@ -207,7 +215,7 @@ report_stage() {
     "$report" -m "$model_file" --predictions "$predictions_file" --truth "$test_file" --metrics "$metrics_draft" \
         --oof "$oof_file" "${report_args[@]}" --curves-dir "$1" -o "$1/report.html"
 }
-run_stage report "$report_key" "$model_file $predictions_file $test_file $metrics_draft $oof_file" report_stage
+run_stage report "$report_key" report_stage "$model_file" "$predictions_file" "$test_file" "$metrics_draft" "$oof_file"
 prepare_output "$stage_dir/report.html" "$report_output"
 for curve in roc pr calibration threshold; do
     prepare_output "$stage_dir/$curve.csv" "$curves_output/$curve.csv"

@@ -5,8 +5,9 @@ import Testing
 @Suite(.serialized) struct Workflow {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func train(_ work: Workdir, _ arguments: String) throws -> Workdir.Result {
-        try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output out/model.json --metrics-output out/metrics.json \(arguments)")
+    /// train.sh with the built tools, out/ for its outputs; `before` runs first in the same shell.
+    func train(_ work: Workdir, _ arguments: String, before: String = "true") throws -> Workdir.Result {
+        try work.shell("\(before); FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --model-output out/model.json --metrics-output out/metrics.json \(arguments) \"$@\"")
     }
 
     /// stage → "ran" or "cached", from the summary table.
@@ -309,5 +310,152 @@ import Testing
         let bad = try work.shell("\(cache) gc --keep-days soon")
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("cache.sh: error: --keep-days needs a whole number of days, not 'soon'"))
+    }
+
+    /// train.sh with the cache in "FOLDER cache", after `before`; both see FOLDER (written
+    /// with bash's $'…' escapes) in $d.
+    func train(_ work: Workdir, in folder: String, _ arguments: String, before: String) throws -> Workdir.Result {
+        try train(work, "--cache-dir \"$d cache\" \(arguments)", before: "d=$'\(folder)'; mkdir -p \"$d\" && \(before)")
+    }
+
+    /// An input under a folder whose name has a space, a tab or a newline, and a cache
+    /// folder named the same way: the key is the input's content, so new data reruns every
+    /// stage (it was a stale hit: the digest failed on the path split at the space), and the
+    /// same bytes under another name are a hit.
+    @Test(arguments: ["sp ace", "tab\\there", "new\\nline"])
+    func awkwardPathsAreKeyedByTheirContent(_ folder: String) throws {
+        let work = try Workdir()
+        let synth = "fu-synth --seed 11 -o \"$d/events.csv.zst\" --users"
+        let first = try train(work, in: folder, "--input \"$d/events.csv.zst\"", before: "\(synth) 600")
+        #expect(first.status == 0, "\(first.stderr)")
+        let model = try work.read("out/model.json")
+        let second = try train(work, in: folder, "--input \"$d/events.csv.zst\"", before: "\(synth) 900")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Set(statuses(second).values) == ["ran"])
+        #expect(try work.read("out/model.json") != model)
+        let renamed = try train(work, in: folder, "--input other.csv.zst", before: "cp \"$d/events.csv.zst\" other.csv.zst")
+        #expect(renamed.status == 0, "\(renamed.stderr)")
+        #expect(Set(statuses(renamed).values) == ["cached"])
+    }
+
+    /// An input that cannot be hashed (sha256sum fails on it, or it cannot be read) fails
+    /// its stage with one clear line: the key never leaves out the content.
+    @Test func anInputThatCannotBeHashedFailsItsStage() throws {
+        let work = try Workdir()
+        try events(work, users: 300)
+        let shim = """
+            mkdir shims && printf '#!/bin/sh\\ncase $(readlink /proc/$$/fd/0) in */events.csv) echo "sha256sum: -: Input/output error" >&2; exit 1 ;; esac\\nexec %s "$@"\\n' "$(command -v sha256sum)" > shims/sha256sum && chmod +x shims/sha256sum
+            """
+        #expect(try work.shell(shim).status == 0)
+        let failed = try train(work, "--input events.csv", before: "PATH=\"$PWD/shims:$PATH\"")
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("train.sh: error: stage 'featurize' has no cache key: cannot read 'events.csv' (Input/output error)\n"), "\(failed.stderr)")
+        #expect(try work.shell("find .fu-cache -mindepth 2").stdout.isEmpty)  // no entry, no leftover
+        #expect(!(try work.files()).contains("out"))
+        if getuid() != 0 {  // root reads any file
+            let unreadable = try train(work, "--input events.csv", before: "chmod 0 events.csv")
+            #expect(unreadable.status == 1)
+            #expect(unreadable.stderr.contains("train.sh: error: stage 'featurize' has no cache key: cannot read 'events.csv' (Permission denied)\n"))
+        }
+    }
+
+    /// Like every tool, train.sh writes where it is run (models/ there), never into the
+    /// repository's models/; it refuses to put a model of other data over the bundled one.
+    @Test func outputsDefaultToTheCurrentFolderAndTheBundledModelIsKept() throws {
+        let work = try Workdir()
+        try events(work, users: 600)
+        let bundled = Workflow.root.appendingPathComponent("models/fake_user_detector.json").path
+        let before = try FileManager.default.attributesOfItem(atPath: bundled)[.modificationDate] as? Date
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: bundled))
+        let result = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try work.shell("ls models").stdout == "curves\nfake_user_detector.json\nreport.html\ntraining_metrics.json\n")
+        #expect(result.stderr.contains("train.sh: model: models/fake_user_detector.json; metrics: models/training_metrics.json"))
+        for target in [bundled, "bundled-models/fake_user_detector.json"] {  // by its path, and through a symbolic link
+            let refused = try train(work, "--input events.csv", before: "ln -sfn '\(Workflow.root.path)/models' bundled-models; set -- --model-output '\(target)'")
+            #expect(refused.status == 64)
+            #expect(refused.stderr.hasSuffix("train.sh: error: will not overwrite the bundled model \(bundled) with a model of events.csv: choose another file with --model-output\n"), "\(refused.stderr)")
+        }
+        #expect(try FileManager.default.attributesOfItem(atPath: bundled)[.modificationDate] as? Date == before)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bundled)) == bytes)
+    }
+
+    /// predict.sh says which model it used: without -m, the bundled one.
+    @Test func predictNamesItsModel() throws {
+        let work = try Workdir()
+        try events(work, users: 200)
+        let script = "FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/predict.sh' -i events.csv -o predictions.csv"
+        let bundled = try work.shell(script)
+        #expect(bundled.status == 0, "\(bundled.stderr)")
+        #expect(bundled.stderr.contains("predict.sh: model: \(Workflow.root.path)/models/fake_user_detector.json\n"))
+        let given = try work.shell("cp '\(Workflow.root.path)/models/fake_user_detector.json' m.json && \(script) -m m.json")
+        #expect(given.status == 0 && given.stderr.contains("predict.sh: model: m.json\n"))
+    }
+
+    /// SIGINT to the run (as Ctrl-C sends it, to its process group) while a stage runs
+    /// leaves no temporary folder, nor a shard still running; and a temporary folder's name
+    /// holds its process id, alive while it runs, so gc keeps it.
+    @Test(arguments: [1, 3]) func anInterruptLeavesNoTemporaryFolder(_ shards: Int) throws {
+        let work = try Workdir()
+        try events(work, users: 5000)
+        let stage = shards == 1 ? "*" : "featurize-shard-*"
+        let result = try work.shell("""
+            set -m
+            FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv --model-output out/model.json --metrics-output out/metrics.json --shards \(shards) 2> run.log &
+            run=$!
+            until [ -n "$(find .fu-cache/\(stage) -maxdepth 1 -name '.tmp-*' 2>/dev/null)" ]; do kill -0 $run || exit 1; sleep 0.01; done
+            bash '\(Workflow.root.path)/workflows/cache.sh' gc --dry-run > gc.log 2>&1
+            kill -INT -- -$run
+            wait $run
+            """)
+        let log = try work.read("run.log")
+        #expect(result.status == 130, "\(result.stderr)\(log)")
+        #expect(try work.shell("find .fu-cache -name '.tmp-*'").stdout.isEmpty)
+        #expect(!(try work.read("gc.log")).contains(".tmp-"))
+        // No fu-featurize of this folder still running.
+        let running = "for p in /proc/[0-9]*; do [ \"$(readlink $p/cwd)\" = \"$PWD\" ] && readlink $p/exe | grep /fu-featurize; done 2>/dev/null; true"
+        #expect(try work.shell(running).stdout.isEmpty)
+    }
+
+    /// With --shards, one failing shard stops the others (they were left running).
+    @Test func aFailingShardStopsTheOthers() throws {
+        let work = try Workdir()
+        try events(work, users: 900)
+        let real = Workdir.binaries.path
+        let wrapper = """
+            mkdir bin && ln -s '\(real)'/fu-* bin/ && rm bin/fu-featurize
+            cat > bin/fu-featurize <<'WRAPPER'
+            #!/bin/bash
+            case "$*" in
+                *bucket-00000-*) echo $$ > slow.pid; exec sleep 300 ;;
+                *bucket-00001-*) until [ -s slow.pid ]; do sleep 0.01; done; echo "fu-featurize: error: made to fail" >&2; exit 1 ;;
+            esac
+            exec '\(real)/fu-featurize' "$@"
+            WRAPPER
+            chmod +x bin/fu-featurize
+            """
+        #expect(try work.shell(wrapper).status == 0)
+        let result = try work.shell("FU_BIN=\"$PWD/bin\" bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv --shards 3 --model-output out/model.json", deadline: 120)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("train.sh: error: stage 'featurize' failed"))
+        #expect(try work.shell("kill -0 $(cat slow.pid)").status != 0)  // the slow shard was stopped
+        #expect(try work.shell("find .fu-cache -name '.tmp-*'").stdout.isEmpty)
+    }
+
+    /// gc removes a temporary folder whose process has gone, and keeps a running one's.
+    @Test func cacheGcRemovesLeftoversOfRunsThatHaveGone() throws {
+        let work = try Workdir()
+        let gc = try work.shell("""
+            dead=$(sh -c 'echo $$')
+            mkdir -p .fu-cache/cv/.tmp-$dead-x1 .fu-cache/fit/.old-$dead-7 .fu-cache/cv/.tmp-$$-x2
+            bash '\(Workflow.root.path)/workflows/cache.sh' gc && find .fu-cache -mindepth 2 | sed "s/$$/LIVE/"
+            """)
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.stdout == ".fu-cache/cv/.tmp-LIVE-x2\n")
+        #expect(gc.stderr.hasPrefix("cache.sh: removed 2 entries"))
+        for flag in ["--help", "-h"] {
+            let help = try work.shell("bash '\(Workflow.root.path)/workflows/cache.sh' \(flag)")
+            #expect(help.status == 0 && help.stdout.hasPrefix("Usage: workflows/cache.sh") && help.stderr.isEmpty)
+        }
     }
 }
