@@ -22,6 +22,8 @@ struct FeatureSet {
     /// Summation orders (by name) for entropies, so results do not depend on file order.
     private let eventOrder: [Int]
     private let categoryOrder: [Int]
+    /// Which columns hold counts (written as integers).
+    private let isCount: [Bool]
 
     static let referenceNames = [
         "total_events", "click_ad_ratio", "send_email_ratio", "unique_categories", "category_repeat_ratio",
@@ -40,6 +42,8 @@ struct FeatureSet {
         eventOrder = events.idsSortedByName()
         categoryOrder = categories.idsSortedByName()
         columnNames = FeatureSet.columnNames(types: columnEvents.map { events.name($0) })
+        isCount = [true, false, false, true, false] + Array(repeating: true, count: columnEvents.count)
+            + Array(repeating: false, count: extraRatioEvents.count) + [false, true, false, false, false, true]
     }
 
     /// The feature columns for per-type columns of `types`, in this order: the reference
@@ -86,8 +90,20 @@ struct FeatureSet {
         return nil
     }
 
-    /// Writes one user's feature values, in `columnNames` order.
+    /// Writes one user's feature values, in `columnNames` order; counts print as integers.
     func write(user: Int, counts: EventCounts, to writer: TableWriter) throws {
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: columnNames.count) { row in
+            values(user: user, counts: counts, into: row)
+            for (column, value) in row.enumerated() {
+                if isCount[column] { try writer.field(Int(value)) } else { try writer.field(value) }
+            }
+        }
+    }
+
+
+    /// One user's feature values, in `columnNames` order: what fu-featurize writes and what
+    /// a stream scorer (fu-watch) scores, the same arithmetic for both.
+    func values(user: Int, counts: EventCounts, into row: UnsafeMutableBufferPointer<Double>) {
         var total = 0
         var uniqueEvents = 0
         var eventEntropy = 0.0
@@ -119,20 +135,25 @@ struct FeatureSet {
             guard let event else { return 0 }
             return Double(counts.eventCount(user: user, event: event)) / totalValue
         }
-        try writer.field(total)
-        try writer.field(share(clickAd))
-        try writer.field(share(sendEmail))
-        try writer.field(uniqueCategories)
-        try writer.field(totalValue / Double(uniqueCategories))
-        for event in columnEvents { try writer.field(counts.eventCount(user: user, event: event)) }
-        for event in extraRatioEvents { try writer.field(share(event)) }
+        var column = 0
+        func put(_ value: Double) {
+            row[column] = value
+            column += 1
+        }
+        put(totalValue)
+        put(share(clickAd))
+        put(share(sendEmail))
+        put(Double(uniqueCategories))
+        put(totalValue / Double(uniqueCategories))
+        for event in columnEvents { put(Double(counts.eventCount(user: user, event: event))) }
+        for event in extraRatioEvents { put(share(event)) }
         let clicks = (clickAd.map { counts.eventCount(user: user, event: $0) } ?? 0)
             + (clickCarrousel.map { counts.eventCount(user: user, event: $0) } ?? 0)
-        try writer.field(Double(clicks) / totalValue)
-        try writer.field(uniqueEvents)
-        try writer.field(eventEntropy == 0 ? 0 : eventEntropy)
-        try writer.field(categoryEntropy == 0 ? 0 : categoryEntropy)
-        try writer.field(Double(topCategory) / totalValue)
-        try writer.field(counts.distinctPairs(user: user))
+        put(Double(clicks) / totalValue)
+        put(Double(uniqueEvents))
+        put(eventEntropy == 0 ? 0 : eventEntropy)
+        put(categoryEntropy == 0 ? 0 : categoryEntropy)
+        put(Double(topCategory) / totalValue)
+        put(Double(counts.distinctPairs(user: user)))
     }
 }
