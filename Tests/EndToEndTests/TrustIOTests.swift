@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// Issue 16: outputs, logs and limits a hostile file or a careless path could subvert. Each
+/// test failed on the code before its fix.
+@Suite struct TrustIO {
+    /// A labelled features table, a model, held-out users and the model's predictions of them.
+    func trained(_ work: Workdir) throws {
+        #expect(try work.shell("""
+            fu-synth --users 400 --seed 5 | fu-featurize > features.csv && fu-split --test test.csv features.csv > train.csv \
+            && fu-fit train.csv -o model.json && fu-score -m model.json test.csv > pred.csv
+            """).status == 0)
+    }
+
+    func isSymlink(_ work: Workdir, _ name: String, to target: String) -> Bool {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: work.path(name))) == target
+    }
+
+    /// Repro 02: an output that is a symlink was replaced by a regular file.
+    @Test func outputSymlinksAreWrittenThrough() throws {
+        let work = try Workdir()
+        try trained(work)
+        // /dev/stdout's own kind of link: the metrics go where stdout goes.
+        #expect(try work.shell("ln -s /proc/self/fd/1 out.json && fu-score -m model.json --metrics out.json test.csv > both.txt").status == 0)
+        #expect(isSymlink(work, "out.json", to: "/proc/self/fd/1"))
+        let both = try work.read("both.txt")
+        #expect(both.contains("UserId,Fake,Probability\n") && both.contains("\"confusion_matrix\""))
+        // Links to files, relative and through folders, for each kind of output option.
+        #expect(try work.shell("""
+            mkdir real && for f in train test truth oof cv report; do echo old > real/$f; ln -s real/$f $f.link; done
+            fu-split --test test.link --truth truth.link --drop-label -o train.link features.csv \
+            && fu-cv --folds 3 --oof oof.link -o cv.link features.csv \
+            && fu-report -m model.json --predictions pred.csv --truth test.csv -o report.link
+            """).status == 0)
+        for name in ["train", "test", "truth", "oof", "cv", "report"] {
+            #expect(isSymlink(work, "\(name).link", to: "real/\(name)"), "\(name)")
+            #expect(try work.read("real/\(name)") != "old\n", "\(name)")
+        }
+        #expect(try work.read("real/test").hasPrefix("UserId,"))
+        #expect(try work.read("real/report").hasPrefix("<!DOCTYPE html>"))
+        #expect(try work.shell("ls -A real | grep -c tmp").stdout == "0\n")
+    }
+}
