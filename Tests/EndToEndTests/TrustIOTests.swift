@@ -40,4 +40,18 @@ import Testing
         #expect(try work.read("real/report").hasPrefix("<!DOCTYPE html>"))
         #expect(try work.shell("ls -A real | grep -c tmp").stdout == "0\n")
     }
+
+    /// Repro 13: a value with a newline and ESC[2J, quoted in an error, forged a log line.
+    @Test func quotedDataCannotForgeLogLines() throws {
+        let work = try Workdir()
+        try work.write("inject.csv", "UserId,Event,Category,Fake\na,click_ad,Jobs,\"1\n2026-01-01T00:00:00Z fu-featurize[1]: notice: FORGED line\u{1B}[2J\"\n")
+        try work.write("f.csv", "old\n")
+        let result = try work.run("fu-featurize", ["--log-dir", "logs", "inject.csv", "-o", "f.csv"])
+        #expect(result.status == 65)
+        #expect(result.stderr == #"fu-featurize: error: Fake must be 0 or 1, found '1\n2026-01-01T00:00:00Z fu-featurize[1]: notice: FORGED line\u{1B}[2J' (inject.csv:2)"# + "\n")
+        let log = try work.read("logs/error.log")
+        #expect(log.split(separator: "\n").count == 1)
+        #expect(log.hasSuffix(#"FORGED line\u{1B}[2J' (inject.csv:2)"# + "\n"))
+        #expect(try work.read("f.csv") == "old\n")
+    }
 }

@@ -188,3 +188,11 @@ func readAll(_ path: String) throws -> String {
         }
     }
 }
+
+@Suite struct LogEscaping {
+    @Test func controlCharactersAreEscapedPrintableTextKept() {
+        #expect(LogText.escaped("plain 'text' é ✓ 日本") == "plain 'text' é ✓ 日本")
+        #expect(LogText.escaped("a\nb\r\tc") == #"a\nb\r\tc"#)
+        #expect(LogText.escaped("x\u{1B}[2J\u{0}\u{7F}\u{85}\u{9B}y") == #"x\u{1B}[2J\u{0}\u{7F}\u{85}\u{9B}y"#)
+    }
+}
