@@ -54,4 +54,29 @@ import Testing
         #expect(log.hasSuffix(#"FORGED line\u{1B}[2J' (inject.csv:2)"# + "\n"))
         #expect(try work.read("f.csv") == "old\n")
     }
+
+    /// Repro 14: a number such as 0.007951e3097 is infinity; the report drew ∞.
+    @Test func reportRefusesNumbersThatAreNotFinite() throws {
+        let work = try Workdir()
+        try trained(work)
+        #expect(try work.shell("""
+            fu-cv --folds 3 features.csv > cv.json && fu-score -m model.json --metrics m.json test.csv > /dev/null \
+            && sed '0,/"roc_auc": [0-9.e-]*/s//"roc_auc": 0.007951e3097/' cv.json > cv-inf.json \
+            && sed 's/"threshold": \\([0-9.e-]*\\)/"threshold": \\1, "extra": [1, -1e400]/' m.json > m-inf.json \
+            && sed '0,/"intercept": [0-9.e-]*/s//&, "note": 2e308/' model.json > model-inf.json && echo old > r.html
+            """).status == 0)
+        let base = ["--predictions", "pred.csv", "--truth", "test.csv", "-o", "r.html"]
+        let cases: [([String], String)] = [
+            (["-m", "model.json", "--cv", "cv-inf.json"], "the cross-validation output has a number that is not finite at 'per_fold[0].roc_auc' (cv-inf.json)"),
+            (["-m", "model.json", "--metrics", "m-inf.json"], "the metrics file has a number that is not finite at 'extra[1]' (m-inf.json)"),
+            (["-m", "model-inf.json"], "the model has a number that is not finite at 'note' (model-inf.json)"),
+        ]
+        for (arguments, message) in cases {
+            let result = try work.run("fu-report", arguments + base)
+            #expect(result.status == 65, "\(arguments)")
+            #expect(result.stderr == "fu-report: error: \(message)\n")
+        }
+        #expect(try work.read("r.html") == "old\n")
+        #expect(try work.run("fu-report", ["-m", "model.json", "--cv", "cv.json", "--metrics", "m.json"] + base).status == 0)
+    }
 }
