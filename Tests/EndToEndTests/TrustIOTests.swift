@@ -79,4 +79,35 @@ import Testing
         #expect(try work.read("r.html") == "old\n")
         #expect(try work.run("fu-report", ["-m", "model.json", "--cv", "cv.json", "--metrics", "m.json"] + base).status == 0)
     }
+
+    /// Repros 10, 11 and 08: endless inputs and impossible sizes end at once with a clear
+    /// error, the previous outputs and $TMPDIR as they were.
+    @Test func endlessInputsAndHugeSizesFailFast() throws {
+        let work = try Workdir()
+        try trained(work)
+        try work.write("old.csv", "old\n")
+        #expect(try work.shell("mkdir tmp").status == 0)
+        let split = try work.shell("TMPDIR=tmp fu-split --test old.csv -o old.csv < /dev/zero", deadline: 60)
+        #expect(split.status == 65)
+        #expect(split.stderr == "fu-split: error: a record is longer than 64 MiB (the limit); is this a CSV or JSON Lines file? (stdin:1)\n")
+        #expect(try work.files().contains("tmp") && FileManager.default.contentsOfDirectory(atPath: work.path("tmp")) == [])
+        let score = try work.shell("fu-score -m /dev/zero test.csv -o old.csv", deadline: 60)
+        #expect(score.status == 65)
+        #expect(score.stderr == "fu-score: error: the model file is larger than 64 MiB (the limit) (/dev/zero)\n")
+        let report = try work.shell("fu-report -m /dev/urandom --predictions pred.csv --truth test.csv -o old.csv", deadline: 60)
+        #expect(report.status == 65)
+        #expect(report.stderr == "fu-report: error: the model file is larger than 64 MiB (the limit) (/dev/urandom)\n")
+        let serve = try work.shell("fu-serve -m /dev/zero --port 0", deadline: 60)
+        #expect(serve.status == 65)
+        #expect(serve.stderr.contains("fu-serve: error: the model file is larger than 64 MiB (the limit) (/dev/zero)"))
+        for users in ["500000000000", "20000000"] {
+            // ulimit -v: what this process may allocate, whatever the machine has.
+            let synth = try work.shell("ulimit -v 4000000; fu-synth --users \(users) -o x.csv.zst")
+            #expect(synth.status == 64, "\(users)")
+            #expect(synth.stderr.hasPrefix("fu-synth: error: --users \(users) needs about "), "\(synth.stderr)")
+            #expect(synth.stderr.contains("GiB of memory, more than the 3 GiB this process may use (at most 16,000,000 users)"))
+        }
+        #expect(try work.read("old.csv") == "old\n")
+        #expect(try work.files().filter { $0.contains("tmp-") || $0.hasPrefix("x.csv") } == [])
+    }
 }

@@ -195,4 +195,13 @@ func readAll(_ path: String) throws -> String {
         #expect(LogText.escaped("a\nb\r\tc") == #"a\nb\r\tc"#)
         #expect(LogText.escaped("x\u{1B}[2J\u{0}\u{7F}\u{85}\u{9B}y") == #"x\u{1B}[2J\u{0}\u{7F}\u{85}\u{9B}y"#)
     }
+
+    @Test func oversizedDocumentIsALimitError() throws {
+        #expect(throws: ToolError.limit("the model file is larger than 64 MiB (the limit)", at: InputLocation(file: "/dev/zero"))) {
+            _ = try readDocument("/dev/zero", what: "model file")
+        }
+        #expect(throws: ToolError.limit("the model file is larger than 64 MiB (the limit)", at: InputLocation(file: "/dev/zero"))) {
+            _ = try readRawDocument("/dev/zero", what: "model file")
+        }
+    }
 }

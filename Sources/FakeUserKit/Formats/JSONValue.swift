@@ -167,7 +167,7 @@ public func writeJSON(_ value: JSONValue, to path: String?) throws {
 
 /// Reads a whole JSON document from a file (plain or zstd).
 public func readJSON(_ path: String, what: String) throws -> JSONValue {
-    try parseJSON(try ByteInput(path: path).readAll(), name: path, what: what)
+    try parseJSON(try readDocument(path, what: what), name: path, what: what)
 }
 
 /// Parses a whole JSON document; `name` and `what` go into the error.

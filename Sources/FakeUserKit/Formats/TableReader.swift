@@ -100,11 +100,7 @@ public final class TableReader {
             end = kept
             position = 0
         }
-        if end >= maxRecordBytes {
-            throw ToolError.limit(
-                "a record is longer than \(maxRecordBytes >> 20) MiB (the limit); is this a CSV or JSON Lines file?",
-                at: location(line: line))
-        }
+        if end >= maxRecordBytes { throw TableReader.recordTooLong(maxRecordBytes, at: location(line: line)) }
         let kept = end
         let wanted = min(max(2 * kept, kept + 1), maxRecordBytes + 1)
         if wanted > capacity {
@@ -126,6 +122,11 @@ public final class TableReader {
             end += n
         }
         return true
+    }
+
+    /// The error for a record past `maxRecordBytes` (also fu-split's, while it copies stdin).
+    public static func recordTooLong(_ maxRecordBytes: Int, at location: InputLocation) -> ToolError {
+        ToolError.limit("a record is longer than \(maxRecordBytes >> 20) MiB (the limit); is this a CSV or JSON Lines file?", at: location)
     }
 
     private func ensureBounds(_ fields: Int) {
