@@ -110,4 +110,22 @@ import Testing
         #expect(try work.read("old.csv") == "old\n")
         #expect(try work.files().filter { $0.contains("tmp-") || $0.hasPrefix("x.csv") } == [])
     }
+
+    /// Repro 09: a 63 MiB record of commas cost 2.2 GB; now a stated field limit.
+    @Test func aRecordOfCommasIsRefusedWithoutTheMemory() throws {
+        let work = try Workdir()
+        #expect(try work.shell(#"python3 -c "import sys; sys.stdout.buffer.write(b'UserId,Event,Category\n' + b','*(63<<20)+b'\n')" > commas.csv && echo old > f.csv"#).status == 0)
+        let result = try work.shell("/usr/bin/time -f 'rss %M' fu-featurize commas.csv -o f.csv")
+        #expect(result.status == 65)
+        #expect(result.stderr.hasPrefix("fu-featurize: error: a record has more than 4096 fields (the limit) (commas.csv:2)\n"))
+        let kilobytes = Int(result.stderr.split(separator: "\n").last?.split(separator: " ").last ?? "") ?? .max
+        #expect(kilobytes < 400_000, "max RSS \(kilobytes) kB")
+        #expect(try work.read("f.csv") == "old\n")
+        // The server answers 413 (a limit), not 400.
+        _ = try work.shell("cp \(try work.fixtureFromRepository("models/fake_user_detector.json")) model.json")
+        let server = try ServeEndToEnd.Server(work, ["-m", "model.json"])
+        let answer = try work.shell(#"python3 -c "import sys; sys.stdout.buffer.write(b'UserId,Event,Category\n' + b','*5000+b'\n')" | curl -s -w ' %{http_code}' --data-binary @- -H 'Content-Type: text/csv' http://127.0.0.1:\#(server.port)/predict"#)
+        #expect(answer.stdout.hasSuffix(" 413"), "\(answer.stdout)")
+        #expect(answer.stdout.contains("a record has more than 4096 fields (the limit)"))
+    }
 }
