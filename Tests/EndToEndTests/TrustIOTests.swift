@@ -128,4 +128,16 @@ import Testing
         #expect(answer.stdout.hasSuffix(" 413"), "\(answer.stdout)")
         #expect(answer.stdout.contains("a record has more than 4096 fields (the limit)"))
     }
+
+    /// fu-merge and fu-partition on a terminal with no input waited forever.
+    @Test func shuffleToolsOnATerminalGiveTheHint() throws {
+        let work = try Workdir()
+        for tool in ["fu-merge", "fu-merge -", "fu-partition --buckets 2 --output-dir b"] {
+            let name = String(tool.split(separator: " ")[0])
+            let result = try work.shell("script -qec '\(tool)' /dev/null", deadline: 60)
+            #expect(result.status == 64, "\(tool)")
+            #expect(result.stdout.hasPrefix("\(name): error: no input: name a file (\(name) FILE) or pipe one in"), "\(tool): \(result.stdout)")
+        }
+        #expect(try work.files() == [])
+    }
 }
