@@ -12,11 +12,13 @@ public struct LoadedModel: Sendable {
 
     /// Reads and validates the file (plain or zstd), as `fu-score -m` does.
     public static func load(path: String) throws -> LoadedModel {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let raw: [UInt8]
+        do {
+            raw = try readRawDocument(path, what: "model file")
+        } catch let error as ToolError where error.status == .noInput {
             throw ToolError(.noInput, "cannot read model file", at: InputLocation(file: path))
         }
-        let raw = [UInt8](data)
-        let model = try Model.parse(try ByteInput(bytes: raw, name: path).readAll(), name: path)
+        let model = try Model.parse(try readDocument(ByteInput(bytes: raw, name: path), what: "model file"), name: path)
         let digest = SHA256.hash(data: raw).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex

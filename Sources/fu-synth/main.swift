@@ -34,6 +34,12 @@ struct Synth: FuTool {
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
         guard users <= 1 << 40 / 2 else { throw ValidationError("--users is too large") }
+        // All events are held to be shuffled: checked now, not by an abort mid-way.
+        let memory = allocatableBytes()
+        guard users <= SynthOptions.maxUsers(memory: memory) else {
+            throw ValidationError(
+                "--users \(users) needs about \(users / (1 << 30 / SynthOptions.bytesPerUser) + 1) GiB of memory, more than the \(memory >> 30) GiB this process may use (at most \(groupedDigits(SynthOptions.maxUsers(memory: memory))) users)")
+        }
         guard (0...1).contains(fakeRate) else { throw ValidationError("--fake-rate must be between 0 and 1") }
     }
 

@@ -100,6 +100,51 @@ func readAll(_ path: String) throws -> String {
         #expect(attributes[.type] as? FileAttributeType == .typeCharacterSpecial)
     }
 
+    @Test func symlinkOutputIsWrittenThroughAndStaysALink() throws {
+        let folder = try temporaryFolder()
+        let files = FileManager.default
+        try files.createDirectory(at: folder.appendingPathComponent("real"), withIntermediateDirectories: true)
+        let target = folder.appendingPathComponent("real/out.csv").path
+        try writeOutput(target, compress: nil, "old\n")
+        let link = folder.appendingPathComponent("link.csv").path
+        try files.createSymbolicLink(atPath: link, withDestinationPath: "real/out.csv")  // relative
+        try writeOutput(link, compress: nil, "new\n")
+        #expect(try files.destinationOfSymbolicLink(atPath: link) == "real/out.csv")
+        #expect(try readAll(target) == "new\n")
+        // The temporary file was beside the target, and is gone.
+        #expect(try files.contentsOfDirectory(atPath: folder.path).sorted() == ["link.csv", "real"])
+        #expect(try files.contentsOfDirectory(atPath: folder.appendingPathComponent("real").path) == ["out.csv"])
+    }
+
+    @Test func danglingSymlinkOutputCreatesItsTarget() throws {
+        let folder = try temporaryFolder()
+        let link = folder.appendingPathComponent("link.csv").path
+        let target = folder.appendingPathComponent("made.csv").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try writeOutput(link, compress: nil, "made\n")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+        #expect(try readAll(target) == "made\n")
+    }
+
+    @Test func linkToOwnDescriptorIsThatDescriptor() throws {
+        let folder = try temporaryFolder()
+        let link = folder.appendingPathComponent("stdout-link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/proc/self/fd/1")
+        #expect(try ByteOutput.destination(of: link) == .descriptor(1))
+        #expect(try ByteOutput.destination(of: "/dev/stdout") == .descriptor(1))
+        #expect(try ByteOutput.destination(of: "/dev/fd/2") == .descriptor(2))
+        #expect(try ByteOutput.destination(of: "/dev/null") == .inPlace("/dev/null"))
+    }
+
+    @Test func symlinkLoopIsAnIOError() throws {
+        let folder = try temporaryFolder()
+        let link = folder.appendingPathComponent("loop").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "loop")
+        #expect(throws: ToolError.io("cannot write \(link): too many levels of symbolic links")) {
+            try writeOutput(link, compress: nil, "x\n")
+        }
+    }
+
     @Test func memoryInputReadsLikeAFile() throws {
         let input = try ByteInput(bytes: Array("hello".utf8), name: "body")
         #expect(try input.readAll() == Array("hello".utf8))
@@ -140,6 +185,23 @@ func readAll(_ path: String) throws -> String {
                 let length = buffer.withUnsafeMutableBufferPointer { cache.format(value, into: $0.baseAddress!) }
                 #expect(Double(String(decoding: buffer[0..<length], as: UTF8.self)) == value)
             }
+        }
+    }
+}
+
+@Suite struct LogEscaping {
+    @Test func controlCharactersAreEscapedPrintableTextKept() {
+        #expect(LogText.escaped("plain 'text' é ✓ 日本") == "plain 'text' é ✓ 日本")
+        #expect(LogText.escaped("a\nb\r\tc") == #"a\nb\r\tc"#)
+        #expect(LogText.escaped("x\u{1B}[2J\u{0}\u{7F}\u{85}\u{9B}y") == #"x\u{1B}[2J\u{0}\u{7F}\u{85}\u{9B}y"#)
+    }
+
+    @Test func oversizedDocumentIsALimitError() throws {
+        #expect(throws: ToolError.limit("the model file is larger than 64 MiB (the limit)", at: InputLocation(file: "/dev/zero"))) {
+            _ = try readDocument("/dev/zero", what: "model file")
+        }
+        #expect(throws: ToolError.limit("the model file is larger than 64 MiB (the limit)", at: InputLocation(file: "/dev/zero"))) {
+            _ = try readRawDocument("/dev/zero", what: "model file")
         }
     }
 }

@@ -145,3 +145,33 @@ func expectDataError(_ text: String, _ message: String, line: Int?, sourceLocati
         #expect(table.reader.skippedRows == 1)
     }
 }
+
+/// Issue 16: a record's field count is bounded (bounds cost 16 bytes a field).
+@Suite struct FieldLimit {
+    func expectTooManyFields(_ text: String, line: Int, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        do {
+            _ = try readTable(text, skipBadRows: true)
+            Issue.record("expected an error", sourceLocation: sourceLocation)
+        } catch let error as ToolError {
+            #expect(error == ToolError.limit("a record has more than 4096 fields (the limit)", at: InputLocation(file: "test.csv", line: line)),
+                    sourceLocation: sourceLocation)
+            #expect(error.overLimit, sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func fieldsUpToTheLimitAreRead() throws {
+        let header = (0..<4096).map { "c\($0)" }.joined(separator: ",")
+        let table = try readTable(header + "\n" + String(repeating: ",", count: 4095) + "\n")
+        #expect(table.header.count == 4096)
+        #expect(table.rows.count == 1 && table.rows[0].count == 4096)
+    }
+
+    @Test func moreFieldsAreAnErrorEvenWhenSkippingBadRows() {
+        expectTooManyFields("a,b\n1,2\n" + String(repeating: ",", count: 1 << 20) + "\n", line: 3)
+        expectTooManyFields(String(repeating: "\"x\",", count: 5000) + "\n", line: 1)
+        let keys = (0..<4097).map { "\"k\($0)\":1" }.joined(separator: ",")
+        expectTooManyFields("\n{\(keys)}\n", line: 2)
+    }
+}

@@ -72,9 +72,10 @@ struct LineLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var line = timestamps ? "\(utcTimestamp()) \(tool)[\(getpid())] " : "\(tool): "
-        line += "\(event.level): \(event.message)"
+        // Messages quote data (a field's value, a file name): escaped, they stay one line.
+        line += "\(event.level): \(LogText.escaped("\(event.message)"))"
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
+        for key in merged.keys.sorted() { line += " \(LogText.escaped(key))=\(LogText.escaped("\(merged[key]!)"))" }
         line += "\n"
         if fd == 2 { Progress.endLine() }  // a message never lands on a progress line
         line.withUTF8 { bytes in
@@ -93,5 +94,30 @@ struct LineLogHandler: LogHandler {
         let millis = Int(now.tv_nsec / 1_000_000)
         let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ".\(fraction)Z"
+    }
+}
+
+/// Text for one log line: control characters (C0, DEL, C1) become escapes such as `\n` and
+/// `\u{1B}`, so a value with a newline or a terminal sequence cannot forge a line or
+/// clear the screen. Printable text, non-ASCII letters included, stays as it is.
+public enum LogText {
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = ""
+        result.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where isControl(scalar): result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -31,15 +31,21 @@ public struct InputOptions: ParsableArguments {
 
     /// Fails as zstd does when there is nothing to read: stdin is a terminal and no file was named.
     public func requireInput() throws {
-        let tool = runningToolName
-        if path == nil && isatty(0) != 0 {
-            throw ToolError.usage("no input: name a file (\(tool) FILE) or pipe one in (... | \(tool)); see '\(tool) --help'")
-        }
+        if path == nil { try requireStandardInputNotTerminal() }
     }
 
     public func openTable() throws -> TableReader {
         try requireInput()
         return try TableReader(ByteInput(path: path), skipBadRows: skipBadRows)
+    }
+}
+
+/// Fails as zstd does when the input would be stdin and stdin is a terminal: a tool that
+/// waited there would look hung.
+public func requireStandardInputNotTerminal() throws {
+    let tool = runningToolName
+    if isatty(0) != 0 {
+        throw ToolError.usage("no input: name a file (\(tool) FILE) or pipe one in (... | \(tool)); see '\(tool) --help'")
     }
 }
 

@@ -116,7 +116,7 @@ func monotonicSeconds() -> Double {
 public func summarizeOnTerminal(tool: String, _ lines: [String]) {
     guard isatty(2) != 0 else { return }
     Progress.endLine()
-    writeToStandardError(lines.map { "\(tool): \($0)\n" }.joined())
+    writeToStandardError(lines.map { "\(tool): \(LogText.escaped($0))\n" }.joined())
 }
 
 /// `4,000`: thousands separated, for summaries.

@@ -51,7 +51,7 @@ public enum ToolMain {
         } catch {
             if Tool.exitCode(for: error) == .success { Tool.exit(withError: error) }
             // One line, as every error (docs/design.md); --help has the rest.
-            let message = Tool.message(for: error).split(separator: "\n").joined(separator: " ")
+            let message = LogText.escaped(Tool.message(for: error).split(separator: "\n").joined(separator: " "))
             writeToStandardError("\(name): error: \(message); see '\(name) --help'\n")
             exit(ExitStatus.usage.rawValue)
         }
@@ -60,7 +60,7 @@ public enum ToolMain {
                 tool: name, options: tool.logging, environment: currentEnvironment(), defaultLevel: Tool.defaultLogLevel)
             return (tool, logger)
         } catch {
-            writeToStandardError("\(name): error: \(error)\n")
+            writeToStandardError("\(name): error: \(LogText.escaped("\(error)"))\n")
             exit((error as? ToolError)?.status.rawValue ?? ExitStatus.software.rawValue)
         }
     }

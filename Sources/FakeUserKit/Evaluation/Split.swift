@@ -253,10 +253,27 @@ private struct Spool {
             throw error
         }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // The reader's record limit, applied while copying: stdin without line breaks
+        // (/dev/zero) fails here instead of filling $TMPDIR.
+        var lineLength = 0
+        var line = 1
         do {
             while true {
                 let n = try chunk.withUnsafeMutableBytes { try input.read(into: $0.baseAddress!, count: $0.count) }
                 if n == 0 { break }
+                try chunk.withUnsafeBytes { bytes in
+                    let limit = TableReader.defaultMaxRecordBytes
+                    var p = 0
+                    while true {
+                        let newline = memchr(bytes.baseAddress! + p, 0x0A, n - p).map { bytes.baseAddress!.distance(to: UnsafeRawPointer($0)) }
+                        lineLength += (newline ?? n) - p
+                        if lineLength >= limit { throw TableReader.recordTooLong(limit, at: InputLocation(file: "stdin", line: line)) }
+                        guard let newline else { break }
+                        line += 1
+                        lineLength = 0
+                        p = newline + 1
+                    }
+                }
                 try chunk.withUnsafeBytes { try FileDescriptor.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n]), name: path) }
             }
         } catch {

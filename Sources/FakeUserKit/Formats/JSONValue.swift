@@ -53,6 +53,24 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// Where the first number too large for a double (`1e999`, read as infinity) is, as a
+    /// key path such as `per_fold[2].auc`; nil when every number is finite.
+    public func firstNonFiniteNumber(at path: String = "") -> String? {
+        switch self {
+        case .number(let value): return value.isFinite ? nil : path
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = item.firstNonFiniteNumber(at: "\(path)[\(index)]") { return found }
+            }
+        case .object(let pairs):
+            for (key, value) in pairs {
+                if let found = value.firstNonFiniteNumber(at: path.isEmpty ? key : "\(path).\(key)") { return found }
+            }
+        default: break
+        }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
@@ -149,7 +167,7 @@ public func writeJSON(_ value: JSONValue, to path: String?) throws {
 
 /// Reads a whole JSON document from a file (plain or zstd).
 public func readJSON(_ path: String, what: String) throws -> JSONValue {
-    try parseJSON(try ByteInput(path: path).readAll(), name: path, what: what)
+    try parseJSON(try readDocument(path, what: what), name: path, what: what)
 }
 
 /// Parses a whole JSON document; `name` and `what` go into the error.

@@ -17,6 +17,9 @@ public final class TableReader {
     /// rather than buffering a file without line breaks whole.
     public static let defaultMaxRecordBytes = 64 << 20
     public let maxRecordBytes: Int
+    /// The most fields (columns) a record may have: each costs 16 bytes of bounds, so a
+    /// record of commas would otherwise take 16 times its length in memory.
+    public static let maxFields = 4096
     public private(set) var skippedRows = 0
 
     private var buffer: UnsafeMutablePointer<UInt8>
@@ -100,11 +103,7 @@ public final class TableReader {
             end = kept
             position = 0
         }
-        if end >= maxRecordBytes {
-            throw ToolError.limit(
-                "a record is longer than \(maxRecordBytes >> 20) MiB (the limit); is this a CSV or JSON Lines file?",
-                at: location(line: line))
-        }
+        if end >= maxRecordBytes { throw TableReader.recordTooLong(maxRecordBytes, at: location(line: line)) }
         let kept = end
         let wanted = min(max(2 * kept, kept + 1), maxRecordBytes + 1)
         if wanted > capacity {
@@ -126,6 +125,15 @@ public final class TableReader {
             end += n
         }
         return true
+    }
+
+    /// The error for a record past `maxRecordBytes` (also fu-split's, while it copies stdin).
+    public static func recordTooLong(_ maxRecordBytes: Int, at location: InputLocation) -> ToolError {
+        ToolError.limit("a record is longer than \(maxRecordBytes >> 20) MiB (the limit); is this a CSV or JSON Lines file?", at: location)
+    }
+
+    private func tooManyFields(line: Int) -> ToolError {
+        ToolError.limit("a record has more than \(TableReader.maxFields) fields (the limit)", at: location(line: line))
     }
 
     private func ensureBounds(_ fields: Int) {
@@ -257,6 +265,7 @@ public final class TableReader {
             escapedFields.removeAll(keepingCapacity: true)
             while true {
                 if 2 * (fields + 1) > boundsCapacity {
+                    if fields >= TableReader.maxFields { throw tooManyFields(line: startLine) }
                     ensureBounds(fields + 1)
                     bounds = self.bounds
                 }
@@ -391,6 +400,7 @@ public final class TableReader {
             guard seen.insert(key).inserted else {
                 throw ToolError.data("key '\(String(decoding: key, as: UTF8.self))' appears twice in the first object", at: location(line: startLine))
             }
+            if keys.count == TableReader.maxFields { throw tooManyFields(line: startLine) }
             keys.append(key)
         }
         headerBytes = keys

@@ -83,6 +83,44 @@ public final class ByteInput {
     }
 }
 
+/// The largest file read whole (a model, a metrics or cross-validation JSON): larger is
+/// not such a file, and reading /dev/zero must end in an error, not in memory exhaustion.
+public let maxDocumentBytes = 64 << 20
+
+/// Reads a whole small file (plain or zstd, decoded) of at most `maxDocumentBytes`; `what`
+/// names it in the error ("model file").
+public func readDocument(_ path: String, what: String) throws -> [UInt8] {
+    try readDocument(ByteInput(path: path), what: what)
+}
+
+/// The decoded bytes of a document already opened (from memory: a server's raw file).
+public func readDocument(_ input: ByteInput, what: String) throws -> [UInt8] {
+    input.limit = maxDocumentBytes
+    do {
+        return try input.readAll()
+    } catch is InputTooLarge {
+        throw documentTooLarge(input.name, what: what)
+    }
+}
+
+/// A file's bytes as stored (not decoded), at most `maxDocumentBytes`.
+public func readRawDocument(_ path: String, what: String) throws -> [UInt8] {
+    let fd = try FileDescriptor.openForReading(path)
+    defer { close(fd) }
+    var result: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = try chunk.withUnsafeMutableBytes { try FileDescriptor.read(fd, into: $0.baseAddress!, count: $0.count, name: path) }
+        if n == 0 { return result }
+        result.append(contentsOf: chunk[0..<n])
+        if result.count > maxDocumentBytes { throw documentTooLarge(path, what: what) }
+    }
+}
+
+private func documentTooLarge(_ path: String, what: String) -> ToolError {
+    ToolError.limit("the \(what) is larger than \(maxDocumentBytes >> 20) MiB (the limit)", at: InputLocation(file: path))
+}
+
 /// Whether bytes start with a zstd frame (or a skippable frame), as inputs are sniffed.
 public func startsWithZstdFrame(_ bytes: [UInt8]) -> Bool {
     ZstdDecoder.isZstdMagic(Array(bytes.prefix(4)))

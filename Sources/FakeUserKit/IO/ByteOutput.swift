@@ -34,28 +34,34 @@ public final class ByteOutput {
             name = "stdout"
             finalPath = nil
             temporaryPath = nil
-        } else if let path, ByteOutput.isSpecialFile(path) {
-            // /dev/null, a FIFO, /dev/stderr: written in place (a rename would replace it).
-            let opened = open(path, O_WRONLY | O_CLOEXEC)
-            if opened < 0 {
-                throw ToolError.io("cannot open \(path): \(FileDescriptor.errnoText())")
-            }
-            fd = opened
-            name = path
-            finalPath = nil
-            temporaryPath = nil
         } else {
             let path = path!
-            let temporary = ByteOutput.temporaryName(for: path)
-            let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if opened < 0 {
-                throw ToolError.io("cannot create \(path): \(FileDescriptor.errnoText())")
-            }
-            TemporaryFiles.remember(temporary)
-            fd = opened
             name = path
-            finalPath = path
-            temporaryPath = temporary
+            switch try ByteOutput.destination(of: path) {
+            case .descriptor(let number):
+                // /dev/stdout, /dev/fd/N: the open descriptor itself (its offset, a socket too).
+                let copy = fcntl(number, F_DUPFD_CLOEXEC, 3)
+                if copy < 0 { throw ToolError.io("cannot open \(path): \(FileDescriptor.errnoText())") }
+                fd = copy
+                finalPath = nil
+                temporaryPath = nil
+            case .inPlace(let target):
+                // /dev/null, a FIFO, a terminal: written in place (a rename would replace it).
+                let opened = open(target, O_WRONLY | O_CLOEXEC)
+                if opened < 0 { throw ToolError.io("cannot open \(path): \(FileDescriptor.errnoText())") }
+                fd = opened
+                finalPath = nil
+                temporaryPath = nil
+            case .file(let target):
+                // A symlink is written through: the rename goes onto its target, the link stays.
+                let temporary = ByteOutput.temporaryName(for: target)
+                let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+                if opened < 0 { throw ToolError.io("cannot create \(path): \(FileDescriptor.errnoText())") }
+                TemporaryFiles.remember(temporary)
+                fd = opened
+                finalPath = target
+                temporaryPath = temporary
+            }
         }
         buffer = .allocate(capacity: capacity)
         let wantsZstd = compress ?? (path?.hasSuffix(".zst") ?? false)
@@ -91,6 +97,48 @@ public final class ByteOutput {
     deinit {
         if !finished { abandon() }
         buffer.deallocate()
+    }
+
+    enum Destination: Equatable {
+        /// One of this process's open descriptors.
+        case descriptor(Int32)
+        /// Exists and is not a regular file: opened and written, never renamed over.
+        case inPlace(String)
+        /// A regular file (or none yet): written beside it and renamed onto it.
+        case file(String)
+    }
+
+    /// Where writing `path` goes, following its chain of symlinks to the end. A dangling
+    /// link is created through, as the shell's `>` does.
+    static func destination(of path: String) throws -> Destination {
+        var current = path
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else {
+                return isSpecialFile(current) ? .inPlace(current) : .file(current)
+            }
+            let folder = current.lastIndex(of: "/").map { String(current[...$0]) } ?? ""
+            // /proc's fd links are not paths to rename onto: /proc/self/fd/1 of a stdout
+            // redirected to a file reads back as that file's name.
+            if let real = realPath(folder.isEmpty ? "." : folder), real.hasPrefix("/proc/") {
+                let base = current[current.index(after: current.lastIndex(of: "/")!)...]
+                if real == "/proc/\(getpid())/fd", let number = Int32(base) { return .descriptor(number) }
+                return .inPlace(current)
+            }
+            var text = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(current, &text, text.count - 1)
+            if length < 0 { throw ToolError.io("cannot read link \(path): \(FileDescriptor.errnoText())") }
+            let target = String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            // A relative target is relative to the link's folder.
+            current = target.hasPrefix("/") ? target : folder + target
+        }
+        throw ToolError.io("cannot write \(path): too many levels of symbolic links")
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// True when `path` exists and is not a regular file (a device, a FIFO, a terminal).

@@ -201,7 +201,7 @@ public struct Model: Sendable, Equatable {
 
     /// Reads and validates a model file: format tag and version, lengths, finite values.
     public static func load(_ path: String) throws -> Model {
-        try parse(try ByteInput(path: path).readAll(), name: path)
+        try parse(try readDocument(path, what: "model file"), name: path)
     }
 
     /// Validates a model file's bytes (plain or zstd-decoded); `name` goes into errors.

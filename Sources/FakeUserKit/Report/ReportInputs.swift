@@ -47,11 +47,11 @@ public struct ReportInputs: Sendable {
     public static func load(model modelPath: String, predictions: String, truth: String, metrics: String?, crossValidation: String?,
                             outOfFold: String?, inputDigest: String?, date: String?) throws -> ReportInputs {
         let model = try Model.load(modelPath)
-        let modelJSON = try readJSON(modelPath, what: "model")
+        let modelJSON = try readFiniteJSON(modelPath, what: "model")
         let test = try ScoredUsers.read(predictions: predictions, truth: truth)
         var inputs = ReportInputs(model: model, modelJSON: modelJSON, test: test, testMetrics: .null, inputDigest: inputDigest, date: date)
         if let metrics {
-            let document = try readJSON(metrics, what: "metrics file")
+            let document = try readFiniteJSON(metrics, what: "metrics file")
             let testMetrics = document["test_metrics"] ?? document
             let location = InputLocation(file: metrics)
             guard let threshold = testMetrics["threshold"]?.doubleValue, (0...1).contains(threshold) else {
@@ -72,7 +72,7 @@ public struct ReportInputs: Sendable {
         }
         var crossValidationSource = metrics ?? ""
         if let crossValidation {
-            inputs.crossValidation = try readJSON(crossValidation, what: "cross-validation output")
+            inputs.crossValidation = try readFiniteJSON(crossValidation, what: "cross-validation output")
             crossValidationSource = crossValidation
         }
         if let document = inputs.crossValidation, document["per_fold"]?.arrayValue == nil {
@@ -89,6 +89,16 @@ public struct ReportInputs: Sendable {
         }
         return inputs
     }
+}
+
+/// A JSON input of the report whose numbers are all finite: an overflowing number
+/// (`0.007951e3097`) is bad data, not a chart of ∞.
+func readFiniteJSON(_ path: String, what: String) throws -> JSONValue {
+    let document = try readJSON(path, what: what)
+    if let key = document.firstNonFiniteNumber() {
+        throw ToolError.data("the \(what) has a number that is not finite at '\(key)'", at: InputLocation(file: path))
+    }
+    return document
 }
 
 /// The report's date: SOURCE_DATE_EPOCH's (reproducible builds) when set, else now; UTC.

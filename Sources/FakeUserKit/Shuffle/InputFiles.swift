@@ -6,8 +6,10 @@ import Darwin
 
 /// The input list of fu-partition and fu-merge: files as given, a directory as every
 /// regular file in it sorted by name (byte order; names starting with '.', such as the
-/// temporary files of an unfinished output, are left out), none as stdin ("-").
+/// temporary files of an unfinished output, are left out), none as stdin ("-"), which must
+/// not be a terminal.
 public func expandInputs(_ paths: [String]) throws -> [String] {
+    if paths.isEmpty || paths.contains("-") { try requireStandardInputNotTerminal() }
     if paths.isEmpty { return ["-"] }
     var result: [String] = []
     for path in paths {

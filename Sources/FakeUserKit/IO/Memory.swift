@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The most memory this process can expect to allocate: the machine's physical memory, or
+/// less under `ulimit -v` / `ulimit -d`. A tool checks a size against it before it starts,
+/// so an impossible request is a usage error rather than an abort mid-way.
+public func allocatableBytes() -> Int {
+    var result = Int.max
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+    if pages > 0 && pageSize > 0 { result = pages.multipliedReportingOverflow(by: pageSize).overflow ? Int.max : pages * pageSize }
+    #if canImport(Glibc)
+    let resources = [Int32(RLIMIT_AS.rawValue), Int32(RLIMIT_DATA.rawValue)]
+    #else
+    let resources = [RLIMIT_AS, RLIMIT_DATA]
+    #endif
+    for resource in resources {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        let got = getrlimit(__rlimit_resource_t(resource), &limit)
+        #else
+        let got = getrlimit(resource, &limit)
+        #endif
+        if got == 0 && limit.rlim_cur < UInt64(Int.max) {  // RLIM_INFINITY is all ones
+            result = min(result, Int(limit.rlim_cur))
+        }
+    }
+    return result
+}
