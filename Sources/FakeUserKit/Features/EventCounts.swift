@@ -52,6 +52,35 @@ final class EventCounts {
     /// The bytes the counters take (what a server's per-request budget counts).
     var bytes: Int { capacity * stride * 4 }
 
+    /// Zeroes a user's counters (a stream scorer reuses an evicted user's slot).
+    func clear(user: Int) {
+        (storage + user * stride).update(repeating: 0, count: stride)
+    }
+
+    /// A user's (event, category) pairs that occurred, for a stream's saved state.
+    func pairs(user: Int) -> [(event: Int, category: Int)] {
+        let base = storage + user * stride + eventCapacity + categoryCapacity
+        var result: [(Int, Int)] = []
+        for pair in 0..<(eventCapacity * categoryCapacity) where base[pair >> 5] & (1 << UInt32(pair & 31)) != 0 {
+            result.append((pair / categoryCapacity, pair % categoryCapacity))
+        }
+        return result
+    }
+
+    /// Sets a user's counters from a saved state (the user's slot is zero).
+    func restore(user: Int, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
+        let maxEvent = (events.map(\.0) + pairs.map(\.0)).max() ?? 0
+        let maxCategory = (categories.map(\.0) + pairs.map(\.1)).max() ?? 0
+        if maxEvent >= eventCapacity || maxCategory >= categoryCapacity { grow(events: maxEvent + 1, categories: maxCategory + 1) }
+        let base = storage + user * stride
+        for (event, count) in events { base[event] = UInt32(count) }
+        for (category, count) in categories { base[eventCapacity + category] = UInt32(count) }
+        for (event, category) in pairs {
+            let pair = event * categoryCapacity + category
+            base[eventCapacity + categoryCapacity + pair >> 5] |= 1 << UInt32(pair & 31)
+        }
+    }
+
     /// Forgets all users (the streaming mode reuses one slot).
     func removeAll() { users = 0 }
 

@@ -255,6 +255,12 @@ struct EventRowParser {
         throw ToolError.data("\(problem); rename that event type", at: reader.location(line: line))
     }
 
+    /// Starts from a saved stream's categories (its event types are given to `init`), so
+    /// that ids in the saved counters mean the same categories.
+    mutating func restoreCategories(_ names: [String]) {
+        categories = Vocabulary(names)
+    }
+
     /// Carries on the event types and categories of an earlier input's parser, so that
     /// the limits count the types of all inputs together (fu-partition).
     mutating func continueVocabularies(of previous: EventRowParser) {

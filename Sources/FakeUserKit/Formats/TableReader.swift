@@ -9,6 +9,9 @@ import Darwin
 /// stays at the size of the longest record, whatever the input size.
 public final class TableReader {
     public let input: ByteInput
+    /// Called around each read of the input, which may wait: a stream scorer (fu-watch)
+    /// flushes its answers before it, and lets a signal's checkpoint in meanwhile.
+    public var readHooks: (before: () throws -> Void, after: () -> Void)?
     public private(set) var header: [String] = []
     public private(set) var format: TableFormat = .csv
     /// Skip malformed rows (and count them) instead of failing.
@@ -117,7 +120,13 @@ public final class TableReader {
             capacity = grown
         }
         while end < wanted {
-            let n = try input.read(into: buffer + end, count: capacity - end)
+            try readHooks?.before()
+            let n: Int
+            do { n = try input.read(into: buffer + end, count: capacity - end) } catch {
+                readHooks?.after()
+                throw error
+            }
+            readHooks?.after()
             if n == 0 {
                 atEOF = true
                 return end > kept

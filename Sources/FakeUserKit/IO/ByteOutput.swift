@@ -200,6 +200,11 @@ public final class ByteOutput {
     @inline(__always)
     func advance(_ written: Int) { count += written }
 
+    /// Writes out what is buffered (a stream's answers, as soon as they are known).
+    public func flush() throws {
+        try flushBuffer()
+    }
+
     private func flushBuffer() throws {
         guard count > 0 else { return }
         let bytes = UnsafeRawBufferPointer(start: buffer, count: count)

@@ -1,0 +1,109 @@
+/// fu-watch's saved state (`--state FILE`): the vocabularies, each user's counters, and how
+/// many input events it has consumed, so that a feeder can resume after them. One JSON
+/// object, written atomically (temporary file, then rename), checked whole when loaded: a
+/// damaged state, or one made for a model with other per-type columns, is an error naming
+/// the file, never an empty start.
+extension StreamScorer {
+    static let stateFormat = "fu-watch-state"
+    static let stateVersion = 1
+
+    /// The state as JSON. Users are listed from the least to the most recently active, so
+    /// that loading rebuilds the eviction order.
+    public var stateJSON: JSONValue {
+        func pairs(_ items: [(Int, Int)]) -> JSONValue { .array(items.map { .array([.integer($0.0), .integer($0.1)]) }) }
+        let users: [JSONValue] = slotsByActivity().map { slot in
+            let events = (0..<savedEvents.count).compactMap { e -> (Int, Int)? in
+                let n = counts.eventCount(user: slot, event: e)
+                return n > 0 ? (e, n) : nil
+            }
+            let categories = (0..<savedCategories.count).compactMap { c -> (Int, Int)? in
+                let n = counts.categoryCount(user: slot, category: c)
+                return n > 0 ? (c, n) : nil
+            }
+            return .object([
+                ("id", .string(String(decoding: ids[slot], as: UTF8.self))),
+                ("last_seen", .integer(lastSeen[slot])),
+                ("flagged", .bool(flagged[slot])),
+                ("events", pairs(events)),
+                ("categories", pairs(categories)),
+                ("pairs", pairs(counts.pairs(user: slot).map { ($0.event, $0.category) })),
+            ])
+        }
+        return .object([
+            ("format", .string(StreamScorer.stateFormat)),
+            ("version", .integer(StreamScorer.stateVersion)),
+            ("events_consumed", .integer(consumed)),
+            ("evictions", .integer(evictions)),
+            ("model_event_type_columns", .array(model.eventTypeColumns.map { .string($0) })),
+            ("event_types", .array(savedEvents.map { .string($0) })),
+            ("categories", .array(savedCategories.map { .string($0) })),
+            ("users", .array(users)),
+        ])
+    }
+
+    /// Writes the state to `path` atomically.
+    public func save(to path: String) throws {
+        let output = try ByteOutput(path: path)
+        try output.write(stateJSON.rendered())
+        try output.commit()
+    }
+
+    /// Loads a saved state into this (new) scorer.
+    public func load(from path: String) throws {
+        let input = try ByteInput(path: path)
+        input.limit = 1 << 34  // a state grows with users (about 100 bytes each); /dev/zero must still end
+        try load(bytes: try input.readAll(), name: path)
+    }
+
+    /// Loads a saved state's bytes (plain, decoded); `name` goes into errors.
+    public func load(bytes: [UInt8], name path: String) throws {
+        let document = try parseJSON(bytes, name: path, what: "state")
+        func fail(_ message: String) -> ToolError { ToolError.data("invalid state: \(message)", at: InputLocation(file: path)) }
+        guard document["format"]?.stringValue == StreamScorer.stateFormat else { throw fail("not an fu-watch state (format tag is not '\(StreamScorer.stateFormat)')") }
+        guard document["version"]?.intValue == StreamScorer.stateVersion else { throw fail("version is not \(StreamScorer.stateVersion)") }
+        func names(_ key: String) throws -> [String] {
+            guard let items = document[key]?.arrayValue else { throw fail("'\(key)' is missing") }
+            let result = try items.map { item -> String in
+                guard let name = item.stringValue, !name.isEmpty else { throw fail("'\(key)' must hold names") }
+                return name
+            }
+            guard Set(result).count == result.count else { throw fail("'\(key)' names one twice") }
+            return result
+        }
+        let columns = try names("model_event_type_columns")
+        guard columns == model.eventTypeColumns else {
+            throw fail("it was made with a model whose event vocabulary differs (per-type columns \(columns.joined(separator: ",")), this model has \(model.eventTypeColumns.joined(separator: ",")))")
+        }
+        let events = try names("event_types"), categories = try names("categories")
+        guard events.count <= EventRowParser.maxEventTypes, categories.count <= EventRowParser.maxCategories else { throw fail("more event types or categories than the limits") }
+        guard let consumedCount = document["events_consumed"]?.intValue, consumedCount >= 0 else { throw fail("'events_consumed' is missing") }
+        guard let users = document["users"]?.arrayValue else { throw fail("'users' is missing") }
+        func pairs(_ value: JSONValue?, _ what: String, first: Int, second: Int?) throws -> [(Int, Int)] {
+            guard let items = value?.arrayValue else { throw fail("a user's '\(what)' is missing") }
+            return try items.map { item in
+                guard let pair = item.arrayValue, pair.count == 2, let a = pair[0].intValue, let b = pair[1].intValue,
+                      (0..<first).contains(a), second.map({ (0..<$0).contains(b) }) ?? (b > 0 && b <= UInt32.max)
+                else { throw fail("a user's '\(what)' holds a bad entry") }
+                return (a, b)
+            }
+        }
+        var previousSeen = 0
+        restoreConsumed(consumedCount)
+        savedEvents = events
+        savedCategories = categories
+        for user in users {
+            guard let id = user["id"]?.stringValue, !id.isEmpty, slotOf[Array(id.utf8)] == nil else { throw fail("a user has no id, or one given twice") }
+            guard let seen = user["last_seen"]?.intValue, seen >= previousSeen, seen <= consumedCount else { throw fail("user '\(id)' has a bad 'last_seen'") }
+            guard let isFlagged = user["flagged"]?.boolValue else { throw fail("user '\(id)' has no 'flagged'") }
+            previousSeen = seen
+            let eventCounts = try pairs(user["events"], "events", first: events.count, second: nil)
+            let categoryCounts = try pairs(user["categories"], "categories", first: categories.count, second: nil)
+            let seenPairs = try pairs(user["pairs"], "pairs", first: events.count, second: categories.count)
+            guard !eventCounts.isEmpty, eventCounts.reduce(0, { $0 + $1.1 }) == categoryCounts.reduce(0, { $0 + $1.1 }) else {
+                throw fail("user '\(id)' has counts that do not add up")
+            }
+            restoreUser(Array(id.utf8), lastSeen: seen, flagged: isFlagged, events: eventCounts, categories: categoryCounts, pairs: seenPairs)
+        }
+        guard userCount <= options.maxUsers else { throw fail("it holds \(userCount) users, more than --max-users \(options.maxUsers)") }
+    }
+}

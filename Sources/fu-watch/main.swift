@@ -1,0 +1,111 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Watch: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-watch",
+        abstract: "Score users as their events arrive: per-user counters, a line when a user's decision changes.",
+        discussion: """
+            Reads an unbounded stream of events (CSV with its header, or JSON Lines; plain or \
+            zstd; a file, stdin, a FIFO, tail -F) and rescores a user after each of its events, \
+            from the counters fu-featurize keeps. Lines are written as soon as the input that \
+            caused them has been read. At the end of a finite input, --emit final gives exactly \
+            the rows of fu-featurize | fu-score -m MODEL.
+
+            Examples:
+              tail -F events.csv | fu-watch -m model.json
+              fu-watch -m model.json --emit final events.csv.zst > predictions.csv
+              fu-watch -m model.json --state watch.json --checkpoint-every 100000 events.csv
+            """,
+        version: fuVersion)
+
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var formatOption: FormatOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
+    var model: String
+
+    @Option(help: ArgumentHelp("changes: a line when a user's decision changes; every: a line per event; final: one line per user at the end of the input.", valueName: "changes|every|final"))
+    var emit = "changes"
+
+    @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
+    var threshold: Double?
+
+    @Option(help: ArgumentHelp("Flag a user only from this many events on.", valueName: "n"))
+    var minEvents = 1
+
+    @Option(help: ArgumentHelp("Keep at most this many users; past it the least recently active is forgotten.", valueName: "n"))
+    var maxUsers = WatchOptions.defaultMaxUsers
+
+    @Option(help: ArgumentHelp("Forget users with no event in the last N events of the stream.", valueName: "n"))
+    var idle: Int?
+
+    @Option(help: ArgumentHelp("Load the users' state from FILE when it exists; save it there atomically at the end of the input, on SIGINT, SIGTERM and SIGHUP, and every --checkpoint-every events.", valueName: "file"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("Also save the state every N events (needs --state).", valueName: "n"))
+    var checkpointEvery: Int?
+
+    func validate() throws {
+        guard EmitMode(rawValue: emit) != nil else { throw ValidationError("--emit must be changes, every or final, not '\(emit)'") }
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+        guard minEvents >= 1 else { throw ValidationError("--min-events must be at least 1") }
+        guard maxUsers >= 1 else { throw ValidationError("--max-users must be at least 1") }
+        if let idle, idle < 1 { throw ValidationError("--idle must be at least 1") }
+        if let checkpointEvery {
+            guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
+            guard state != nil else { throw ValidationError("--checkpoint-every needs --state FILE") }
+        }
+    }
+
+    func execute(logger: Logger) throws {
+        let stop = StopSignals()  // before the input's reading thread starts
+        try inputOptions.requireInput()
+        var options = WatchOptions()
+        options.emit = EmitMode(rawValue: emit) ?? .changes
+        options.format = formatOption.format
+        options.threshold = threshold
+        options.minEvents = minEvents
+        options.maxUsers = maxUsers
+        options.idle = idle
+        let scorer = try StreamScorer(model: try Model.load(model), options: options)
+        if let state, access(state, F_OK) == 0 {
+            try scorer.load(from: state)
+            logger.info("state loaded", metadata: ["users": "\(scorer.userCount)", "events_consumed": "\(scorer.consumed)"])
+        }
+        let reader = try inputOptions.openTable()
+        let output = try outputOptions.openOutput()
+        let save = { if let state { try scorer.save(to: state) } }
+        stop.lock()
+        // Answers go out before a read that may wait; a stop signal is served meanwhile.
+        reader.readHooks = (before: { try output.flush(); stop.unlock() }, after: { stop.lock() })
+        // The stop thread runs only while the stream holds no lock on them.
+        nonisolated(unsafe) let unsafeScorer = scorer
+        nonisolated(unsafe) let unsafeOutput = output
+        let statePath = state
+        stop.onStop {
+            do { if let statePath { try unsafeScorer.save(to: statePath) } } catch { writeToStandardError("fu-watch: error: \(error)\n") }
+            try? unsafeOutput.flush()
+        }
+        let summary = try scorer.run(
+            reader: reader, output: output, checkpointEvery: checkpointEvery, checkpoint: save,
+            progress: Progress.forTerminal(tool: "fu-watch"))
+        try save()
+        try output.commit()
+        logger.reportSkipped(reader.skippedRows, input: reader.name)
+        logger.info("watched", metadata: [
+            "events": "\(summary.events)", "users": "\(summary.users)", "flagged": "\(summary.flagged)", "evictions": "\(summary.evictions)",
+        ])
+        if summary.evictions > 0 {
+            logger.notice("forgot \(summary.evictions) users (--max-users \(maxUsers)\(idle.map { ", --idle \($0)" } ?? ""))")
+        }
+    }
+}
+
+ToolMain.run(Watch.self)
