@@ -34,6 +34,26 @@ import Testing
         }
     }
 
+    /// fu-watch's saved state: loaded, then carried on by a few events.
+    @Test func streamStates() throws {
+        var fuzzer = try Fuzzer(name: "state", corpusFolder: fuzzCorpus("state"), dictionary: [
+            "{", "}", "[", "]", ",", ":", "\"users\"", "\"events\"", "\"pairs\"", "\"categories\"", "\"last_seen\"", "-1", "0", "64", "4294967296", "true", "null",
+        ])
+        let events = Array("UserId,Event,Category\nA,click_ad,Jobs\nZ,new_type,New\nB,send_sms,Motor\n".utf8)
+        try fuzzer.run { bytes in
+            try outcome {
+                var options = WatchOptions()
+                options.emit = .final  // UserId,Fake,Probability: every user, its probability last
+                let scorer = try StreamScorer(model: model, options: options)
+                try scorer.load(bytes: bytes, name: "fuzz")
+                let output = ByteOutput(inMemory: ())
+                _ = try scorer.run(reader: try TableReader(try ByteInput(bytes: events, name: "events")), output: output)
+                let lines = String(decoding: try output.collected(), as: UTF8.self).split(separator: "\n").dropFirst()
+                #expect(lines.allSatisfy { line in Double(line.split(separator: ",").last ?? "").map { (0...1).contains($0) } ?? false })
+            }
+        }
+    }
+
     @Test func featureTables() throws {
         var fuzzer = try Fuzzer(name: "features", corpusFolder: fuzzCorpus("table"), dictionary: [
             "UserId", "Fake", ",", "1e308", "-1.7e308", "nan", "inf", "0x1p3", "1e-400", "\n", "\"",

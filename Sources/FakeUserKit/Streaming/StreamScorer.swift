@@ -101,6 +101,9 @@ public final class StreamScorer {
             consumed += 1
             summary.events += 1
             progress?.tick(rows: summary.events, bytes: reader.input.bytesRead)
+            // The vocabularies a saved state needs, kept current for a checkpoint or a stop signal.
+            if parser.events.count != savedEvents.count { savedEvents.append(parser.events.name(savedEvents.count)) }
+            if parser.categories.count != savedCategories.count { savedCategories.append(parser.categories.name(savedCategories.count)) }
             let slot = self.slot(for: event.userID)
             counts.add(user: slot, event: event.event, category: event.category)
             markActive(slot)
@@ -121,8 +124,6 @@ public final class StreamScorer {
             }
             if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
         }
-        savedEvents = (0..<parser.events.count).map { parser.events.name($0) }
-        savedCategories = (0..<parser.categories.count).map { parser.categories.name($0) }
         if options.emit == .final {
             let order = slotOf.values.sorted { ids[$0].lexicographicallyPrecedes(ids[$1]) }
             let probabilities = order.map { score($0, parser: parser, row: &row).probability }

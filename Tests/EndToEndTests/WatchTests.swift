@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+
+/// fu-watch: a stream scorer whose answers equal batch fu-featurize | fu-score.
+@Suite struct Watch {
+    /// Synthetic labelled events, their features and a model fitted on them.
+    func trained(_ work: Workdir, users: Int = 800, seed: Int = 5) throws {
+        #expect(try work.run("fu-synth", ["--users", "\(users)", "--seed", "\(seed)", "-o", "events.csv"]).status == 0)
+        #expect(try work.run("fu-featurize", ["events.csv", "-o", "features.csv"]).status == 0)
+        #expect(try work.run("fu-fit", ["features.csv", "-o", "model.json"]).status == 0)
+    }
+
+    @Test func finalEqualsBatchOnTheBundledData() throws {
+        let work = try Workdir()
+        let root = Workflow.root.path
+        let batch = try work.shell("fu-featurize '\(root)/data/events.csv.zst' | fu-score -m '\(root)/models/fake_user_detector.json'")
+        let watch = try work.run("fu-watch", ["-m", "\(root)/models/fake_user_detector.json", "--emit", "final", "\(root)/data/events.csv.zst"])
+        #expect(batch.status == 0 && watch.status == 0, "\(watch.stderr)")
+        #expect(watch.stdout == batch.stdout && csvRows(watch.stdout).count == 5001)
+        // And as JSON Lines.
+        let json = try work.shell("fu-featurize '\(root)/data/events.csv.zst' | fu-score --format jsonl -m '\(root)/models/fake_user_detector.json' | cmp - <(fu-watch --format jsonl --emit final -m '\(root)/models/fake_user_detector.json' '\(root)/data/events.csv.zst')")
+        #expect(json.status == 0, "\(json.stdout)")
+    }
+
+    @Test func finalEqualsBatchOn200000Users() throws {
+        let work = try Workdir()
+        #expect(try work.run("fu-synth", ["--users", "200000", "--seed", "9", "-o", "events.csv.zst"]).status == 0)
+        let root = Workflow.root.path
+        let result = try work.shell("""
+            fu-featurize events.csv.zst | fu-score -m '\(root)/models/fake_user_detector.json' > batch.csv &&
+            fu-watch -m '\(root)/models/fake_user_detector.json' --emit final events.csv.zst > watch.csv && cmp batch.csv watch.csv && wc -l < watch.csv
+            """)
+        #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200001")
+    }
+
+    /// --emit every and changes agree with scoring every prefix of the stream in batch: after
+    /// event k, a user's probability is fu-score's on the features of events 1…k.
+    @Test func everyPrefixIsScoredAsInBatch() throws {
+        let work = try Workdir()
+        try trained(work)
+        // The first 40 events of the stream, from a few users.
+        #expect(try work.shell("head -41 events.csv > stream.csv").status == 0)
+        let every = csvRows(try work.run("fu-watch", ["-m", "model.json", "--emit", "every", "stream.csv"]).stdout)
+        #expect(every.count == 41 && every[0] == ["UserId", "Fake", "Probability", "events"])
+        let rows = csvRows(try work.read("stream.csv"))
+        var expectedChanges: [[String]] = [["UserId", "Fake", "Probability", "events"]]
+        var flagged: [String: Bool] = [:]
+        for k in 1...40 {
+            let user = rows[k][0]
+            // Batch: featurize the prefix, score, take this user's row.
+            let batch = try work.shell("head -\(k + 1) stream.csv | fu-featurize | fu-score -m model.json | grep '^\(user),'")
+            let scored = csvRows(batch.stdout)[0]
+            let events = rows[1...k].count { $0[0] == user }
+            #expect(every[k] == [user, scored[1], scored[2], "\(events)"], "event \(k)")
+            if (scored[1] == "1") != (flagged[user] ?? false) {
+                flagged[user] = scored[1] == "1"
+                expectedChanges.append([user, scored[1], scored[2], "\(events)"])
+            }
+        }
+        let changes = csvRows(try work.run("fu-watch", ["-m", "model.json", "stream.csv"]).stdout)
+        #expect(changes == expectedChanges)
+        #expect(changes.count > 1)  // the stream does flag someone
+        // --min-events holds a decision back until the user has shown that many events.
+        let held = csvRows(try work.run("fu-watch", ["-m", "model.json", "--min-events", "3", "--emit", "every", "stream.csv"]).stdout)
+        for line in held.dropFirst() where Int(line[3])! < 3 { #expect(line[1] == "0") }
+    }
+
+    /// A line that trickles into a FIFO is answered while the input is still open.
+    @Test func answersLeaveBeforeTheInputEnds() throws {
+        let work = try Workdir()
+        try trained(work)
+        let result = try work.shell("""
+            mkfifo events.fifo
+            fu-watch -m model.json --emit every events.fifo > answers.csv &
+            exec 3> events.fifo
+            head -2 events.csv >&3
+            for _ in $(seq 400); do [ "$(wc -l < answers.csv)" -ge 2 ] && break; sleep 0.05; done
+            lines=$(wc -l < answers.csv)
+            exec 3>&-; wait
+            echo "$lines"
+            """)
+        #expect(result.stdout == "2\n", "\(result.stderr)")
+        #expect(csvRows(try work.read("answers.csv")).count == 2)
+    }
+
+    /// A kill -9 loses only the events since the last checkpoint: replaying from the
+    /// recorded offset gives the output of a run never interrupted.
+    @Test func aKilledStreamResumesFromItsCheckpoint() throws {
+        let work = try Workdir()
+        try trained(work)
+        let result = try work.shell("""
+            total=$(($(wc -l < events.csv) - 1))
+            # The stream stays open after its first 3000 events, as a live feed does.
+            mkfifo feed
+            fu-watch -m model.json --emit final --state state.json --checkpoint-every 1000 < feed > /dev/null &
+            watcher=$!
+            exec 3> feed
+            head -3001 events.csv >&3
+            for _ in $(seq 1200); do [ "$(jq -r .events_consumed state.json 2>/dev/null)" = 3000 ] && break; sleep 0.05; done
+            kill -KILL "$watcher"; wait "$watcher" 2>/dev/null; exec 3>&-
+            consumed=$(jq -r .events_consumed state.json)
+            (head -1 events.csv; tail -n +$((consumed + 2)) events.csv) | fu-watch -m model.json --emit final --state state.json > resumed.csv
+            fu-watch -m model.json --emit final events.csv > whole.csv
+            echo "$consumed $(jq -r .events_consumed state.json) $total"
+            cmp resumed.csv whole.csv && echo same
+            """)
+        let words = result.stdout.split(separator: "\n")
+        #expect(words.last == "same", "\(result.stdout) \(result.stderr)")
+        let numbers = words.first?.split(separator: " ").map { String($0) } ?? []
+        #expect(numbers.count == 3 && numbers[0] == "3000" && numbers[1] == numbers[2])
+    }
+
+    /// SIGTERM saves the state at a safe point before the tool stops.
+    @Test func aStopSignalSavesTheState() throws {
+        let work = try Workdir()
+        try trained(work, users: 300)
+        let result = try work.shell("""
+            mkfifo feed
+            fu-watch -m model.json --emit every --state state.json < feed > answers.csv &
+            watcher=$!
+            exec 3> feed
+            cat events.csv >&3
+            rows=$(wc -l < events.csv)
+            for _ in $(seq 1200); do [ "$(wc -l < answers.csv)" -ge "$rows" ] && break; sleep 0.05; done
+            kill -TERM "$watcher"; wait "$watcher"; exec 3>&-
+            echo "$(jq -r .events_consumed state.json) $((rows - 1))"
+            """)
+        let numbers = result.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        #expect(numbers.count == 2 && numbers[0] == numbers[1], "\(result.stdout) \(result.stderr)")
+    }
+
+    /// Bad state files are errors naming the file; the file is left as it was.
+    @Test func aBadStateIsAnErrorNeverAnEmptyStart() throws {
+        let work = try Workdir()
+        try trained(work, users: 300)
+        #expect(try work.run("fu-watch", ["-m", "model.json", "--state", "good.json", "--emit", "final", "events.csv"]).status == 0)
+        let good = try work.read("good.json")
+        #expect(try work.shell("jq '.model_event_type_columns = [\"click_ad\"]' good.json > other-model.json && jq '.users[1].id = .users[0].id' good.json > twice.json && jq '.users[0].events = [[0, 5]]' good.json > uneven.json && jq '.users[0].pairs = [[99, 0]]' good.json > range.json").status == 0)
+        try work.write("truncated.json", String(good.prefix(good.count / 2)))
+        try work.write("garbage.json", "not a state\n")
+        let cases: [(String, String)] = [
+            ("truncated.json", "truncated.json"),
+            ("garbage.json", "garbage.json"),
+            ("other-model.json", "invalid state: it was made with a model whose event vocabulary differs"),
+            ("twice.json", "invalid state: a user has no id, or one given twice"),
+            ("uneven.json", "has counts that do not add up"),
+            ("range.json", "invalid state: a user's 'pairs' holds a bad entry"),
+        ]
+        for (file, message) in cases {
+            let before = try work.read(file)
+            let result = try work.run("fu-watch", ["-m", "model.json", "--state", file, "events.csv"])
+            #expect(result.status == 65, "\(file): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("fu-watch: error: ") && result.stderr.contains(message) && result.stderr.contains(file), "\(file): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            #expect(try work.read(file) == before)
+        }
+    }
+
+    /// --max-users holds under a stream of new UserIds; the least recently active go first.
+    @Test func maxUsersHoldsUnderNewUserIds() throws {
+        let work = try Workdir()
+        try trained(work, users: 300)
+        var stream = "UserId,Event,Category\n"
+        for i in 0..<5000 { stream += "R\(i),click_ad,Jobs\n" }
+        stream += "R4999,send_sms,Motor\n"
+        try work.write("random.csv", stream)
+        let result = try work.run("fu-watch", ["-m", "model.json", "--max-users", "100", "--emit", "final", "--state", "s.json", "-v", "random.csv"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let users = csvRows(result.stdout).dropFirst().map { $0[0] }
+        #expect(users.count == 100 && Set(users) == Set((4900..<5000).map { "R\($0)" }))
+        #expect(result.stderr.contains("forgot 4900 users (--max-users 100)"))
+        #expect(try work.shell("jq '.users | length' s.json").stdout == "100\n")
+        // --idle forgets users without an event in the last N events: of the last 10 events,
+        // R4991…R4999's (R4999 has two).
+        let idle = try work.run("fu-watch", ["-m", "model.json", "--idle", "10", "--emit", "final", "random.csv"])
+        #expect(csvRows(idle.stdout).dropFirst().map { $0[0] } == (4991..<5000).map { "R\($0)" })
+    }
+
+    @Test func usageAndModelErrors() throws {
+        let work = try Workdir()
+        try trained(work, users: 300)
+        for (arguments, message) in [
+            (["--checkpoint-every", "10"], "--checkpoint-every needs --state FILE"),
+            (["--emit", "sometimes"], "--emit must be changes, every or final, not 'sometimes'"),
+            (["--max-users", "0"], "--max-users must be at least 1"),
+        ] {
+            let result = try work.run("fu-watch", ["-m", "model.json"] + arguments + ["events.csv"])
+            #expect(result.status == 64 && result.stderr.hasPrefix("fu-watch: error: \(message)"), "\(result.stderr)")
+        }
+        #expect(try work.shell("awk -F, 'BEGIN{OFS=\",\"} NR==1{print $0,\"account_age_days\"; next} {print $0, NR%9}' features.csv > with-age.csv && fu-fit with-age.csv -o age.json").status == 0)
+        let foreign = try work.run("fu-watch", ["-m", "age.json", "events.csv"])
+        #expect(foreign.status == 65)
+        #expect(foreign.stderr == "fu-watch: error: the model uses feature 'account_age_days', which events do not give: fu-watch scores models trained on fu-featurize's columns\n")
+    }
+}
