@@ -86,11 +86,42 @@ public struct Featurizer {
         return parser.events.idsSortedByName()
     }
 
-    /// Any order of rows: counts per user in memory (a few dozen bytes a user), then sorts.
-    /// Parsing runs on a second thread and hands over batches of rows. The users' table
-    /// slots and counters are random memory accesses; loading a whole batch's first, in
-    /// loops with no dependency between rows, lets their cache misses overlap.
-    private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
+    /// The users' features as a table in memory, sorted by UserId: what `run` would write,
+    /// without the text (fu-serve's requests). Only for unsorted input (`sorted` false).
+    public func table(reader: TableReader) throws -> (table: FeatureTable, summary: FeaturizeSummary) {
+        var parser = try EventRowParser(reader: reader, events: options.events ?? [])
+        let counted = try count(parser: &parser)
+        let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
+        let names = try header(parser.hasLabel, features, parser.reader).filter { !keyColumns.contains($0) }
+        let order = counted.users.sortedByID()
+        let width = names.count
+        var values = [Double](repeating: 0, count: order.count * width)
+        values.withUnsafeMutableBufferPointer { buffer in
+            for (row, user) in order.enumerated() {
+                features.values(user: user, counts: counted.counts, into: UnsafeMutableBufferPointer(rebasing: buffer[(row * width)..<((row + 1) * width)]))
+            }
+        }
+        var table = FeatureTable(
+            ids: order.map { String(decoding: counted.users.id($0), as: UTF8.self) },
+            labels: parser.hasLabel ? order.map { UInt8(counted.labels[$0]) } : nil, names: names, values: values)
+        table.eventTypeColumns = FeatureSet.perEventTypeColumns(names)
+        let summary = FeaturizeSummary(rows: counted.rows, users: order.count, skippedRows: reader.skippedRows)
+        return (table, summary)
+    }
+
+    /// Every user's counters, from rows in any order.
+    private struct Counted {
+        let users: UserIndex
+        let counts: EventCounts
+        let labels: [Int8]
+        let rows: Int
+    }
+
+    /// Counts per user in memory (a few dozen bytes a user). Parsing runs on a second
+    /// thread and hands over batches of rows. The users' table slots and counters are random
+    /// memory accesses; loading a whole batch's first, in loops with no dependency between
+    /// rows, lets their cache misses overlap.
+    private func count(parser: inout EventRowParser) throws -> Counted {
         let reader = parser.reader
         let users = UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12)
         let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14)
@@ -129,6 +160,13 @@ public struct Featurizer {
             throw error
         }
         parser = stage.parser
+        return Counted(users: users, counts: counts, labels: labels, rows: stage.rows)
+    }
+
+    /// Any order of rows: counts per user, then writes the users sorted by UserId.
+    private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
+        let counted = try count(parser: &parser)
+        let (users, counts, labels) = (counted.users, counted.counts, counted.labels)
         let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
         let columns = try header(parser.hasLabel, features, parser.reader)
         _ = try TableWriter(output, format: format, columns: columns)
@@ -151,7 +189,7 @@ public struct Featurizer {
             }
             for part in parts { try output.write(part) }
         }
-        return FeaturizeSummary(rows: stage.rows, users: users.count)
+        return FeaturizeSummary(rows: counted.rows, users: users.count)
     }
 
     /// Rows grouped and sorted by UserId: one user's counts at a time.

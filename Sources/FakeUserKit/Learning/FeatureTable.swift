@@ -24,6 +24,26 @@ public struct FeatureTable: Sendable {
         values[row * names.count + feature]
     }
 
+    /// The table with only `columns`, in that order; a column in `fillMissing` that the
+    /// table lacks reads as 0 (as `read` fills it from a file).
+    public func selecting(_ columns: [String], fillMissing: Set<String>) throws -> FeatureTable {
+        let position = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let sources = try columns.map { name -> Int? in
+            if let index = position[name] { return index }
+            guard fillMissing.contains(name) else { throw ToolError.data("missing feature column '\(name)'") }
+            return nil
+        }
+        var selected = [Double](repeating: 0, count: rowCount * columns.count)
+        for row in 0..<rowCount {
+            for (column, source) in sources.enumerated() {
+                if let source { selected[row * columns.count + column] = values[row * names.count + source] }
+            }
+        }
+        var table = FeatureTable(ids: ids, labels: labels, names: columns, values: selected)
+        table.eventTypeColumns = eventTypeColumns.intersection(columns)
+        return table
+    }
+
     /// The labels, or the "missing Fake column" error every learning tool gives.
     public func requireLabels(_ location: InputLocation) throws -> [UInt8] {
         guard let labels else { throw ToolError.data("missing required column 'Fake'", at: location) }

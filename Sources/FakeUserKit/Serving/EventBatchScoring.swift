@@ -116,22 +116,19 @@ public func scoreEventBatch(
             throw BatchFailure.missingColumns(
                 "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category")
         }
-        let features = ByteOutput(inMemory: ())
         // A second parsing thread pays off only for large batches.
         let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: events.count < 1 << 20, maxCounterBytes: limits.maxCounterBytes)
-        let summary = try Featurizer(options: options)
-            .run(reader: reader, output: features, format: .csv)
+        let (features, summary) = try Featurizer(options: options).table(reader: reader)
         guard summary.users > 0 else {
             return try noUsers(events: summary.rows)
         }
-        let featureReader = try TableReader(try ByteInput(bytes: try features.collected(), name: "features"))
-        let match: FeatureMatch
+        let table: FeatureTable
         do {
-            match = try FeatureMatch(model: model, header: featureReader.header)
+            // The features as fu-featurize makes them, in the model's columns: no CSV between.
+            table = try features.selecting(model.features, fillMissing: Set(try FeatureMatch(model: model, header: features.names).filledWithZero))
         } catch let error as ToolError {
             throw BatchFailure.missingColumns(error.message)
         }
-        let table = try FeatureTable.read(featureReader, features: model.features, fillMissing: Set(match.filledWithZero))
         return ScoredBatch(
             ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows,
             reasons: try explain.map { try Reasons(model: model, table: table, k: $0) })
