@@ -52,12 +52,19 @@ struct Watch: FuTool {
     @Option(help: ArgumentHelp("Also save the state every N events (needs --state).", valueName: "n"))
     var checkpointEvery: Int?
 
+    @Option(help: ArgumentHelp("Replay evaluation: the users' true labels (UserId,Fake, as fu-split --truth writes them); needs --summary.", valueName: "file"))
+    var truth: String?
+
+    @Option(help: ArgumentHelp("Write the early-detection summary (fakes caught and how soon, real users ever flagged) as JSON here; needs --truth.", valueName: "file"))
+    var summary: String?
+
     func validate() throws {
         guard EmitMode(rawValue: emit) != nil else { throw ValidationError("--emit must be changes, every or final, not '\(emit)'") }
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
         guard minEvents >= 1 else { throw ValidationError("--min-events must be at least 1") }
         guard maxUsers >= 1 else { throw ValidationError("--max-users must be at least 1") }
         if let idle, idle < 1 { throw ValidationError("--idle must be at least 1") }
+        guard (truth == nil) == (summary == nil) else { throw ValidationError("--truth and --summary go together") }
         if let checkpointEvery {
             guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
             guard state != nil else { throw ValidationError("--checkpoint-every needs --state FILE") }
@@ -82,6 +89,9 @@ struct Watch: FuTool {
         let reader = try inputOptions.openTable()
         let output = try outputOptions.openOutput()
         let save = { if let state { try scorer.save(to: state) } }
+        var replay = try truth.map {
+            EarlyDetection(truth: try ScoredUsers.readTruth($0), truthName: $0, threshold: scorer.threshold, minEvents: minEvents)
+        }
         stop.lock()
         // Answers go out before a read that may wait; a stop signal is served meanwhile.
         reader.readHooks = (before: { try output.flush(); stop.unlock() }, after: { stop.lock() })
@@ -93,11 +103,19 @@ struct Watch: FuTool {
             do { if let statePath { try unsafeScorer.save(to: statePath) } } catch { writeToStandardError("fu-watch: error: \(error)\n") }
             try? unsafeOutput.flush()
         }
+        let observe: ((UnsafeBufferPointer<UInt8>, Bool, Int) throws -> Void)? = replay == nil ? nil : { user, flagged, events in
+            try replay?.observe(user, flagged: flagged, events: events)
+        }
         let summary = try scorer.run(
             reader: reader, output: output, checkpointEvery: checkpointEvery, checkpoint: save,
-            progress: Progress.forTerminal(tool: "fu-watch"))
+            progress: Progress.forTerminal(tool: "fu-watch"), observe: observe)
         try save()
-        try output.commit()
+        var summaryFile: ByteOutput?
+        if let replay, let path = self.summary {
+            summaryFile = try ByteOutput(path: path)
+            try summaryFile?.write(JSONValue.object([("early_detection", replay.json)]).rendered())
+        }
+        try ByteOutput.commit([summaryFile, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("watched", metadata: [
             "events": "\(summary.events)", "users": "\(summary.users)", "flagged": "\(summary.flagged)", "evictions": "\(summary.evictions)",

@@ -60,6 +60,28 @@ import Testing
         }
         let changes = csvRows(try work.run("fu-watch", ["-m", "model.json", "stream.csv"]).stdout)
         #expect(changes == expectedChanges)
+        // The replay evaluation, from the batch scores of every prefix.
+        var firstFlag: [String: Int] = [:], last: [String: Bool] = [:], label: [String: String] = [:]
+        for k in 1...40 {
+            let user = rows[k][0]
+            label[user] = rows[k][3]
+            let decision = every[k][1] == "1"  // equal to batch, checked above
+            if firstFlag[user] == nil { firstFlag[user] = 0 }
+            if decision && firstFlag[user] == 0 { firstFlag[user] = Int(every[k][3])! }
+            last[user] = decision
+        }
+        try work.write("truth.csv", "UserId,Fake\n" + label.map { "\($0),\($1)" }.joined(separator: "\n") + "\n")
+        #expect(try work.run("fu-watch", ["-m", "model.json", "--truth", "truth.csv", "--summary", "summary.json", "stream.csv", "-o", "/dev/null"]).status == 0)
+        let summary = (try JSONSerialization.jsonObject(with: Data(try work.read("summary.json").utf8)) as! [String: Any])["early_detection"] as! [String: Any]
+        let fakes = label.filter { $0.value == "1" }.map(\.key), reals = label.filter { $0.value == "0" }.map(\.key)
+        #expect(summary["fakes"] as? Int == fakes.count && summary["real_users"] as? Int == reals.count)
+        #expect(summary["fakes_caught"] as? Int == fakes.count { firstFlag[$0]! > 0 })
+        #expect(summary["real_ever_flagged"] as? Int == reals.count { firstFlag[$0]! > 0 })
+        #expect(summary["real_flagged_at_end"] as? Int == reals.count { last[$0]! })
+        let within = summary["caught_within"] as! [String: Any]
+        for h in [1, 2, 3, 5, 10, 20] where !fakes.isEmpty {
+            #expect(within["\(h)"] as? Double == Double(fakes.count { (1...h).contains(firstFlag[$0]!) }) / Double(fakes.count))
+        }
         #expect(changes.count > 1)  // the stream does flag someone
         // --min-events holds a decision back until the user has shown that many events.
         let held = csvRows(try work.run("fu-watch", ["-m", "model.json", "--min-events", "3", "--emit", "every", "stream.csv"]).stdout)

@@ -235,3 +235,12 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     let scored = try scoreEventBatch(Array(rows.utf8), model: model, limits: EventBatchLimits(maxBytes: 1 << 24, maxEvents: 100_000))
     #expect(scored.ids.count == 3001)
 }
+
+/// Percentiles as NumPy's default (linear): np.percentile([1, 2, 3, 4, 10], [50, 90]) is
+/// [3.0, 7.6]; np.percentile([5, 1], 90) is 4.6.
+@Test func percentilesInterpolateAsNumPy() {
+    #expect(percentile([1, 2, 3, 4, 10], 0.5) == 3)
+    #expect(abs(percentile([1, 2, 3, 4, 10], 0.9) - 7.6) < 1e-12)
+    #expect(abs(percentile([1, 5], 0.9) - 4.6) < 1e-12)
+    #expect(percentile([7], 0.9) == 7)
+}

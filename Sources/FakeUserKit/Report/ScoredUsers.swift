@@ -67,7 +67,7 @@ public struct ScoredUsers: Sendable, Equatable {
     }
 
     /// UserId → Fake; a user may have several rows (events) if its label never changes.
-    static func readTruth(_ path: String) throws -> [String: UInt8] {
+    public static func readTruth(_ path: String) throws -> [String: UInt8] {
         let reader = try TableReader(ByteInput(path: path))
         let idColumn = try reader.requireColumn("UserId")
         guard let labelColumn = try reader.labelColumn() else {

@@ -90,7 +90,7 @@ public final class StreamScorer {
     /// is called every `checkpointEvery` events (and the caller saves at the end).
     public func run(
         reader: TableReader, output: ByteOutput, checkpointEvery: Int? = nil, checkpoint: (() throws -> Void)? = nil,
-        progress: Progress? = nil
+        progress: Progress? = nil, observe: ((_ user: UnsafeBufferPointer<UInt8>, _ flagged: Bool, _ events: Int) throws -> Void)? = nil
     ) throws -> WatchSummary {
         var parser = try EventRowParser(reader: reader, events: savedEvents)
         parser.restoreCategories(savedCategories)
@@ -110,17 +110,18 @@ public final class StreamScorer {
             if let idle = options.idle {
                 while oldest != -1 && oldest != slot && lastSeen[oldest] <= consumed - idle { evict(oldest) }
             }
-            if let writer {
+            if writer != nil || observe != nil {
                 let (probability, events) = score(slot, parser: parser, row: &row)
                 let decision = events >= options.minEvents && probability >= threshold
-                if options.emit == .every || decision != flagged[slot] {
-                    flagged[slot] = decision
+                try observe?(event.userID, decision, events)
+                if let writer, options.emit == .every || decision != flagged[slot] {
                     try writer.field(bytes: ids[slot].withUnsafeBufferPointer { $0 })
                     try writer.field(decision ? 1 : 0)
                     try writer.field(probability)
                     try writer.field(events)
                     try writer.endRow()
                 }
+                flagged[slot] = decision
             }
             if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
         }
