@@ -102,6 +102,7 @@ struct Watch: FuTool {
         stop.onStop {
             do { if let statePath { try unsafeScorer.save(to: statePath) } } catch { writeToStandardError("fu-watch: error: \(error)\n") }
             try? unsafeOutput.flush()
+            unsafeOutput.abandon()  // an -o file is not finished: its temporary copy goes, the old file stays
         }
         let observe: ((UnsafeBufferPointer<UInt8>, Bool, Int) throws -> Void)? = replay == nil ? nil : { user, flagged, events in
             try replay?.observe(user, flagged: flagged, events: events)

@@ -58,6 +58,7 @@ public final class ByteOutput {
                 let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
                 if opened < 0 { throw ToolError.io("cannot create \(path): \(FileDescriptor.errnoText())") }
                 TemporaryFiles.remember(temporary)
+                ByteOutput.filesInProgress.add(1, ordering: .relaxed)  // given back by publish or abandon
                 fd = opened
                 finalPath = target
                 temporaryPath = temporary
@@ -67,7 +68,6 @@ public final class ByteOutput {
         let wantsZstd = compress ?? (path?.hasSuffix(".zst") ?? false)
         if wantsZstd { encoder = try ZstdEncoder(level: level) }
         self.compressor = wantsZstd ? compressor : nil
-        if temporaryPath != nil { ByteOutput.filesInProgress.add(1, ordering: .relaxed) }
     }
 
     /// Files being written under a temporary name. While there are any, a closed stdout
