@@ -39,7 +39,12 @@ import Testing
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-        deinit { if process.isRunning { process.terminate() } }
+        /// Stopped before `work` (which it holds) removes the folder it logs into.
+        deinit {
+            guard process.isRunning else { return }
+            process.terminate()
+            process.waitUntilExit()
+        }
     }
 
     @Test func originalCurlReloadAndGracefulStop() throws {
