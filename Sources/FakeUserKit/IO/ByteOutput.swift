@@ -47,11 +47,14 @@ public final class ByteOutput {
         } else {
             let path = path!
             let temporary = ByteOutput.temporaryName(for: path)
+            // Remembered first: a signal right after the file appears still removes it.
+            TemporaryFiles.remember(temporary)
             let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if opened < 0 {
-                throw ToolError.io("cannot create \(path): \(FileDescriptor.errnoText())")
+                let reason = FileDescriptor.errnoText()
+                TemporaryFiles.forget(temporary)
+                throw ToolError.io("cannot create \(path): \(reason)")
             }
-            TemporaryFiles.remember(temporary)
             fd = opened
             name = path
             finalPath = path
