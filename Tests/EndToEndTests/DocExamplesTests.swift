@@ -16,12 +16,9 @@ import Testing
         let work = try Workdir()
         let root = Workflow.root.path
         #expect(try work.shell("cp -r '\(root)/workflows' '\(root)/scripts' '\(root)/data' '\(root)/models' . && mkdir -p docs && cp '\(root)'/docs/*.png docs/ 2>/dev/null; true").status == 0)
-        var groups: [pid_t] = []
-        // A server an example started and a failed example did not stop goes with the test.
-        defer { for group in groups { kill(-group, SIGTERM) } }
+        // A server an example started and a failed example did not stop goes with `work`.
         for (index, block) in blocks.enumerated() where block.skipReason == nil {
             let result = try work.shell("export FU_BIN='\(Workdir.binaries.path)'; set -euo pipefail\n" + block.code)
-            groups.append(result.processGroup)
             #expect(result.status == 0, "\(document), shell block \(index + 1) (line \(block.line)) failed:\n\(block.code)\n--- stderr:\n\(result.stderr.suffix(3000))")
         }
     }
@@ -56,6 +53,21 @@ import Testing
         kill(-result.processGroup, SIGTERM)
         let gone = "for i in $(seq 100); do kill -0 \(child) 2>/dev/null || exit 0; sleep 0.05; done; exit 1"
         #expect(try work.shell(gone).status == 0)
+    }
+
+    /// A test leaves no `fu-e2e-*` folder, nor anything its commands left running.
+    @Test func aWorkdirGoesWithWhatItLeftRunning() throws {
+        var folder = ""
+        var child: pid_t = 0
+        do {
+            let work = try Workdir()
+            folder = work.url.path
+            let result = try work.shell("sleep 60 > /dev/null 2>&1 & echo $!")
+            child = try #require(pid_t(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(kill(child, 0) == 0)
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder))
+        #expect(waitUntil { kill(child, 0) != 0 }, "sleep \(child) still runs")
     }
 
     @Test func exitCodesAndSignalsAreReportedAsByAShell() throws {

@@ -165,13 +165,14 @@ import Testing
     /// line of totals that replaces the progress line, before the summary.
     @Test func progressWhileComputing() throws {
         let work = try Workdir()
-        // Sizes that take seconds in a debug build, so that progress is drawn mid-way.
-        let synth = try work.shell("script -qec 'fu-synth --users 50000 -o events.csv' /dev/null")
+        // Every update drawn, however fast the build (ProgressTiming checks the default pace);
+        // over 65,536 events, so that one is drawn mid-way with an ETA.
+        let synth = try work.shell("FU_PROGRESS_DELAY=0 script -qec 'fu-synth --users 50000 -o events.csv' /dev/null")
         #expect(synth.status == 0)
         #expect(synth.stdout.contains(try Regex(#"fu-synth: (users made|events written) [0-9,]+ of [0-9,]+, [0-9]+%, ETA [0-9]+ s"#)), "\(synth.stdout)")
         #expect(synth.stdout.contains(try Regex(#"\rfu-synth: [0-9,]+ events, 50,000 users in [0-9.]+ s\x1B\[K"#)))
         #expect(try work.shell("fu-featurize events.csv | head -10001 > train.csv").status == 0)
-        let terminal = try work.shell("script -qec 'fu-cv train.csv -o cv.json && fu-fit --threshold auto train.csv -o model.json' /dev/null")
+        let terminal = try work.shell("FU_PROGRESS_DELAY=0 script -qec 'fu-cv train.csv -o cv.json && fu-fit --threshold auto train.csv -o model.json' /dev/null")
         #expect(terminal.status == 0)
         // The terminal's CR LF as LF: Swift reads "\r\n" as one Character.
         let text = terminal.stdout.replacingOccurrences(of: "\r\n", with: "\n")

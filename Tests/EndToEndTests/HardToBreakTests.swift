@@ -109,10 +109,13 @@ import Testing
         let work = try Workdir()
         for signal in ["INT", "TERM", "HUP"] {
             try work.write("out.csv", "previous\n")
+            // Input stays open until `release` exists; the signal comes once the temporary file does.
             let result = try work.shell("""
-                (echo UserId,Event,Category; echo A,click_ad,Jobs; sleep 3) | perl -MPOSIX -e \\
+                rm -f release
+                (echo UserId,Event,Category; echo A,click_ad,Jobs; for _ in $(seq 3000); do [ -e release ] && break; sleep 0.01; done) | perl -MPOSIX -e \\
                     '$SIG{INT} = "DEFAULT"; sigprocmask(SIG_SETMASK, POSIX::SigSet->new); exec @ARGV' fu-featurize -o out.csv &
-                sleep 1; ls -a | grep -c '^\\.out\\.csv\\.tmp-'; kill -\(signal) $!; wait
+                for _ in $(seq 3000); do ls -a | grep -q '^\\.out\\.csv\\.tmp-' && break; sleep 0.01; done
+                ls -a | grep -c '^\\.out\\.csv\\.tmp-'; kill -\(signal) $!; touch release; wait
                 ls -a | grep -c '^\\.out\\.csv\\.tmp-'; cat out.csv
                 """)
             #expect(result.stdout == "1\n0\nprevious\n", "SIG\(signal)")

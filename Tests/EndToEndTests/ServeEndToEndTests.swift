@@ -28,18 +28,20 @@ import Testing
 
         /// Polls the log (up to 10 s) for a line matching `pattern`.
         func waitForLog<Output>(_ pattern: Regex<Output>) throws -> Regex<Output>.Match {
-            for _ in 0..<200 {
-                if let match = log.firstMatch(of: pattern) { return match }
-                if !process.isRunning { break }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
+            _ = waitUntil { log.contains(pattern) || !process.isRunning }
+            if let match = log.firstMatch(of: pattern) { return match }
             Issue.record("fu-serve never logged \(pattern); log:\n\(log)")
             throw CancellationError()
         }
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-        deinit { if process.isRunning { process.terminate() } }
+        /// Stopped before `work` (which it holds) removes the folder it logs into.
+        deinit {
+            guard process.isRunning else { return }
+            process.terminate()
+            process.waitUntilExit()
+        }
     }
 
     @Test func originalCurlReloadAndGracefulStop() throws {
@@ -113,13 +115,17 @@ import Testing
         #expect(try work.read("logs/all.log").contains("method=POST path=/predict status=200 users=50"))
 
         // SIGTERM while a request is in flight: the request is answered, then a clean exit.
+        // Each step waits (at most 5 s) for the server's sockets in /proc/net/tcp: the signal once
+        // it has read what was sent, the rest of the body once it stopped listening.
         let inFlight = try work.shell("""
+            socket() { awk -v port=":$(printf '%04X' \(server.port))" -v state="$1" -v queue="$2" \\
+                '$2 ~ port "$" && $4 == state && $5 ~ queue "$" { found = 1 } END { exit !found }' /proc/net/tcp; }
             exec 3<>/dev/tcp/127.0.0.1/\(server.port)
             body=$'UserId,Event,Category\\nA1,click_ad,Jobs\\n'
             printf 'POST /predict HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: text/csv\\r\\nContent-Length: %d\\r\\n\\r\\n%s' ${#body} "${body:0:10}" >&3
-            sleep 0.3
+            for _ in $(seq 500); do socket 01 :00000000 && break; sleep 0.01; done  # read: nothing left in its queue
             kill -TERM \(server.process.processIdentifier)
-            sleep 0.3
+            for _ in $(seq 500); do socket 0A "" || break; sleep 0.01; done  # no longer listening
             printf '%s' "${body:10}" >&3
             timeout 5 cat <&3
             """)

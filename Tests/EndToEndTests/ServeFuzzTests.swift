@@ -27,12 +27,12 @@ import Glibc
             do {
                 status = try exchange(port: server.port, bytes)
             } catch {
-                Thread.sleep(forTimeInterval: 0.2)
-                throw server.process.isRunning ? error : ServerDied(log: server.log)
+                // A trap takes a moment to end the process: an error is blamed on it if it ends.
+                throw waitUntil(seconds: 1, { !server.process.isRunning }) ? ServerDied(log: server.log) : error
             }
             statuses[status, default: 0] += 1
-            // No answer: this input may have stopped it (a trap takes a moment to end it).
-            if status == 0 { Thread.sleep(forTimeInterval: 0.05) }
+            // No answer: this input may have stopped it.
+            if status == 0 && waitUntil(seconds: 0.05, { !server.process.isRunning }) { throw ServerDied(log: server.log) }
             guard server.process.isRunning else { throw ServerDied(log: server.log) }
             guard status < 500 else { throw ServerError(status: status) }
             return "\(status)"

@@ -1,14 +1,38 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// xsv-style test helper: a temporary folder, files written into it, and the real built
-/// tools run in it through pipes.
+/// tools run in it through pipes. The folder goes when the last copy of the Workdir does.
 struct Workdir {
-    let url: URL
+    private let folder: Folder
+    var url: URL { folder.url }
 
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("fu-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        folder = try Folder()
+    }
+
+    /// Owns the folder: on deinit stops what the test's commands left running (their process
+    /// groups), then removes the folder, so that a run leaves no `fu-e2e-*` behind.
+    private final class Folder: Sendable {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fu-e2e-\(UUID().uuidString)")
+        private let groups = Mutex<[pid_t]>([])
+
+        init() throws {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        }
+
+        func track(_ group: pid_t) { groups.withLock { $0.append(group) } }
+
+        deinit {
+            // Ids are not reused until the pids wrap around (pid_max), far longer than a test.
+            for group in groups.withLock({ $0 }) { kill(-group, SIGKILL) }
+            // A killed process may still be closing a file in the folder: a second try then.
+            if (try? FileManager.default.removeItem(at: url)) == nil {
+                Thread.sleep(forTimeInterval: 0.1)
+                try? FileManager.default.removeItem(at: url)
+            }
+        }
     }
 
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
@@ -111,6 +135,7 @@ struct Workdir {
         var pid = pid_t()
         let spawned = posix_spawn(&pid, executable.path, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw SpawnFailed(path: executable.path, code: spawned) }
+        folder.track(pid)
 
         var status: Int32 = 0
         var stopAt = Date().addingTimeInterval(deadline)
@@ -192,4 +217,15 @@ enum GlibcSpawn {
 /// Parses CSV text written by the tools (no quoted fields) into rows of fields.
 func csvRows(_ text: String) -> [[String]] {
     text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+}
+
+/// Polls `condition` every 10 ms until it holds (true) or `seconds` pass (false): a test
+/// waits for what it needs, not for a time it guessed.
+func waitUntil(seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let stopAt = Date().addingTimeInterval(seconds)
+    while true {
+        if try condition() { return true }
+        if Date() > stopAt { return false }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
 }

@@ -2,11 +2,20 @@ import Foundation
 import Testing
 @testable import FakeUserKit
 
-/// A fresh temporary folder per test.
-func temporaryFolder() throws -> URL {
+/// A fresh temporary folder per test, removed with its last reference.
+func temporaryFolder() throws -> TemporaryFolder { try TemporaryFolder() }
+
+final class TemporaryFolder {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("fu-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    var path: String { url.path }
+
+    init() throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func appendingPathComponent(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 func writeOutput(_ path: String, compress: Bool?, _ text: String) throws {

@@ -16,7 +16,7 @@ import Testing
 
         """#
 
-    func partition(_ text: String, buckets: Int, compress: Bool = false, skipBadRows: Bool = false) throws -> (URL, PartitionSummary) {
+    func partition(_ text: String, buckets: Int, compress: Bool = false, skipBadRows: Bool = false) throws -> (TemporaryFolder, PartitionSummary) {
         let folder = try temporaryFolder()
         let input = folder.appendingPathComponent("events.csv")
         try Data(text.utf8).write(to: input)

@@ -10,7 +10,10 @@ import Synchronization
 /// totals; an error printed meanwhile starts on a fresh line (`Progress.endLine()`).
 public final class Progress: @unchecked Sendable {
     private let tool: String
-    private let started = monotonicSeconds()
+    private let pace: Pace
+    private let clock: @Sendable () -> Double
+    private let write: @Sendable (String) -> Void
+    private let started: Double
     private var lastDraw = 0.0
     private var lastRows = 0
     /// Decoded bytes the input will have, when known (a plain file's size, or a zstd
@@ -30,22 +33,38 @@ public final class Progress: @unchecked Sendable {
     public static func forTerminal(tool: String) -> Progress? {
         guard isatty(2) != 0 else { return nil }
         TemporaryFiles.watchSignals()
-        return Progress(tool: tool)
+        return Progress(tool: tool, pace: Pace(delay: getenv("FU_PROGRESS_DELAY").flatMap { Double(String(cString: $0)) }))
+    }
+
+    /// How long before the first line, and between redraws (half that). FU_PROGRESS_DELAY
+    /// sets it (0: every update is drawn), so that a test sees progress however fast the build.
+    struct Pace {
+        var delay = 0.5
+        var redraw: Double { delay / 2 }
+
+        init(delay: Double? = nil) {
+            if let delay, delay >= 0, delay.isFinite { self.delay = delay }
+        }
     }
 
     /// For the signal handler (an atomic load is safe there).
     static var lineIsOpen: Bool { lineOpen.load(ordering: .relaxed) }
 
-    init(tool: String) {
+    init(tool: String, pace: Pace = Pace(), clock: @escaping @Sendable () -> Double = monotonicSeconds,
+         write: @escaping @Sendable (String) -> Void = writeToStandardError) {
         self.tool = tool
+        self.pace = pace
+        self.clock = clock
+        self.write = write
+        started = clock()
     }
 
     @inline(__always)
     public func tick(rows: Int, bytes: Int) {
         guard rows - lastRows >= 1 << 16 else { return }  // the clock is read every 65,536 rows at most
         lastRows = rows
-        let now = monotonicSeconds()
-        guard now - lastDraw >= 0.25 else { return }
+        let now = clock()
+        guard now - lastDraw >= pace.redraw else { return }
         lastDraw = now
         let elapsed = max(now - started, 1e-9)
         var line = "\r\(tool): \(groupedDigits(rows)) rows, \(Int(Double(bytes) / 1e6)) MB, \(Int(Double(bytes) / 1e6 / elapsed)) MB/s"
@@ -54,20 +73,20 @@ public final class Progress: @unchecked Sendable {
             let remaining = elapsed / fraction - elapsed
             line += ", \(Int(fraction * 100))%, ETA \(Int(remaining.rounded(.up))) s"
         }
-        writeToStandardError(line + "\u{1B}[K")
+        write(line + "\u{1B}[K")
         Self.lineOpen.store(true, ordering: .relaxed)
     }
 
     /// Progress of a phase with a known number of steps (users made, folds fitted):
     /// `TOOL: WHAT done of total, P%, ETA s`, the ETA from this phase's pace. Drawn from
     /// half a second after the tool started, at most four times a second, and always at
-    /// the last step once drawn; safe from several threads.
+    /// the last step once drawn (see `Pace`); safe from several threads.
     public func step(_ what: String, done: Int, of total: Int) {
-        let now = monotonicSeconds()
+        let now = clock()
         stepState.withLock { state in
             if state.what != what { state = (what, now, 0) }
             let last = done >= total && state.drawn > 0
-            guard now - started >= 0.5, now - state.drawn >= 0.25 || last else { return }
+            guard now - started >= pace.delay, now - state.drawn >= pace.redraw || last else { return }
             state.drawn = now
             let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 0
             var line = "\r\(tool): \(what) \(groupedDigits(done)) of \(groupedDigits(total)), \(Int(fraction * 100))%"
@@ -76,7 +95,7 @@ public final class Progress: @unchecked Sendable {
                 line += ", ETA \(Int((elapsed / fraction - elapsed).rounded(.up))) s"
             }
             // Written under the lock, so that lines from two threads keep their order.
-            writeToStandardError(line + "\u{1B}[K")
+            write(line + "\u{1B}[K")
             Self.lineOpen.store(true, ordering: .relaxed)
             drewStep.store(true, ordering: .relaxed)
         }
@@ -87,10 +106,10 @@ public final class Progress: @unchecked Sendable {
     /// its summary and again in a `defer`).
     public func finish(_ summary: String? = nil) {
         guard !finished.exchange(true, ordering: .relaxed) else { return }
-        let elapsed = monotonicSeconds() - started
+        let elapsed = clock() - started
         guard lastDraw > 0 || drewStep.load(ordering: .relaxed) || (summary != nil && elapsed >= 1) else { return }
         let text = summary.map { "\(tool): \($0) in \(seconds(elapsed))" } ?? "\(tool): \(groupedDigits(lastRows))+ rows in \(seconds(elapsed))"
-        writeToStandardError("\r\(text)\u{1B}[K\n")
+        write("\r\(text)\u{1B}[K\n")
         Self.lineOpen.store(false, ordering: .relaxed)
     }
 

@@ -55,9 +55,14 @@ public final class ByteOutput {
             case .file(let target):
                 // A symlink is written through: the rename goes onto its target, the link stays.
                 let temporary = ByteOutput.temporaryName(for: target)
-                let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-                if opened < 0 { throw ToolError.io("cannot create \(path): \(FileDescriptor.errnoText())") }
+                // Remembered first: a signal right after the file appears still removes it.
                 TemporaryFiles.remember(temporary)
+                let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+                if opened < 0 {
+                    let reason = FileDescriptor.errnoText()
+                    TemporaryFiles.forget(temporary)
+                    throw ToolError.io("cannot create \(path): \(reason)")
+                }
                 ByteOutput.filesInProgress.add(1, ordering: .relaxed)  // given back by publish or abandon
                 fd = opened
                 finalPath = target
