@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
 pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
+pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v jq >/dev/null || missing+=(jq)

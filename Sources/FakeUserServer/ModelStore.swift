@@ -1,4 +1,4 @@
-import Crypto
+import CCrypto
 import FakeUserKit
 import Foundation
 import Synchronization
@@ -19,12 +19,22 @@ public struct LoadedModel: Sendable {
             throw ToolError(.noInput, "cannot read model file", at: InputLocation(file: path))
         }
         let model = try Model.parse(try readDocument(ByteInput(bytes: raw, name: path), what: "model file"), name: path)
-        let digest = SHA256.hash(data: raw).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-        return LoadedModel(model: model, path: path, sha256: digest, loadedAt: Date())
+        return LoadedModel(model: model, path: path, sha256: try sha256Hex(raw), loadedAt: Date())
     }
+}
+
+/// The SHA-256 of `bytes` in lower-case hex, as `sha256sum` prints it (libcrypto's EVP).
+func sha256Hex(_ bytes: [UInt8]) throws -> String {
+    var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+    var length: UInt32 = 0
+    let ok = bytes.withUnsafeBytes { data in
+        EVP_Digest(data.baseAddress, data.count, &digest, &length, EVP_sha256(), nil)
+    }
+    guard ok == 1, length == 32 else { throw ToolError(.software, "SHA-256 failed in libcrypto") }
+    return digest.prefix(32).map { byte in
+        let hex = String(byte, radix: 16)
+        return byte < 16 ? "0" + hex : hex
+    }.joined()
 }
 
 /// The model being served. A reload swaps the whole value at once, so a request that took
