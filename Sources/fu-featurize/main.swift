@@ -8,7 +8,7 @@ struct Featurize: FuTool {
         abstract: "Turn events (UserId,Event,Category[,Fake]) into one feature row per user, sorted by UserId.",
         discussion: """
             Reads CSV or JSON Lines, plain or zstd, from stdin or -i. Writes UserId, Fake (when \
-            the input has it) and the feature columns documented in README.md.
+            the input has it) and the feature columns documented in docs/reference.md.
 
             Examples:
               fu-featurize events.csv.zst > features.csv

@@ -9,7 +9,7 @@ struct Serve: LoggingTool {
         abstract: "Answer predictions over HTTP: POST events to /predict, get UserId,Fake,Probability back.",
         discussion: """
             Scores a request exactly as `fu-featurize | fu-score -m MODEL` scores the same file. \
-            Routes: POST /predict, GET /health, /ready, /model, /metrics (README.md has the API). \
+            Routes: POST /predict, GET /health, /ready, /model, /metrics (docs/server.md has the API). \
             SIGHUP reloads the model file (a bad file keeps the old model); SIGTERM and SIGINT \
             stop after the requests in flight. One access-log line per request goes to stderr \
             (and --log-dir).

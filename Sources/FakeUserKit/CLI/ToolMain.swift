@@ -51,7 +51,9 @@ public enum ToolMain {
         } catch {
             if Tool.exitCode(for: error) == .success { Tool.exit(withError: error) }
             // One line, as every error (docs/design.md); --help has the rest.
-            let message = LogText.escaped(Tool.message(for: error).split(separator: "\n").joined(separator: " "))
+            let given = arguments ?? Array(CommandLine.arguments.dropFirst())
+            let message = foreignSpellingHint(given, help: Tool.helpMessage())
+                ?? LogText.escaped(Tool.message(for: error).split(separator: "\n").joined(separator: " "))
             writeToStandardError("\(name): error: \(message); see '\(name) --help'\n")
             exit(ExitStatus.usage.rawValue)
         }
@@ -109,3 +111,23 @@ extension Logger {
         ])
     }
 }
+
+/// The options users bring from scikit-learn, liblinear and jq, and fu's names for them.
+let foreignSpellings: [String: String] = [
+    "--C": "-c", "-C": "-c", "--k": "--folds", "-k": "--folds", "--n-splits": "--folds", "--cv": "--folds",
+    "--n_splits": "--folds", "--random_state": "--seed", "--random-state": "--seed", "--test_size": "--test-size",
+    "--class_weight": "--class-weight", "--model-file": "--model", "--out": "--output",
+]
+
+/// "unknown option '--C': fu-fit's name for it is '-c'", for the first argument spelled as
+/// another tool spells it, when this tool has fu's option; nil otherwise (argument
+/// parser's own message then stands).
+func foreignSpellingHint(_ arguments: [String], help: String) -> String? {
+    for argument in arguments {
+        let option = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
+        guard let ours = foreignSpellings[option], help.contains(" \(ours) ") || help.contains(" \(ours),") || help.contains(", \(ours) ") else { continue }
+        return "unknown option '\(LogText.escaped(option))': \(runningToolName)'s name for it is '\(ours)'"
+    }
+    return nil
+}
+
