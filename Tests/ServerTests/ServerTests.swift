@@ -204,6 +204,7 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             """
         let array = "[\n" + ndjson.split(separator: "\n").joined(separator: ",\n") + "\n]\n"
         let zstd = try zstdCompress(Array(smallEvents.utf8))
+        let zstdMultipart = try zstdCompress(multipart(fields: [("file", "events.csv", smallEvents)]))
         try await TestServer().run { client in
             let answers: [TestResponse] = [
                 try await client.post(multipart(fields: [("file", "events.csv", smallEvents)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
@@ -213,6 +214,8 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
                 try await client.post(zstd, headers: [.contentType: "application/zstd", .accept: "text/csv"]),
                 try await client.post(zstd, headers: [.contentType: "text/csv", .contentEncoding: "zstd", .accept: "text/csv"]),
                 try await client.post(multipart(fields: [(name: "file", filename: "events.csv.zst", content: zstd)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
+                // Issue 16, 17a: the whole form zstd-compressed was a 400.
+                try await client.post(zstdMultipart, headers: [.contentType: multipartType, .contentEncoding: "zstd", .accept: "text/csv"]),
             ]
             for (index, answer) in answers.enumerated() {
                 #expect(answer.status == .ok, "request \(index): \(answer.text)")
@@ -263,6 +266,20 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let noBoundary = try await client.post(multipart(fields: [("file", "e.csv", smallEvents)]), headers: [.contentType: "multipart/form-data"])
             #expect(noBoundary.status == .badRequest)
             #expect(noBoundary.errorMessage == "multipart/form-data without a boundary")
+            // Issue 16, 17b: every part's name was echoed (13.7 MB for a 16 MB body).
+            let long = String(repeating: "n", count: 200)
+            let many = multipart(fields: [(long, nil, "")] + (1...30).map { ("f\($0)", nil, "") })
+            let capped = try await client.post(many, headers: [.contentType: multipartType])
+            #expect(capped.status == .unprocessableContent)
+            let shown = ["'\(long.prefix(64))…'"] + (1...9).map { "'f\($0)'" }
+            #expect(capped.errorMessage == "multipart body has no field 'file' (found fields \(shown.joined(separator: ", ")) and 21 more); send the events as -F file=@events.csv")
+            // Content-Encoding: zstd on a form that is not zstd, or is corrupt.
+            let plainForm = multipart(fields: [("file", "e.csv", smallEvents)])
+            let notZstd = try await client.post(plainForm, headers: [.contentType: multipartType, .contentEncoding: "zstd"])
+            #expect(notZstd.status == .badRequest)
+            #expect(notZstd.errorMessage == "Content-Encoding is zstd but the body is not zstd data")
+            let corrupt = try await client.post(Array(try zstdCompress(plainForm).dropLast(3)), headers: [.contentType: multipartType, .contentEncoding: "zstd"])
+            #expect(corrupt.status == .badRequest)
         }
     }
 
@@ -374,6 +391,11 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let decoded = try await client.post(bomb, headers: [.contentType: "application/zstd"])
             #expect(decoded.status == .contentTooLarge)
             #expect(decoded.errorMessage == "the events are more than 1024 bytes once decoded")
+            let form = try zstdCompress(multipart(fields: [("file", "e.csv", String(decoding: try ByteInput(bytes: bomb, name: "bomb").readAll(), as: UTF8.self))]))
+            #expect(form.count < 1024)
+            let decodedForm = try await client.post(form, headers: [.contentType: multipartType, .contentEncoding: "zstd"])
+            #expect(decodedForm.status == .contentTooLarge)
+            #expect(decodedForm.errorMessage == "the multipart body is more than 1024 bytes once decoded")
             let fine = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\n", type: "text/csv")
             #expect(fine.status == .ok)
         }

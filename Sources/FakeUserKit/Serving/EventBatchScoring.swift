@@ -96,9 +96,7 @@ public func scoreEventBatch(
     do {
         var events = body
         if startsWithZstdFrame(body) {
-            let input = try ByteInput(bytes: body, name: name)
-            input.limit = limits.maxBytes
-            events = try input.readAll()
+            events = try decodeZstdBody(body, limit: limits.maxBytes, name: name, what: "the events are")
         }
         if firstNonBlankByte(events) == UInt8(ascii: "[") {
             let lines = try JSONArrayLines(events, name: name)
@@ -143,6 +141,20 @@ public func scoreEventBatch(
         throw BatchFailure.tooLarge(located(error))
     } catch let error as ToolError where error.status == .dataError {
         throw BatchFailure.malformed(located(error))
+    }
+}
+
+/// A zstd request body decoded, within `limit` decoded bytes (a small body may expand
+/// without bound). `what` starts the 413 message ("the events are").
+public func decodeZstdBody(_ body: [UInt8], limit: Int, name: String = "request body", what: String) throws -> [UInt8] {
+    do {
+        let input = try ByteInput(bytes: body, name: name)
+        input.limit = limit
+        return try input.readAll()
+    } catch let error as InputTooLarge {
+        throw BatchFailure.tooLarge("\(what) more than \(error.limit) bytes once decoded")
+    } catch let error as ToolError where error.status == .dataError {
+        throw BatchFailure.malformed(error.message)
     }
 }
 
