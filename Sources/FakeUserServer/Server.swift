@@ -44,7 +44,14 @@ public func makeServer(
                 idleTimeout: TimeAmount.nanoseconds(2 * settings.requestTimeout.nanoseconds))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "fu-serve/\(fuVersion)"),
         services: [ModelReloadService(store: store, metrics: metrics, logger: logger)],
-        onServerRunning: onServerRunning,
+        onServerRunning: { channel in
+            // Hummingbird has no hook on the listening channel before it runs; added now,
+            // it sees every accept after the first.
+            try? await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger), position: .first)
+            }.get()
+            await onServerRunning(channel)
+        },
         eventLoopGroupProvider: .shared(serverEventLoops),
         logger: logger)
 }
