@@ -163,6 +163,31 @@ import Testing
         #expect(refused.stdout == "< HTTP/1.1 413 Payload Too Large\r\n")
     }
 
+    /// Issue 16, 17c: a request the HTTP parser refuses was an empty 400 with no log line
+    /// and no count; it is a JSON error like any other, also pipelined behind a good one.
+    @Test func requestsTheParserRefusesAreJSONLoggedAndCounted() throws {
+        let work = try Workdir()
+        _ = try work.shell("cp \(try work.fixtureFromRepository("models/fake_user_detector.json")) model.json")
+        let server = try Server(work, ["-m", "model.json"])
+        func send(_ request: String) throws -> String {
+            try work.shell("""
+                exec 3<>/dev/tcp/127.0.0.1/\(server.port)
+                printf '\(request)' >&3
+                timeout 5 cat <&3
+                """).stdout
+        }
+        let header = try send(#"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"#)
+        #expect(header.hasPrefix("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n"))
+        #expect(header.hasSuffix("\r\n\r\n{\"error\": \"malformed HTTP request: invalid character in header\"}\n"))
+        #expect(header.contains("X-Request-Id: "))
+        let pipelined = try send(#"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"#)
+        #expect(pipelined.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(pipelined.hasSuffix("\r\n\r\n{\"error\": \"malformed HTTP request: invalid HTTP method\"}\n"))
+        _ = try server.waitForLog(#/warning: request id=\S+ method=- path=- status=400 users=- latency_ms=[0-9.]+\n(.|\n)*method=- path=- status=400/#)
+        let metrics = try work.shell("curl -sS http://127.0.0.1:\(server.port)/metrics").stdout
+        #expect(metrics.contains(#"fu_http_requests_total{route="unmatched",method="-",status="400"} 2"#))
+    }
+
     /// Issue 16, 17d: at the descriptor limit the accept loop spun (0.76 CPU-seconds a
     /// second) and answered nothing; now it pauses, and answers once descriptors are free.
     @Test func atTheDescriptorLimitAcceptingPausesAndResumes() throws {
