@@ -357,6 +357,49 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let json = try await client.post("[{\"user\": \"A\", \"Event\": \"click_ad\"}]", type: "application/json")
             #expect(json.status == .unprocessableContent)
             #expect(json.errorMessage.hasPrefix("missing required columns 'UserId', 'Category'"))
+            // Issue 16, point 7: the hints the tools give, once each.
+            let lower = try await client.post("UserId,Event,category\nA,click_ad,Jobs\n", type: "text/csv")
+            #expect(lower.status == .unprocessableContent)
+            #expect(lower.errorMessage == "missing required column 'Category'; events need UserId, Event and Category; found 'category' (column names are case-sensitive: rename it 'Category')")
+            let semicolons = try await client.post("UserId;Event;Category\nA;click_ad;Jobs\n", type: "text/csv")
+            #expect(semicolons.status == .unprocessableContent)
+            #expect(semicolons.errorMessage == "missing required columns 'UserId', 'Event', 'Category'; events need UserId, Event and Category; the header is one column separated by semicolons: fu reads comma-separated CSV (convert it, e.g. with tr ';' ',', if no field holds a comma)")
+            let features = try await client.post("UserId,total_events,click_ad\nA,1,1\n", type: "text/csv")
+            #expect(features.status == .unprocessableContent)
+            #expect(features.errorMessage.hasSuffix("; this looks like a features table (from fu-featurize), not events"))
+            // A label column in another case is a header to fix too.
+            let label = try await client.post("UserId,Event,Category,fake\nA,click_ad,Jobs,1\n", type: "text/csv")
+            #expect(label.status == .unprocessableContent)
+            #expect(label.errorMessage == "found a column 'fake'; the label column is 'Fake' (column names are case-sensitive): rename it")
+        }
+    }
+
+    /// Issue 16, point 7: an event type named like a column of the features is a bad value (400).
+    @Test func eventTypesNamedLikeFeatureColumnsAre400() async throws {
+        try await TestServer().run { client in
+            let fake = try await client.post("UserId,Event,Category\nA,Fake,Jobs\n", type: "text/csv")
+            #expect(fake.status == .badRequest)
+            #expect(fake.errorMessage == "event type 'Fake' is named like the label column 'Fake'; rename that event type (line 2)")
+            let ratio = try await client.post("UserId,Event,Category\nA,phone_call_ratio,Jobs\n", type: "text/csv")
+            #expect(ratio.status == .badRequest)
+            #expect(ratio.errorMessage.hasPrefix("event type 'phone_call_ratio' would be read as the ratio column"))
+        }
+    }
+
+    /// Issue 16, point 7: the reader's message for gzip named a command line (gunzip -c
+    /// request body | fu-serve); a client is told what to send.
+    @Test func otherCompressorsAreNamedForTheClient() async throws {
+        let csv = Array("UserId,Event,Category\nA,click_ad,Jobs\n".utf8)
+        try await TestServer().run { client in
+            for name in ["gzip", "bzip2", "xz"] {
+                let body = try shellBytes("\(name) -c", stdin: csv)
+                let raw = try await client.post(body, headers: [.contentType: "text/csv"])
+                let form = try await client.post(multipart(fields: [(name: "file", filename: "e.csv", content: body)]), headers: [.contentType: multipartType])
+                for answer in [raw, form] {
+                    #expect(answer.status == .badRequest)
+                    #expect(answer.errorMessage == "the events are \(name) data; send them plain, or zstd-compressed (Content-Type: application/zstd)")
+                }
+            }
         }
     }
 

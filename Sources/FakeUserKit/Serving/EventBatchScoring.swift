@@ -104,15 +104,29 @@ public func scoreEventBatch(
             arrayLines = lines
             events = lines.bytes
         }
+        // The reader's message names a command line (gunzip -c FILE | fu-…); a client needs another.
+        if let compressor = events.withUnsafeBufferPointer(otherCompression) {
+            throw BatchFailure.malformed(
+                "the events are \(compressor.name) data; send them plain, or zstd-compressed (Content-Type: application/zstd)")
+        }
         let input = try ByteInput(bytes: events, name: name)
         input.limit = limits.maxBytes
         let reader = try TableReader(input)
-        // Checked here, all at once, so that a missing column is told from malformed text.
+        // Checked here, all at once, so that a missing column is told from malformed text;
+        // with the hints the tools give (a name in another case, a ';' header, features).
         let missing = requiredEventColumns.filter { reader.column($0) == nil }
         if !missing.isEmpty {
             let names = missing.map { "'\($0)'" }.joined(separator: ", ")
+            var hints: [String] = []
+            for hint in missing.map(reader.missingColumnHint) where !hint.isEmpty && !hints.contains(hint) { hints.append(hint) }
             throw BatchFailure.missingColumns(
-                "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category")
+                "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category\(hints.joined())")
+        }
+        do {
+            _ = try reader.labelColumn()
+        } catch let error as ToolError {
+            // `fake` for `Fake`: a header to fix, as a missing column is (422, not 400).
+            throw BatchFailure.missingColumns(error.message)
         }
         let features = ByteOutput(inMemory: ())
         // A second parsing thread pays off only for large batches.
