@@ -15,15 +15,22 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.headers = headers
     }
 
+    init(parserError: HTTPParserError) {
+        self.init(.badRequest, "malformed HTTP request: \(parserError.debugDescription)")
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         response()
     }
 
     func response() -> Response {
-        var response = jsonResponse(Array("{\"error\": \(jsonString(message))}\n".utf8), status: status)
+        var response = jsonResponse(body, status: status)
         response.headers.append(contentsOf: headers)
         return response
     }
+
+    /// `{"error": "..."}` and a line break.
+    var body: [UInt8] { Array("{\"error\": \(jsonString(message))}\n".utf8) }
 
     /// The client-facing form of any error thrown while answering a request.
     static func from(_ error: any Error) -> APIError? {
@@ -40,7 +47,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             return APIError(.contentTooLarge, "request body is too large")
         case let error as HTTPParserError:
             // The client broke the HTTP exchange, e.g. hung up in the middle of its body.
-            return APIError(.badRequest, "malformed HTTP request: \(error.debugDescription)")
+            return APIError(parserError: error)
         case let error as HTTPError:
             return APIError(error.status, error.body ?? error.status.reasonPhrase)
         default:

@@ -32,24 +32,34 @@ final class RequestNote: Sendable {
     func record(users: Int) { scoredUsers.store(users, ordering: .relaxed) }
 }
 
+/// The access log and the request metrics: one line and one count per answer, whether a
+/// route made it or the HTTP parser refused the request before any route saw it.
+struct AccessLog: Sendable {
+    let logger: Logger
+    let metrics: ServerMetrics
+    let counter = RequestCounter()
+
+    /// `method` and `path` are "-" when the request line could not be parsed.
+    func record(id: String, method: String, path: String, route: String, status: Int, users: Int?, elapsed: Duration) {
+        metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
+        let millis = Double(elapsed.nanoseconds) / 1e6
+        let level: Logger.Level = status >= 500 ? .error : status >= 400 ? .warning : .notice
+        logger.log(
+            level: level,
+            "request id=\(id) method=\(method) path=\(path) status=\(status) users=\(users.map(String.init) ?? "-") latency_ms=\(formatMillis(millis))")
+    }
+}
+
 /// The outermost middleware: gives the request an id, turns every error into a JSON answer
 /// (so the status is known here), and writes one access-log line and the request metrics.
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = ServeContext
-    let logger: Logger
-    let metrics: ServerMetrics
+    let log: AccessLog
     let routes: RouteTable
-    private let counter = RequestCounter()
-
-    init(logger: Logger, metrics: ServerMetrics, routes: RouteTable) {
-        self.logger = logger
-        self.metrics = metrics
-        self.routes = routes
-    }
 
     func handle(_ request: Request, context: ServeContext, next: (Request, ServeContext) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        let id = request.headers[.requestID].flatMap(Self.acceptableID) ?? counter.next()
+        let id = request.headers[.requestID].flatMap(Self.acceptableID) ?? log.counter.next()
         var response: Response
         do {
             response = try await next(request, context)
@@ -57,22 +67,15 @@ struct AccessLogMiddleware: RouterMiddleware {
             if let failure = APIError.from(error) {
                 response = failure.response()
             } else {
-                logger.error("internal error answering a request", metadata: ["id": "\(id)", "error": "\(error)"])
+                log.logger.error("internal error answering a request", metadata: ["id": "\(id)", "error": "\(error)"])
                 response = APIError(.internalServerError, "internal error (request \(id))").response()
             }
         }
         response.headers[.requestID] = id
-        let elapsed = start.duration(to: .now)
         let path = request.uri.path
-        let status = response.status.code
-        let route = routes.contains(path) ? path : "unmatched"
-        metrics.recordRequest(route: route, method: request.method.rawValue, status: status, duration: elapsed)
-        let users = context.note.users.map(String.init) ?? "-"
-        let millis = Double(elapsed.nanoseconds) / 1e6
-        let level: Logger.Level = status >= 500 ? .error : status >= 400 ? .warning : .notice
-        logger.log(
-            level: level,
-            "request id=\(id) method=\(request.method.rawValue) path=\(path) status=\(status) users=\(users) latency_ms=\(formatMillis(millis))")
+        log.record(
+            id: id, method: request.method.rawValue, path: path, route: routes.contains(path) ? path : "unmatched",
+            status: response.status.code, users: context.note.users, elapsed: start.duration(to: .now))
         return response
     }
 

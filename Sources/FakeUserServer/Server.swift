@@ -20,7 +20,8 @@ public func makeServer(
     ])
     let router = Router(context: ServeContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: routes take the middleware added before them.
-    router.add(middleware: AccessLogMiddleware(logger: logger, metrics: metrics, routes: routes))
+    let log = AccessLog(logger: logger, metrics: metrics)
+    router.add(middleware: AccessLogMiddleware(log: log, routes: routes))
     router.add(middleware: RouteTableMiddleware(routes: routes))
     let predict = PredictHandler(store: store, settings: settings, metrics: metrics)
     router.post("/predict") { request, context in try await predict.handle(request, context: context) }
@@ -40,11 +41,18 @@ public func makeServer(
         // connection is dropped.
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [ContinueHandler(maxBody: settings.maxBody)],
+                additionalChannelHandlers: [ContinueHandler(maxBody: settings.maxBody), ParserErrorHandler(log: log)],
                 idleTimeout: TimeAmount.nanoseconds(2 * settings.requestTimeout.nanoseconds))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "fu-serve/\(fuVersion)"),
         services: [ModelReloadService(store: store, metrics: metrics, logger: logger)],
-        onServerRunning: onServerRunning,
+        onServerRunning: { channel in
+            // Hummingbird has no hook on the listening channel before it runs; added now,
+            // it sees every accept after the first.
+            try? await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger), position: .first)
+            }.get()
+            await onServerRunning(channel)
+        },
         eventLoopGroupProvider: .shared(serverEventLoops),
         logger: logger)
 }

@@ -169,6 +169,55 @@ import Testing
         #expect(refused.stdout == "< HTTP/1.1 413 Payload Too Large\r\n")
     }
 
+    /// Issue 16, 17c: a request the HTTP parser refuses was an empty 400 with no log line
+    /// and no count; it is a JSON error like any other, also pipelined behind a good one.
+    @Test func requestsTheParserRefusesAreJSONLoggedAndCounted() throws {
+        let work = try Workdir()
+        _ = try work.shell("cp \(try work.fixtureFromRepository("models/fake_user_detector.json")) model.json")
+        let server = try Server(work, ["-m", "model.json"])
+        func send(_ request: String) throws -> String {
+            try work.shell("""
+                exec 3<>/dev/tcp/127.0.0.1/\(server.port)
+                printf '\(request)' >&3
+                timeout 5 cat <&3
+                """).stdout
+        }
+        let header = try send(#"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"#)
+        #expect(header.hasPrefix("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n"))
+        #expect(header.hasSuffix("\r\n\r\n{\"error\": \"malformed HTTP request: invalid character in header\"}\n"))
+        #expect(header.contains("X-Request-Id: "))
+        let pipelined = try send(#"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"#)
+        #expect(pipelined.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(pipelined.hasSuffix("\r\n\r\n{\"error\": \"malformed HTTP request: invalid HTTP method\"}\n"))
+        _ = try server.waitForLog(#/warning: request id=\S+ method=- path=- status=400 users=- latency_ms=[0-9.]+\n(.|\n)*method=- path=- status=400/#)
+        let metrics = try work.shell("curl -sS http://127.0.0.1:\(server.port)/metrics").stdout
+        #expect(metrics.contains(#"fu_http_requests_total{route="unmatched",method="-",status="400"} 2"#))
+    }
+
+    /// Issue 16, 17d: at the descriptor limit the accept loop spun (0.76 CPU-seconds a
+    /// second) and answered nothing; now it pauses, and answers once descriptors are free.
+    @Test func atTheDescriptorLimitAcceptingPausesAndResumes() throws {
+        let work = try Workdir()
+        _ = try work.shell("cp \(try work.fixtureFromRepository("models/fake_user_detector.json")) model.json")
+        let server = try Server(
+            work, ["-c", #"ulimit -n 64 && exec "$0" "$@""#, try Workdir.binary("fu-serve").path, "-m", "model.json"],
+            executable: URL(fileURLWithPath: "/bin/sh"))
+        var sockets: [Int32] = []
+        defer { sockets.forEach { _ = close($0) } }
+        for _ in 0..<100 { sockets.append(try connectToLoopback(port: server.port)) }
+        _ = try server.waitForLog(#/not accepting connections: out of file descriptors \(EMFILE/#)
+        let pid = server.process.processIdentifier
+        let before = try cpuSeconds(pid)
+        Thread.sleep(forTimeInterval: 2)  // the window measured, not a wait for an event
+        let spent = try cpuSeconds(pid) - before
+        #expect(spent < 0.2, "fu-serve used \(spent) CPU-seconds in 2 s at the descriptor limit")
+        sockets.forEach { _ = close($0) }
+        sockets = []
+        let health = try work.shell("curl -sS --max-time 10 http://127.0.0.1:\(server.port)/health")
+        #expect(health.stdout.contains(#""status": "ok""#))
+        _ = try server.waitForLog(#/accepting connections again/#)
+    }
+
     @Test func startupErrors() throws {
         let work = try Workdir()
         let missing = try work.run("fu-serve", ["-m", "nope.json"])
@@ -190,6 +239,32 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         return object?["sha256"] as? String ?? ""
     }
+}
+
+/// A TCP connection to 127.0.0.1:`port`, as a descriptor.
+func connectToLoopback(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard result == 0 else {
+        close(fd)
+        throw POSIXError(.ECONNREFUSED)
+    }
+    return fd
+}
+
+/// User and system CPU time a process has used, from /proc/PID/stat.
+func cpuSeconds(_ pid: Int32) throws -> Double {
+    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+    // After the command name in parentheses: utime and stime are the 12th and 13th fields.
+    let fields = stat[stat.range(of: ")", options: .backwards)!.upperBound...].split(separator: " ")
+    return Double(Int(fields[11])! + Int(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 extension Workdir {

@@ -204,6 +204,7 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             """
         let array = "[\n" + ndjson.split(separator: "\n").joined(separator: ",\n") + "\n]\n"
         let zstd = try zstdCompress(Array(smallEvents.utf8))
+        let zstdMultipart = try zstdCompress(multipart(fields: [("file", "events.csv", smallEvents)]))
         try await TestServer().run { client in
             let answers: [TestResponse] = [
                 try await client.post(multipart(fields: [("file", "events.csv", smallEvents)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
@@ -213,6 +214,8 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
                 try await client.post(zstd, headers: [.contentType: "application/zstd", .accept: "text/csv"]),
                 try await client.post(zstd, headers: [.contentType: "text/csv", .contentEncoding: "zstd", .accept: "text/csv"]),
                 try await client.post(multipart(fields: [(name: "file", filename: "events.csv.zst", content: zstd)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
+                // Issue 16, 17a: the whole form zstd-compressed was a 400.
+                try await client.post(zstdMultipart, headers: [.contentType: multipartType, .contentEncoding: "zstd", .accept: "text/csv"]),
             ]
             for (index, answer) in answers.enumerated() {
                 #expect(answer.status == .ok, "request \(index): \(answer.text)")
@@ -263,6 +266,20 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let noBoundary = try await client.post(multipart(fields: [("file", "e.csv", smallEvents)]), headers: [.contentType: "multipart/form-data"])
             #expect(noBoundary.status == .badRequest)
             #expect(noBoundary.errorMessage == "multipart/form-data without a boundary")
+            // Issue 16, 17b: every part's name was echoed (13.7 MB for a 16 MB body).
+            let long = String(repeating: "n", count: 200)
+            let many = multipart(fields: [(long, nil, "")] + (1...30).map { ("f\($0)", nil, "") })
+            let capped = try await client.post(many, headers: [.contentType: multipartType])
+            #expect(capped.status == .unprocessableContent)
+            let shown = ["'\(long.prefix(64))…'"] + (1...9).map { "'f\($0)'" }
+            #expect(capped.errorMessage == "multipart body has no field 'file' (found fields \(shown.joined(separator: ", ")) and 21 more); send the events as -F file=@events.csv")
+            // Content-Encoding: zstd on a form that is not zstd, or is corrupt.
+            let plainForm = multipart(fields: [("file", "e.csv", smallEvents)])
+            let notZstd = try await client.post(plainForm, headers: [.contentType: multipartType, .contentEncoding: "zstd"])
+            #expect(notZstd.status == .badRequest)
+            #expect(notZstd.errorMessage == "Content-Encoding is zstd but the body is not zstd data")
+            let corrupt = try await client.post(Array(try zstdCompress(plainForm).dropLast(3)), headers: [.contentType: multipartType, .contentEncoding: "zstd"])
+            #expect(corrupt.status == .badRequest)
         }
     }
 
@@ -340,6 +357,49 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let json = try await client.post("[{\"user\": \"A\", \"Event\": \"click_ad\"}]", type: "application/json")
             #expect(json.status == .unprocessableContent)
             #expect(json.errorMessage.hasPrefix("missing required columns 'UserId', 'Category'"))
+            // Issue 16, point 7: the hints the tools give, once each.
+            let lower = try await client.post("UserId,Event,category\nA,click_ad,Jobs\n", type: "text/csv")
+            #expect(lower.status == .unprocessableContent)
+            #expect(lower.errorMessage == "missing required column 'Category'; events need UserId, Event and Category; found 'category' (column names are case-sensitive: rename it 'Category')")
+            let semicolons = try await client.post("UserId;Event;Category\nA;click_ad;Jobs\n", type: "text/csv")
+            #expect(semicolons.status == .unprocessableContent)
+            #expect(semicolons.errorMessage == "missing required columns 'UserId', 'Event', 'Category'; events need UserId, Event and Category; the header is one column separated by semicolons: fu reads comma-separated CSV (convert it, e.g. with tr ';' ',', if no field holds a comma)")
+            let features = try await client.post("UserId,total_events,click_ad\nA,1,1\n", type: "text/csv")
+            #expect(features.status == .unprocessableContent)
+            #expect(features.errorMessage.hasSuffix("; this looks like a features table (from fu-featurize), not events"))
+            // A label column in another case is a header to fix too.
+            let label = try await client.post("UserId,Event,Category,fake\nA,click_ad,Jobs,1\n", type: "text/csv")
+            #expect(label.status == .unprocessableContent)
+            #expect(label.errorMessage == "found a column 'fake'; the label column is 'Fake' (column names are case-sensitive): rename it")
+        }
+    }
+
+    /// Issue 16, point 7: an event type named like a column of the features is a bad value (400).
+    @Test func eventTypesNamedLikeFeatureColumnsAre400() async throws {
+        try await TestServer().run { client in
+            let fake = try await client.post("UserId,Event,Category\nA,Fake,Jobs\n", type: "text/csv")
+            #expect(fake.status == .badRequest)
+            #expect(fake.errorMessage == "event type 'Fake' is named like the label column 'Fake'; rename that event type (line 2)")
+            let ratio = try await client.post("UserId,Event,Category\nA,phone_call_ratio,Jobs\n", type: "text/csv")
+            #expect(ratio.status == .badRequest)
+            #expect(ratio.errorMessage.hasPrefix("event type 'phone_call_ratio' would be read as the ratio column"))
+        }
+    }
+
+    /// Issue 16, point 7: the reader's message for gzip named a command line (gunzip -c
+    /// request body | fu-serve); a client is told what to send.
+    @Test func otherCompressorsAreNamedForTheClient() async throws {
+        let csv = Array("UserId,Event,Category\nA,click_ad,Jobs\n".utf8)
+        try await TestServer().run { client in
+            for name in ["gzip", "bzip2", "xz"] {
+                let body = try shellBytes("\(name) -c", stdin: csv)
+                let raw = try await client.post(body, headers: [.contentType: "text/csv"])
+                let form = try await client.post(multipart(fields: [(name: "file", filename: "e.csv", content: body)]), headers: [.contentType: multipartType])
+                for answer in [raw, form] {
+                    #expect(answer.status == .badRequest)
+                    #expect(answer.errorMessage == "the events are \(name) data; send them plain, or zstd-compressed (Content-Type: application/zstd)")
+                }
+            }
         }
     }
 
@@ -374,6 +434,11 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let decoded = try await client.post(bomb, headers: [.contentType: "application/zstd"])
             #expect(decoded.status == .contentTooLarge)
             #expect(decoded.errorMessage == "the events are more than 1024 bytes once decoded")
+            let form = try zstdCompress(multipart(fields: [("file", "e.csv", String(decoding: try ByteInput(bytes: bomb, name: "bomb").readAll(), as: UTF8.self))]))
+            #expect(form.count < 1024)
+            let decodedForm = try await client.post(form, headers: [.contentType: multipartType, .contentEncoding: "zstd"])
+            #expect(decodedForm.status == .contentTooLarge)
+            #expect(decodedForm.errorMessage == "the multipart body is more than 1024 bytes once decoded")
             let fine = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\n", type: "text/csv")
             #expect(fine.status == .ok)
         }

@@ -96,9 +96,7 @@ public func scoreEventBatch(
     do {
         var events = body
         if startsWithZstdFrame(body) {
-            let input = try ByteInput(bytes: body, name: name)
-            input.limit = limits.maxBytes
-            events = try input.readAll()
+            events = try decodeZstdBody(body, limit: limits.maxBytes, name: name, what: "the events are")
         }
         if firstNonBlankByte(events) == UInt8(ascii: "[") {
             let lines = try JSONArrayLines(events, name: name)
@@ -106,15 +104,29 @@ public func scoreEventBatch(
             arrayLines = lines
             events = lines.bytes
         }
+        // The reader's message names a command line (gunzip -c FILE | fu-…); a client needs another.
+        if let compressor = events.withUnsafeBufferPointer(otherCompression) {
+            throw BatchFailure.malformed(
+                "the events are \(compressor.name) data; send them plain, or zstd-compressed (Content-Type: application/zstd)")
+        }
         let input = try ByteInput(bytes: events, name: name)
         input.limit = limits.maxBytes
         let reader = try TableReader(input)
-        // Checked here, all at once, so that a missing column is told from malformed text.
+        // Checked here, all at once, so that a missing column is told from malformed text;
+        // with the hints the tools give (a name in another case, a ';' header, features).
         let missing = requiredEventColumns.filter { reader.column($0) == nil }
         if !missing.isEmpty {
             let names = missing.map { "'\($0)'" }.joined(separator: ", ")
+            var hints: [String] = []
+            for hint in missing.map(reader.missingColumnHint) where !hint.isEmpty && !hints.contains(hint) { hints.append(hint) }
             throw BatchFailure.missingColumns(
-                "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category")
+                "missing required column\(missing.count > 1 ? "s" : "") \(names); events need UserId, Event and Category\(hints.joined())")
+        }
+        do {
+            _ = try reader.labelColumn()
+        } catch let error as ToolError {
+            // `fake` for `Fake`: a header to fix, as a missing column is (422, not 400).
+            throw BatchFailure.missingColumns(error.message)
         }
         // A second parsing thread pays off only for large batches.
         let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: events.count < 1 << 20, maxCounterBytes: limits.maxCounterBytes)
@@ -140,6 +152,20 @@ public func scoreEventBatch(
         throw BatchFailure.tooLarge(located(error))
     } catch let error as ToolError where error.status == .dataError {
         throw BatchFailure.malformed(located(error))
+    }
+}
+
+/// A zstd request body decoded, within `limit` decoded bytes (a small body may expand
+/// without bound). `what` starts the 413 message ("the events are").
+public func decodeZstdBody(_ body: [UInt8], limit: Int, name: String = "request body", what: String) throws -> [UInt8] {
+    do {
+        let input = try ByteInput(bytes: body, name: name)
+        input.limit = limit
+        return try input.readAll()
+    } catch let error as InputTooLarge {
+        throw BatchFailure.tooLarge("\(what) more than \(error.limit) bytes once decoded")
+    } catch let error as ToolError where error.status == .dataError {
+        throw BatchFailure.malformed(error.message)
     }
 }
 
