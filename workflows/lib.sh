@@ -81,6 +81,24 @@ stage_path() {
     stage_dir=$cache_dir/$name/${digest%% *}
 }
 
+# What the files a stage reads from the cache are to the user, by path (name_stage_file):
+# a tool's message names the file it read, and a path under the cache means nothing to
+# the user, so a failing stage says what each of its inputs from the cache is.
+declare -A stage_file_names=()
+
+# name_stage_file FILE WHAT: FILE is WHAT (e.g. "the features of 'events.csv' (stage featurize)").
+name_stage_file() { stage_file_names[$1]=$2; }
+
+# name_stage_inputs INPUT...: one line for each input named by name_stage_file, after
+# the failing tool's messages (which stay as the tool wrote them, in the logs too).
+name_stage_inputs() {
+    local file
+    for file in "$@"; do
+        [ -n "${stage_file_names[$file]+set}" ] || continue
+        say "$(shown "$file") is ${stage_file_names[$file]}"
+    done
+}
+
 # The manifest of an entry: the SHA-256 of each of its files.
 write_manifest() { (cd "$1" && sha256sum -- * > .sha256); }
 
@@ -116,6 +134,7 @@ run_stage() {
     say "$name: running"
     printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$stage_temporary/.about"
     if ! "$body" "$stage_temporary" || ! write_manifest "$stage_temporary"; then
+        name_stage_inputs "$@"
         die "stage '$name' failed (see the messages above and ${FU_LOG_DIR:-logs}/error.log)"
     fi
     if [ -d "$stage_dir" ] && { stage_forced "$name" || ! entry_ok "$stage_dir"; }; then

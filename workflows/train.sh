@@ -128,6 +128,7 @@ featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
 if [ "$shards" = 1 ]; then
     run_stage featurize "" featurize_stage "$input"
     features_file=$stage_dir/features.csv.zst
+    name_stage_file "$features_file" "the features of '$(shown "$input")' (stage featurize)"
 else
     partition_stage() { "$partition" --buckets "$shards" --output-dir "$1" "$input"; }
     run_stage featurize-partition "--buckets $shards" partition_stage "$input"
@@ -138,18 +139,21 @@ else
     # A failing (or interrupted) shard stops the others: see wait_stages.
     for ((i = 0; i < shards; i++)); do
         bucket=$(bucket_file "$i")
+        name_stage_file "$bucket" "bucket $((i + 1)) of $shards of '$(shown "$input")' (stage featurize-partition)"
         start_stage "featurize-shard-$i-of-$shards" "" shard_stage "$bucket"
     done
     wait_stages featurize
     for ((i = 0; i < shards; i++)); do
         stage_path "featurize-shard-$i-of-$shards" "" "$(bucket_file "$i")"
         shard_files+=("$stage_dir/features.csv.zst")
+        name_stage_file "$stage_dir/features.csv.zst" "the features of bucket $((i + 1)) of $shards of '$(shown "$input")' (stage featurize-shard-$i-of-$shards)"
     done
     # Each bucket's table is sorted by UserId; fu-merge gives exactly the one-process table
     # (a per-type column a bucket lacks is filled with zeros).
     merge_stage() { "$merge" -o "$1/features.csv.zst" "${shard_files[@]}"; }
     run_stage featurize-merge "" merge_stage "${shard_files[@]}"
     features_file=$stage_dir/features.csv.zst
+    name_stage_file "$features_file" "the features of '$(shown "$input")' (stage featurize-merge)"
 fi
 
 # --- split: stratified by user; the same seed gives the same users on events and features.
@@ -157,6 +161,8 @@ split_stage() { "$split" -i "$features_file" --test-size "$test_size" --seed "$s
 run_stage split "--test-size $test_size --seed $seed" split_stage "$features_file"
 train_file=$stage_dir/train.csv.zst
 test_file=$stage_dir/test.csv.zst
+name_stage_file "$train_file" "the train users' features of '$(shown "$input")' (stage split)"
+name_stage_file "$test_file" "the test users' features of '$(shown "$input")' (stage split)"
 
 if [ -n "$test_events_output" ]; then
     test_events_stage() {
@@ -172,6 +178,7 @@ cv_stage() { "$cv" -i "$train_file" --folds "$folds" --seed "$seed" "${feature_a
 run_stage cv "--folds $folds --seed $seed ${feature_args[*]} --oof" cv_stage "$train_file"
 cv_file=$stage_dir/cv.json
 oof_file=$stage_dir/oof.csv.zst
+name_stage_file "$oof_file" "the out-of-fold scores of the train users of '$(shown "$input")' (stage cv)"
 
 # --- fit on all train users (the folds matter only for --threshold auto and --calibrate).
 fit_args=(--threshold "$threshold" "${feature_args[@]}")
@@ -181,18 +188,21 @@ fit_stage() { "$fit" -i "$train_file" "${fit_args[@]}" --metrics "$1/train_metri
 run_stage fit "${fit_args[*]}" fit_stage "$train_file"
 model_file=$stage_dir/model.json
 train_metrics=$stage_dir/train_metrics.json
+name_stage_file "$model_file" "the model fitted on the train users of '$(shown "$input")' (stage fit)"
 
 # --- score the test users.
 score_stage() { "$score" -m "$model_file" -i "$test_file" --metrics "$1/test_metrics.json" -o "$1/predictions.csv.zst"; }
 run_stage score "" score_stage "$model_file" "$test_file"
 test_metrics=$stage_dir/test_metrics.json
 predictions_file=$stage_dir/predictions.csv.zst
+name_stage_file "$predictions_file" "the scores of the test users of '$(shown "$input")' (stage score)"
 
 # --- publish: the model, one metrics file with the original's top-level keys, the report
 # and its curves, test events; all written beside their targets first, then renamed together.
 prepare_output "$model_file" "$model_output"
 new_output "$metrics_output"
 metrics_draft=$output_file
+name_stage_file "$metrics_draft" "the metrics file being made for '$(shown "$metrics_output")'"
 jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
     --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg calibrate "$calibrate" --arg features "$features" \
     '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],

@@ -90,6 +90,9 @@ import Testing
         let split = try work.shell("TMPDIR=tmp fu-split --test old.csv -o old.csv < /dev/zero", deadline: 60)
         #expect(split.status == 65)
         #expect(split.stderr == "fu-split: error: a record is longer than 64 MiB (the limit); is this a CSV or JSON Lines file? (stdin:1)\n")
+        // A file that is not a regular one is copied too, and named as given (it said stdin).
+        let device = try work.shell("TMPDIR=tmp fu-split --test old.csv -o old.csv /dev/zero", deadline: 60)
+        #expect(device.stderr == "fu-split: error: a record is longer than 64 MiB (the limit); is this a CSV or JSON Lines file? (/dev/zero:1)\n")
         #expect(try work.files().contains("tmp") && FileManager.default.contentsOfDirectory(atPath: work.path("tmp")) == [])
         let score = try work.shell("fu-score -m /dev/zero test.csv -o old.csv", deadline: 60)
         #expect(score.status == 65)

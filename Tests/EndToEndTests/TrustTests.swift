@@ -70,6 +70,9 @@ import Testing
             ("Fake", "event type 'Fake' is named like the label column 'Fake'"),
             ("userid", "event type 'userid' is named like the key column 'UserId'"),
             ("total_events", "event type 'total_events' is named like the feature column 'total_events'"),
+            // Its ratio would be a fixed feature (it was "an event type makes a second column", no name, no line).
+            ("click", "event type 'click' would make a ratio column 'click_ratio', named like the feature column 'click_ratio'"),
+            ("category_repeat", "event type 'category_repeat' would make a ratio column 'category_repeat_ratio', named like the feature column 'category_repeat_ratio'"),
         ]
         for (type, message) in cases {
             try work.write("events.csv", "UserId,Event,Category\nA,click_ad,Jobs\nA,\(type),Jobs\n")

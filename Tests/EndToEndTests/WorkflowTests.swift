@@ -442,6 +442,49 @@ import Testing
         #expect(try work.shell("find .fu-cache -name '.tmp-*'").stdout.isEmpty)
     }
 
+    /// A tool that fails on a file of the cache names that file; the run then says what it
+    /// is to the user (which input, which stage), after the tool's message, which stays as
+    /// the tool wrote it (in the log too).
+    @Test func aFailureOnACacheFileNamesTheUsersInput() throws {
+        let work = try Workdir()
+        try events(work, users: 600)
+        // A real one: fu-cv, on the split's train table, with more folds than fakes.
+        let cv = try train(work, "--input events.csv --folds 500")
+        #expect(cv.status == 1, "\(cv.stderr)")
+        let table = try #require(try work.shell("echo .fu-cache/split/*/train.csv.zst").stdout.split(separator: "\n").first.map(String.init))
+        #expect(cv.stderr.contains("fewer than the 500 folds (\(table))\ntrain.sh: \(table) is the train users' features of 'events.csv' (stage split)\ntrain.sh: error: stage 'cv' failed"), "\(cv.stderr)")
+        let log = try work.read("logs/error.log")
+        #expect(log.contains("fewer than the 500 folds (\(table))\n") && !log.contains("events.csv"))
+
+        // fu-split on the features table, and (sharded) fu-featurize on a bucket, made to
+        // fail as a tool does, naming the file it read.
+        let real = Workdir.binaries.path
+        let wrapper = """
+            mkdir bin && ln -s '\(real)'/fu-* bin/ && rm bin/fu-split bin/fu-featurize
+            for tool in fu-split fu-featurize; do
+            cat > bin/$tool <<WRAPPER
+            #!/bin/bash
+            input=\\$(for a; do [ "\\$prev" = -i ] && echo "\\$a"; prev=\\$a; done)
+            case "\\$input" in cache/*) echo "$tool: error: made to fail (\\$input:1)" >&2; exit 65 ;; esac
+            exec '\(real)'/$tool "\\$@"
+            WRAPPER
+            chmod +x bin/$tool
+            done
+            """
+        #expect(try work.shell(wrapper).status == 0)
+        let run = "FU_BIN=\"$PWD/bin\" bash '\(Workflow.root.path)/workflows/train.sh' --input 'my events.csv' --cache-dir cache --model-output out/model.json"
+        #expect(try work.shell("cp events.csv 'my events.csv'").status == 0)
+        let split = try work.shell(run)
+        #expect(split.status == 1, "\(split.stderr)")
+        let features = try #require(try work.shell("echo cache/featurize/*/features.csv.zst").stdout.split(separator: "\n").first.map(String.init))
+        #expect(split.stderr.contains("fu-split: error: made to fail (\(features):1)\ntrain.sh: \(features) is the features of 'my events.csv' (stage featurize)\ntrain.sh: error: stage 'split' failed"), "\(split.stderr)")
+        let sharded = try work.shell(run + " --shards 2")
+        #expect(sharded.status == 1, "\(sharded.stderr)")
+        #expect(sharded.stderr.contains("-of-00002.csv.zst is bucket "), "\(sharded.stderr)")
+        #expect(sharded.stderr.contains(" of 2 of 'my events.csv' (stage featurize-partition)\n"))
+        #expect(sharded.stderr.contains("train.sh: error: stage 'featurize' failed"))
+    }
+
     /// gc removes a temporary folder whose process has gone, and keeps a running one's.
     @Test func cacheGcRemovesLeftoversOfRunsThatHaveGone() throws {
         let work = try Workdir()

@@ -257,6 +257,7 @@ private struct Spool {
         // (/dev/zero) fails here instead of filling $TMPDIR.
         var lineLength = 0
         var line = 1
+        let file = name  // /dev/zero or /dev/fd/63 is named as given, not as stdin
         do {
             while true {
                 let n = try chunk.withUnsafeMutableBytes { try input.read(into: $0.baseAddress!, count: $0.count) }
@@ -267,7 +268,7 @@ private struct Spool {
                     while true {
                         let newline = memchr(bytes.baseAddress! + p, 0x0A, n - p).map { bytes.baseAddress!.distance(to: UnsafeRawPointer($0)) }
                         lineLength += (newline ?? n) - p
-                        if lineLength >= limit { throw TableReader.recordTooLong(limit, at: InputLocation(file: "stdin", line: line)) }
+                        if lineLength >= limit { throw TableReader.recordTooLong(limit, at: InputLocation(file: file, line: line)) }
                         guard let newline else { break }
                         line += 1
                         lineLength = 0

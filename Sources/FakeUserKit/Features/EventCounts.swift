@@ -10,8 +10,14 @@ final class EventCounts {
     private var storage: UnsafeMutablePointer<UInt32>
     private var capacity: Int
     private(set) var users = 0
+    /// Bytes the counters may take, the old and the new block together while they are
+    /// re-laid out (a server's per-request budget). Past it nothing is allocated:
+    /// `addUser` adds no user, `add` drops the count, and `overLimit` is set.
+    let limit: Int
+    private(set) var overLimit = false
 
-    init(users initialUsers: Int = 1024) {
+    init(users initialUsers: Int = 1024, limit: Int = .max) {
+        self.limit = limit
         stride = EventCounts.stride(events: 8, categories: 6)
         capacity = max(initialUsers, 1)
         storage = EventCounts.allocate(capacity * stride)
@@ -35,9 +41,12 @@ final class EventCounts {
         storage[user * stride]
     }
 
-    /// Adds a user with all counts zero; returns its number.
-    func addUser() -> Int {
+    /// Adds a user with all counts zero (its number is the old `users`); false, adding
+    /// nothing, when that would pass the limit.
+    @discardableResult
+    func addUser() -> Bool {
         if users == capacity {
+            guard fits(capacity * 2 * stride) else { return false }
             let bigger = EventCounts.allocate(capacity * 2 * stride)
             bigger.update(from: storage, count: users * stride)
             storage.deallocate()
@@ -46,10 +55,18 @@ final class EventCounts {
         }
         (storage + users * stride).initialize(repeating: 0, count: stride)
         users += 1
-        return users - 1
+        return true
     }
 
-    /// The bytes the counters take (what a server's per-request budget counts).
+    /// Whether a new block of `words` fits the limit beside the current one (and sets
+    /// `overLimit` when it does not).
+    private func fits(_ words: Int) -> Bool {
+        let (total, overflow) = (words + capacity * stride).multipliedReportingOverflow(by: 4)
+        if overflow || total > limit { overLimit = true }
+        return !overLimit
+    }
+
+    /// The bytes the counters take.
     var bytes: Int { capacity * stride * 4 }
 
     /// Zeroes a user's counters (a stream scorer reuses an evicted user's slot).
@@ -87,7 +104,7 @@ final class EventCounts {
     @inline(__always)
     func add(user: Int, event: Int, category: Int) {
         if event >= eventCapacity || category >= categoryCapacity {
-            grow(events: event + 1, categories: category + 1)
+            guard grow(events: event + 1, categories: category + 1) else { return }
         }
         let base = storage + user * stride
         base[event] &+= 1
@@ -141,12 +158,13 @@ final class EventCounts {
         }
     }
 
-    private func grow(events: Int, categories: Int) {
+    private func grow(events: Int, categories: Int) -> Bool {
         var newEvents = eventCapacity
         var newCategories = categoryCapacity
         while newEvents < events { newEvents *= 2 }
         while newCategories < categories { newCategories *= 2 }
         let newStride = EventCounts.stride(events: newEvents, categories: newCategories)
+        guard fits(capacity * newStride) else { return false }
         let bigger = EventCounts.allocate(capacity * newStride)
         bigger.initialize(repeating: 0, count: capacity * newStride)
         for user in 0..<users {
@@ -168,5 +186,6 @@ final class EventCounts {
         stride = newStride
         eventCapacity = newEvents
         categoryCapacity = newCategories
+        return true
     }
 }

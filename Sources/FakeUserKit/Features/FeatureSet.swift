@@ -87,6 +87,10 @@ struct FeatureSet {
         if name.hasSuffix("_ratio") {
             return "event type '\(name)' would be read as the ratio column of event type '\(name.dropLast(6))'"
         }
+        // Its ratio column would be a fixed feature's (`click` → `click_ratio`).
+        if !referenceRatioTypes.contains(name), referenceNames.contains(name + "_ratio") || extendedNames.contains(name + "_ratio") {
+            return "event type '\(name)' would make a ratio column '\(name)_ratio', named like the feature column '\(name)_ratio'"
+        }
         return nil
     }
 

@@ -124,7 +124,14 @@ public struct Featurizer {
     private func count(parser: inout EventRowParser) throws -> Counted {
         let reader = parser.reader
         let users = UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12)
-        let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14)
+        let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14, limit: options.maxCounterBytes ?? .max)
+        // Past the budget the counters stop growing (nothing is allocated): the run fails here.
+        func overBudget(line: Int) -> Error {
+            // (The parser is the parsing thread's until the stage ends: its reader is not.)
+            ToolError.limit(
+                "the counters of \(groupedDigits(users.count)) users with these many event types and categories need more than \((options.maxCounterBytes ?? 0) >> 20) MiB (the limit): send fewer users at once",
+                at: reader.location(line: line))
+        }
         var labels: [Int8] = []
         let stage = ParseStage(
             parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, inline: options.oneThread)
@@ -134,7 +141,7 @@ public struct Featurizer {
                 for i in 0..<batch.count {
                     let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
                     if user == counts.users {
-                        _ = counts.addUser()
+                        guard counts.addUser() else { throw overBudget(line: batch.lines[i]) }
                         labels.append(batch.labels[i])
                     }
                     batch.users[i] = user
@@ -146,12 +153,7 @@ public struct Featurizer {
                         throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
                     }
                     counts.add(user: user, event: batch.events[i], category: batch.categories[i])
-                }
-                if let budget = options.maxCounterBytes, counts.bytes > budget {
-                    // (The parser is the parsing thread's until the stage ends: its reader is not.)
-                    throw ToolError.limit(
-                        "the counters of \(groupedDigits(users.count)) users with these many event types and categories need more than \(budget >> 20) MiB (the limit): send fewer users at once",
-                        at: reader.location(line: batch.lines[batch.count - 1]))
+                    if counts.overLimit { throw overBudget(line: batch.lines[i]) }
                 }
                 stage.recycle(batch)
             }
