@@ -176,7 +176,8 @@ public final class StreamScorer {
             flagged[slot] = false
             counts.clear(user: slot)
         } else {
-            slot = counts.addUser()
+            slot = counts.users
+            counts.addUser()  // no limit on a stream's counters: --max-users bounds them
             ids.append(key)
             flagged.append(false)
             lastSeen.append(0)
