@@ -35,7 +35,7 @@ import Testing
             "click_carrousel_ratio", "phone_call_ratio", "send_sms_ratio",
         ])
         try expectFailure(work, "fu-score", ["-m", "model.json", "features.csv"], status: 65,
-                          message: "the input lacks the model's feature 'account_age_days'")
+                          message: "the input lacks the model's feature 'account_age_days' (features.csv:1)")
         // Without the send_sms columns: they read as 0, exactly as a table of zeros there.
         let header = csvRows(try work.read("with-age.csv"))[0]
         let keep = header.indices.filter { !header[$0].hasPrefix("send_sms") }.map { "\($0 + 1)" }.joined(separator: ",")
@@ -58,7 +58,7 @@ import Testing
         #expect(try work.run("fu-fit", ["with-age.csv", "-o", "model.json"]).status == 0)
         #expect(try work.shell("jq 'del(.event_type_columns)' model.json > old.json").status == 0)
         try expectFailure(work, "fu-score", ["-m", "old.json", "features.csv"], status: 65,
-                          message: "the input lacks the model's feature 'account_age_days'")
+                          message: "the input lacks the model's feature 'account_age_days' (features.csv:1)")
         #expect(try work.run("fu-score", ["-m", "old.json", "with-age.csv"]).stdout == (try work.run("fu-score", ["-m", "model.json", "with-age.csv"])).stdout)
     }
 
@@ -220,4 +220,41 @@ import Testing
         let few = try work.run("fu-partition", ["--buckets", "4", "--zstd-level", "19", "--output-dir", "c", "events.csv"])
         #expect(few.status == 0 && few.stderr.isEmpty)
     }
+}
+
+/// Options spelled as scikit-learn, liblinear or jq spell them are named with fu's name.
+@Suite struct ForeignSpellings {
+    @Test func optionsUsersBringAreNamed() throws {
+        let work = try Workdir()
+        let cases: [(String, [String], String)] = [
+            ("fu-fit", ["--C", "0.1"], "-c"),
+            ("fu-cv", ["--k", "5"], "--folds"),
+            ("fu-cv", ["--n_splits=5"], "--folds"),
+            ("fu-score", ["--model-file", "m.json", "x.csv"], "--model"),
+            ("fu-split", ["--random_state", "3", "--test", "t.csv"], "--seed"),
+        ]
+        for (tool, arguments, ours) in cases {
+            let result = try work.run(tool, arguments)
+            let option = arguments[0].split(separator: "=")[0]
+            #expect(result.status == 64)
+            #expect(result.stderr == "\(tool): error: unknown option '\(option)': \(tool)'s name for it is '\(ours)'; see '\(tool) --help'\n")
+        }
+        // A tool without fu's option keeps argument parser's own message.
+        let synth = try work.run("fu-synth", ["--k", "5"])
+        #expect(synth.status == 64 && !synth.stderr.contains("name for it"))
+    }
+}
+
+/// A model fitted on the reference features (the original pandas table: per-type counts
+/// without ratios) still reads a missing count of a real event type as 0.
+@Test func referenceCountsAreEventTypeColumns() throws {
+    let work = try Workdir()
+    let features = try work.fixture("features.csv")
+    #expect(try work.run("fu-fit", [features, "-o", "model.json"]).status == 0)
+    let model = try JSONSerialization.jsonObject(with: Data(try work.read("model.json").utf8)) as! [String: Any]
+    #expect(model["event_type_columns"] as? [String] == ["click_ad", "click_carrousel", "phone_call", "send_email", "send_sms"])
+    #expect(try work.shell("cut -d, -f1-10 '\(features)' > no-sms.csv").status == 0)
+    let scored = try work.run("fu-score", ["-m", "model.json", "no-sms.csv"])
+    let rows = csvRows(try work.read("features.csv")).count
+    #expect(scored.status == 0 && csvRows(scored.stdout).count == rows)
 }

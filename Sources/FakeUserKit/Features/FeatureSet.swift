@@ -61,15 +61,16 @@ struct FeatureSet {
 
     /// The columns of `header` that fu-featurize makes per event type: a count `T` beside
     /// its ratio `T_ratio` (or beside the reference ratios of click_ad and send_email),
-    /// and that ratio. A column of the user's own (`account_age_days`) is not one: only
+    /// and that ratio; and the count of a type of the real data (the reference features
+    /// have counts without ratios). A column of the user's own (`account_age_days`) is not one: only
     /// per-type columns may be missing from a table and read as 0 (docs/design.md, "Names").
     static func perEventTypeColumns(_ header: [String]) -> Set<String> {
         let names = Set(header)
         let fixed = Set(referenceNames + extendedNames + keyColumns)
         var result = Set<String>()
-        for name in header where !fixed.contains(name) && names.contains(name + "_ratio") {
+        for name in header where !fixed.contains(name) && (names.contains(name + "_ratio") || standardEventTypes.contains(name)) {
             result.insert(name)
-            if !referenceRatioTypes.contains(name) { result.insert(name + "_ratio") }
+            if !referenceRatioTypes.contains(name) && names.contains(name + "_ratio") { result.insert(name + "_ratio") }
         }
         return result
     }

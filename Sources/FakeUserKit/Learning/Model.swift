@@ -72,6 +72,16 @@ public struct Model: Sendable, Equatable {
         self.calibration = calibration
     }
 
+    /// Events give only fu-featurize's columns: a model with a column of the user's own
+    /// (account_age_days) cannot score events (`who`: fu-watch, fu-serve).
+    public func checkScorableFromEvents(by who: String) throws {
+        let perType = Set(eventTypeColumns)
+        let fixed = Set(FeatureSet.referenceNames + FeatureSet.extendedNames)
+        if let foreign = features.first(where: { !fixed.contains($0) && !perType.contains($0) }) {
+            throw ToolError.data("the model uses feature '\(foreign)', which events do not give: \(who) scores models trained on fu-featurize's columns")
+        }
+    }
+
     /// What a model without `event_type_columns` takes for them: the per-type pairs
     /// among its own features.
     static func perEventTypeColumns(of features: [String]) -> [String] {

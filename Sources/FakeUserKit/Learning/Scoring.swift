@@ -7,7 +7,12 @@ public struct FeatureMatch: Sendable {
 
     public init(model: Model, reader: TableReader) throws {
         try checkNotEvents(reader)
-        try self.init(model: model, header: reader.header)
+        do {
+            try self.init(model: model, header: reader.header)
+        } catch var error as ToolError where error.location == nil {
+            error.location = reader.location(line: 1)  // the header that lacks them
+            throw error
+        }
     }
 
     public init(model: Model, header: [String]) throws {

@@ -72,13 +72,7 @@ public final class StreamScorer {
     public init(model: Model, options: WatchOptions) throws {
         self.model = model
         self.options = options
-        // Events can give only fu-featurize's columns: a model with a column of the user's
-        // own (account_age_days) cannot score a stream.
-        let perType = Set(model.eventTypeColumns)
-        let fixed = Set(FeatureSet.referenceNames + FeatureSet.extendedNames)
-        if let foreign = model.features.first(where: { !fixed.contains($0) && !perType.contains($0) }) {
-            throw ToolError.data("the model uses feature '\(foreign)', which events do not give: fu-watch scores models trained on fu-featurize's columns")
-        }
+        try model.checkScorableFromEvents(by: "fu-watch")
     }
 
     public var threshold: Double { options.threshold ?? model.threshold }
