@@ -5,24 +5,31 @@ import Darwin
 #endif
 
 /// UserId bytes → a stream scorer's slot, with removal for eviction. Like `UserIndex`, open
-/// addressing over the stable hash with the ids in one byte arena, so a lookup allocates
-/// nothing; unlike it, a user can be removed and its slot given to another. An entry is one
-/// word, the hash's high half beside slot + 1: FNV-1a's high bits are its best mixed, so
-/// they pick the home position too, and removal can shift the entries after it back (no
-/// tombstones, so a long stream of new users never slows lookups down).
+/// addressing over the stable hash, so a lookup allocates nothing; unlike it, a user can be
+/// removed and its slot given to another. An entry is one word, the hash's high half beside
+/// slot + 1 (memory a user counts): FNV-1a's high bits are its best mixed, so they pick the
+/// home position too, and removal can shift the entries after it back (no tombstones, so a
+/// long stream of new users never slows lookups down). An id of up to 16 bytes is kept in
+/// its slot's record, a longer one in a byte arena: a lookup of a typical id touches the
+/// table and one record.
 final class SlotIndex {
     private var table: UnsafeMutablePointer<UInt64>
     private var mask: Int
     private(set) var count = 0
 
-    /// A slot's id is `length` bytes at `start` in the arena, in a region of `room` bytes
-    /// that the slot's next user reuses when its id fits (ids are mostly of one length).
+    /// A slot's id: `length` bytes, the first 16 in `head` (zero-padded); a longer id is
+    /// whole at `start` in the arena, in a region of `room` bytes that the slot's next user
+    /// reuses when its id fits (ids are mostly of one length).
     private struct Region {
+        var head: (UInt64, UInt64) = (0, 0)
         var start = 0
         var length: Int32 = 0
         var room: Int32 = 0
     }
-    private var regions: [Region] = []
+    /// Not an Array: `id` points into a record.
+    private var regions: UnsafeMutablePointer<Region>
+    private var regionCount = 0
+    private var regionCapacity = 1024
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity = 1 << 16
     private var arenaCount = 0
@@ -34,11 +41,13 @@ final class SlotIndex {
         table = .allocate(capacity: mask + 1)
         table.initialize(repeating: 0, count: mask + 1)
         arena = .allocate(capacity: arenaCapacity)
+        regions = .allocate(capacity: regionCapacity)
     }
 
     deinit {
         table.deallocate()
         arena.deallocate()
+        regions.deallocate()
     }
 
     @inline(__always)
@@ -47,25 +56,42 @@ final class SlotIndex {
     @inline(__always)
     private func home(_ tag: UInt64) -> Int { Int(truncatingIfNeeded: tag) & mask }
 
+    /// The slot's id, valid until the next `insert`.
     func id(_ slot: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: arena + regions[slot].start, count: Int(regions[slot].length))
+        let region = regions + slot
+        let length = Int(region.pointee.length)
+        if length > 16 { return UnsafeBufferPointer(start: arena + region.pointee.start, count: length) }
+        let head = UnsafeRawPointer(region) + MemoryLayout<Region>.offset(of: \.head)!
+        return UnsafeBufferPointer(start: head.assumingMemoryBound(to: UInt8.self), count: length)
+    }
+
+    /// The first 16 bytes of an id as two words, zero-padded.
+    @inline(__always)
+    private static func head(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var words: (UInt64, UInt64) = (0, 0)
+        if !bytes.isEmpty {
+            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: min(bytes.count, 16)) }
+        }
+        return words
     }
 
     @inline(__always)
-    private func holds(_ slot: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let region = regions[slot]
-        return Int(region.length) == bytes.count && (bytes.isEmpty || memcmp(arena + region.start, bytes.baseAddress!, bytes.count) == 0)
+    private func holds(_ slot: Int, _ bytes: UnsafeBufferPointer<UInt8>, head: (UInt64, UInt64)) -> Bool {
+        let region = regions + slot
+        guard Int(region.pointee.length) == bytes.count, region.pointee.head == head else { return false }
+        return bytes.count <= 16 || memcmp(arena + region.pointee.start + 16, bytes.baseAddress! + 16, bytes.count - 16) == 0
     }
 
     /// The table position of the id's entry, or of the empty entry where it would go.
     @inline(__always)
     private func position(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (Int, found: Bool) {
         let tag = SlotIndex.tag(hash)
+        let head = SlotIndex.head(bytes)
         var i = home(tag)
         while true {
             let entry = table[i]
             if entry == 0 { return (i, false) }
-            if entry >> 32 == tag && holds(Int(entry & 0xFFFF_FFFF) - 1, bytes) { return (i, true) }
+            if entry >> 32 == tag && holds(Int(entry & 0xFFFF_FFFF) - 1, bytes, head: head) { return (i, true) }
             i = (i + 1) & mask
         }
     }
@@ -79,7 +105,7 @@ final class SlotIndex {
 
     /// Gives `slot` (free: new, or removed) to an id not in the index.
     func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, slot: Int) {
-        precondition(slot < 0xFFFF_FFFF, "too many users for a stream scorer")
+        precondition(slot < 0xFFFF_FFFF && slot <= regionCount, "too many users for a stream scorer, or a slot out of turn")
         store(bytes, slot: slot)
         let (i, found) = position(bytes, hash: hash)
         precondition(!found, "an id given a second slot")
@@ -115,20 +141,30 @@ final class SlotIndex {
     }
 
     private func store(_ bytes: UnsafeBufferPointer<UInt8>, slot: Int) {
-        if slot == regions.count {
-            regions.append(Region())
-        } else if bytes.count > Int(regions[slot].room) {
-            garbage += Int(regions[slot].room)
-            regions[slot].room = 0
+        if slot == regionCount {
+            if regionCount == regionCapacity {
+                let bigger = UnsafeMutablePointer<Region>.allocate(capacity: regionCapacity * 2)
+                bigger.moveInitialize(from: regions, count: regionCount)
+                regions.deallocate()
+                regions = bigger
+                regionCapacity *= 2
+            }
+            (regions + slot).initialize(to: Region())
+            regionCount += 1
         }
-        if Int(regions[slot].room) < bytes.count {
+        let region = regions + slot
+        region.pointee.head = SlotIndex.head(bytes)
+        region.pointee.length = Int32(bytes.count)
+        guard bytes.count > 16 else { return }
+        if bytes.count > Int(region.pointee.room) {
+            garbage += Int(region.pointee.room)
+            region.pointee.room = 0
             reserve(bytes.count)
-            regions[slot].start = arenaCount
-            regions[slot].room = Int32(bytes.count)
+            region.pointee.start = arenaCount
+            region.pointee.room = Int32(bytes.count)
             arenaCount += bytes.count
         }
-        if !bytes.isEmpty { (arena + regions[slot].start).update(from: bytes.baseAddress!, count: bytes.count) }
-        regions[slot].length = Int32(bytes.count)
+        (arena + region.pointee.start).update(from: bytes.baseAddress!, count: bytes.count)
     }
 
     /// Room for `extra` more bytes at the arena's end, compacting it when half is garbage.
@@ -138,7 +174,7 @@ final class SlotIndex {
         let capacity = max(arenaCapacity * (live * 2 < arenaCount ? 1 : 2), live + extra)
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         var end = 0
-        for slot in regions.indices where regions[slot].room > 0 {
+        for slot in 0..<regionCount where regions[slot].room > 0 {
             (bigger + end).update(from: arena + regions[slot].start, count: Int(regions[slot].room))
             regions[slot].start = end
             end += Int(regions[slot].room)
