@@ -25,8 +25,8 @@ public struct WatchOptions: Sendable {
     /// Forget users with no event in the last N events of the stream.
     public var idle: Int?
 
-    /// About 200 MB of state at the default (a few dozen bytes of counters and the
-    /// bookkeeping of each user).
+    /// About 175 MB of state at the default (bench/watch.sh: 64 bytes of counters and about
+    /// 100 of bookkeeping a user).
     public static let defaultMaxUsers = 1_000_000
 
     public init() {}
