@@ -11,7 +11,8 @@ import Darwin
 /// home position too, and removal can shift the entries after it back (no tombstones, so a
 /// long stream of new users never slows lookups down). An id of up to 16 bytes is kept in
 /// its slot's record, a longer one in a byte arena: a lookup of a typical id touches the
-/// table and one record.
+/// table and one record. Every `hash` is `stableHash` of the id's bytes (removal computes it
+/// again).
 final class SlotIndex {
     private var table: UnsafeMutablePointer<UInt64>
     private var mask: Int

@@ -90,8 +90,6 @@ public final class StreamScorer {
 
     // MARK: The stream
 
-    /// Reads events until the input ends, writing lines as `options.emit` says; `checkpoint`
-    /// is called every `checkpointEvery` events (and the caller saves at the end).
     /// When a slot was last active, and its neighbours in the activity list (-1 at its
     /// ends). Int32 links, as slots are (`SlotIndex`): 16 bytes a user.
     struct Activity {
@@ -100,6 +98,8 @@ public final class StreamScorer {
         var older: Int32 = -1
     }
 
+    /// Reads events until the input ends, writing lines as `options.emit` says; `checkpoint`
+    /// is called every `checkpointEvery` events (and the caller saves at the end).
     public func run(
         reader: TableReader, output: ByteOutput, checkpointEvery: Int? = nil, checkpoint: (() throws -> Void)? = nil,
         progress: Progress? = nil
