@@ -29,9 +29,10 @@ apt_install() {
 # report peak RSS.
 [[ -x /usr/bin/time ]] || apt_install time
 
-# fu_tools TOOL...: sets fu_bin to $FU_BIN, or to the release build, built only when a
-# tool is missing (a rebuild of an up-to-date tree still costs time, and another
-# build may be using the tree).
+# fu_tools TOOL...: sets fu_bin to $FU_BIN, or to the release build, a missing tool
+# built alone (a rebuild of an up-to-date tree still costs time, another build may be
+# using the tree, and the whole package compiles fu-serve's BoringSSL). swift build
+# keeps only the last of several --product options, hence one build a tool.
 fu_tools() {
     local tool
     if [[ -n ${FU_BIN:-} ]]; then
@@ -40,9 +41,8 @@ fu_tools() {
         fu_bin=$root/.build/release
         for tool in "$@"; do
             if [[ ! -x $fu_bin/$tool ]]; then
-                echo "building fu (release) ..." >&2
-                (cd "$root" && swift build -c release) >&2
-                break
+                echo "building $tool (release) ..." >&2
+                (cd "$root" && swift build -c release --product "$tool") >&2
             fi
         done
     fi

@@ -25,8 +25,8 @@ public struct WatchOptions: Sendable {
     /// Forget users with no event in the last N events of the stream.
     public var idle: Int?
 
-    /// About 200 MB of state at the default (a few dozen bytes of counters and the
-    /// bookkeeping of each user).
+    /// About 175 MB of state at the default (bench/watch.sh: 64 bytes of counters and about
+    /// 100 of bookkeeping a user).
     public static let defaultMaxUsers = 1_000_000
 
     public init() {}
@@ -48,13 +48,12 @@ public final class StreamScorer {
     public private(set) var evictions = 0
 
     let counts = EventCounts(users: 1024)
-    private(set) var slotOf: [[UInt8]: Int] = [:]
-    private(set) var ids: [[UInt8]] = []
+    /// UserId → slot, and each slot's id.
+    let index = SlotIndex()
     private(set) var flagged: [Bool] = []
-    private(set) var lastSeen: [Int] = []
-    /// The activity list: `newer`/`older` link slots, `newest` and `oldest` its ends.
-    private var newer: [Int] = []
-    private var older: [Int] = []
+    /// Each slot's place in the activity list, one record so an event touches one line.
+    private(set) var activity: [Activity] = []
+    /// `newest` and `oldest` are the activity list's ends.
     private(set) var newest = -1
     private(set) var oldest = -1
     private var freeSlots: [Int] = []
@@ -64,8 +63,13 @@ public final class StreamScorer {
     var savedCategories: [String] = []
 
     /// The features of the current vocabularies, and where each model feature is among them.
-    private var features: FeatureSet?
-    private var modelColumns: [Int] = []
+    /// A class: copying the struct out per event retained each of its arrays.
+    private final class Columns {
+        let set: FeatureSet
+        let modelColumns: [Int]
+        init(set: FeatureSet, modelColumns: [Int]) { (self.set, self.modelColumns) = (set, modelColumns) }
+    }
+    private var columns: Columns?
     private var knownEvents = -1
     private var knownCategories = -1
 
@@ -76,9 +80,17 @@ public final class StreamScorer {
     }
 
     public var threshold: Double { options.threshold ?? model.threshold }
-    public var userCount: Int { slotOf.count }
+    public var userCount: Int { index.count }
 
     // MARK: The stream
+
+    /// When a slot was last active, and its neighbours in the activity list (-1 at its
+    /// ends). Int32 links, as slots are (`SlotIndex`): 16 bytes a user.
+    struct Activity {
+        var lastSeen: Int
+        var newer: Int32 = -1
+        var older: Int32 = -1
+    }
 
     /// Reads events until the input ends, writing lines as `options.emit` says; `checkpoint`
     /// is called every `checkpointEvery` events (and the caller saves at the end).
@@ -98,18 +110,18 @@ public final class StreamScorer {
             // The vocabularies a saved state needs, kept current for a checkpoint or a stop signal.
             if parser.events.count != savedEvents.count { savedEvents.append(parser.events.name(savedEvents.count)) }
             if parser.categories.count != savedCategories.count { savedCategories.append(parser.categories.name(savedCategories.count)) }
-            let slot = self.slot(for: event.userID)
+            let slot = self.slot(for: event.userID, hash: event.hash)
             counts.add(user: slot, event: event.event, category: event.category)
             markActive(slot)
             if let idle = options.idle {
-                while oldest != -1 && oldest != slot && lastSeen[oldest] <= consumed - idle { evict(oldest) }
+                while oldest != -1 && oldest != slot && activity[oldest].lastSeen <= consumed - idle { evict(oldest) }
             }
             if writer != nil || observe != nil {
                 let (probability, events) = score(slot, parser: parser, row: &row)
                 let decision = events >= options.minEvents && probability >= threshold
                 try observe?(event.userID, decision, events)
                 if let writer, options.emit == .every || decision != flagged[slot] {
-                    try writer.field(bytes: ids[slot].withUnsafeBufferPointer { $0 })
+                    try writer.field(bytes: index.id(slot))
                     try writer.field(decision ? 1 : 0)
                     try writer.field(probability)
                     try writer.field(events)
@@ -120,15 +132,15 @@ public final class StreamScorer {
             if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
         }
         if options.emit == .final {
-            let order = slotOf.values.sorted { ids[$0].lexicographicallyPrecedes(ids[$1]) }
+            let order = slotsByActivity().sorted { compareIDs(index.id($0), index.id($1)) < 0 }
             let probabilities = order.map { score($0, parser: parser, row: &row).probability }
             try writePredictions(
-                ids: order.map { String(decoding: ids[$0], as: UTF8.self) }, probabilities: probabilities, threshold: threshold,
+                ids: order.map { String(decoding: index.id($0), as: UTF8.self) }, probabilities: probabilities, threshold: threshold,
                 to: output, format: options.format)
         }
-        summary.users = slotOf.count
+        summary.users = index.count
         summary.evictions = evictions
-        summary.flagged = flagged.indices.count { flagged[$0] && slotOf[ids[$0]] == $0 }
+        summary.flagged = slotsByActivity().count { flagged[$0] }
         return summary
     }
 
@@ -138,15 +150,14 @@ public final class StreamScorer {
             // A new type or category (rare): the columns fu-featurize would make now.
             let set = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: parser.events.idsSortedByName())
             let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
-            modelColumns = model.features.map { position[$0] ?? -1 }  // a type not seen yet reads as 0
-            features = set
+            columns = Columns(set: set, modelColumns: model.features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
             knownEvents = parser.events.count
             knownCategories = parser.categories.count
         }
-        let set = features!
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: set.columnNames.count) { values in
-            set.values(user: slot, counts: counts, into: values)
-            for (f, column) in modelColumns.enumerated() { row[f] = column < 0 ? 0 : values[column] }
+        let columns = columns!
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in
+            columns.set.values(user: slot, counts: counts, into: values)
+            for (f, column) in columns.modelColumns.enumerated() { row[f] = column < 0 ? 0 : values[column] }
             let probability = row.withUnsafeBufferPointer { model.probability($0) }
             return (probability, Int(values[0]))  // total_events
         }
@@ -155,58 +166,57 @@ public final class StreamScorer {
     // MARK: Slots
 
     /// The user's slot, made (evicting the least recently active user at the bound) if new.
-    private func slot(for id: UnsafeBufferPointer<UInt8>) -> Int {
-        let key = Array(id)
-        if let slot = slotOf[key] { return slot }
-        if slotOf.count >= options.maxUsers, oldest != -1 { evict(oldest) }
-        return newSlot(key)
+    @inline(__always)
+    private func slot(for id: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int {
+        if let slot = index.find(id, hash: hash) { return slot }
+        if index.count >= options.maxUsers, oldest != -1 { evict(oldest) }
+        return newSlot(id, hash: hash)
     }
 
-    func newSlot(_ key: [UInt8]) -> Int {
+    /// A slot for an id not held.
+    func newSlot(_ id: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int {
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free
-            ids[slot] = key
             flagged[slot] = false
             counts.clear(user: slot)
         } else {
             slot = counts.users
             counts.addUser()  // no limit on a stream's counters: --max-users bounds them
-            ids.append(key)
             flagged.append(false)
-            lastSeen.append(0)
-            newer.append(-1)
-            older.append(-1)
+            activity.append(Activity(lastSeen: 0))
         }
-        slotOf[key] = slot
-        newer[slot] = -1
-        older[slot] = -1
+        index.insert(id, hash: hash, slot: slot)
+        activity[slot].newer = -1
+        activity[slot].older = -1
         return slot
     }
 
     /// Moves a slot to the newest end of the activity list.
+    @inline(__always)
     func markActive(_ slot: Int) {
-        lastSeen[slot] = consumed
+        activity[slot].lastSeen = consumed
         guard newest != slot else { return }
         unlink(slot)
-        older[slot] = newest
-        newer[slot] = -1
-        if newest != -1 { newer[newest] = slot }
+        activity[slot].older = Int32(newest)
+        activity[slot].newer = -1
+        if newest != -1 { activity[newest].newer = Int32(slot) }
         newest = slot
         if oldest == -1 { oldest = slot }
     }
 
+    @inline(__always)
     private func unlink(_ slot: Int) {
-        let (a, b) = (newer[slot], older[slot])
-        if a != -1 { older[a] = b } else if newest == slot { newest = b }
-        if b != -1 { newer[b] = a } else if oldest == slot { oldest = a }
-        newer[slot] = -1
-        older[slot] = -1
+        let (a, b) = (Int(activity[slot].newer), Int(activity[slot].older))
+        if a != -1 { activity[a].older = Int32(b) } else if newest == slot { newest = b }
+        if b != -1 { activity[b].newer = Int32(a) } else if oldest == slot { oldest = a }
+        activity[slot].newer = -1
+        activity[slot].older = -1
     }
 
     private func evict(_ slot: Int) {
         unlink(slot)
-        slotOf[ids[slot]] = nil
+        index.remove(slot: slot)
         freeSlots.append(slot)
         evictions += 1
     }
@@ -214,17 +224,18 @@ public final class StreamScorer {
     /// Slots from the least to the most recently active (the order a state is saved in).
     func slotsByActivity() -> [Int] {
         var result: [Int] = []
+        result.reserveCapacity(index.count)
         var slot = oldest
         while slot != -1 {
             result.append(slot)
-            slot = newer[slot]
+            slot = Int(activity[slot].newer)
         }
         return result
     }
 
     /// Puts back a saved user as the most recently active (restored in saved order).
-    func restoreUser(_ key: [UInt8], lastSeen seen: Int, flagged isFlagged: Bool, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
-        let slot = newSlot(key)
+    func restoreUser(_ id: UnsafeBufferPointer<UInt8>, lastSeen seen: Int, flagged isFlagged: Bool, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
+        let slot = newSlot(id, hash: stableHash(id))
         counts.restore(user: slot, events: events, categories: categories, pairs: pairs)
         flagged[slot] = isFlagged
         let saved = consumed

@@ -21,8 +21,8 @@ extension StreamScorer {
                 return n > 0 ? (c, n) : nil
             }
             return .object([
-                ("id", .string(String(decoding: ids[slot], as: UTF8.self))),
-                ("last_seen", .integer(lastSeen[slot])),
+                ("id", .string(String(decoding: index.id(slot), as: UTF8.self))),
+                ("last_seen", .integer(activity[slot].lastSeen)),
                 ("flagged", .bool(flagged[slot])),
                 ("events", pairs(events)),
                 ("categories", pairs(categories)),
@@ -92,7 +92,9 @@ extension StreamScorer {
         savedEvents = events
         savedCategories = categories
         for user in users {
-            guard let id = user["id"]?.stringValue, !id.isEmpty, slotOf[Array(id.utf8)] == nil else { throw fail("a user has no id, or one given twice") }
+            guard var id = user["id"]?.stringValue, !id.isEmpty,
+                  id.withUTF8({ index.find($0, hash: stableHash($0)) }) == nil
+            else { throw fail("a user has no id, or one given twice") }
             guard let seen = user["last_seen"]?.intValue, seen >= previousSeen, seen <= consumedCount else { throw fail("user '\(id)' has a bad 'last_seen'") }
             guard let isFlagged = user["flagged"]?.boolValue else { throw fail("user '\(id)' has no 'flagged'") }
             previousSeen = seen
@@ -102,7 +104,9 @@ extension StreamScorer {
             guard !eventCounts.isEmpty, eventCounts.reduce(0, { $0 + $1.1 }) == categoryCounts.reduce(0, { $0 + $1.1 }) else {
                 throw fail("user '\(id)' has counts that do not add up")
             }
-            restoreUser(Array(id.utf8), lastSeen: seen, flagged: isFlagged, events: eventCounts, categories: categoryCounts, pairs: seenPairs)
+            id.withUTF8 { bytes in
+                restoreUser(bytes, lastSeen: seen, flagged: isFlagged, events: eventCounts, categories: categoryCounts, pairs: seenPairs)
+            }
         }
         guard userCount <= options.maxUsers else { throw fail("it holds \(userCount) users, more than --max-users \(options.maxUsers)") }
     }
