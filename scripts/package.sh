@@ -2,8 +2,8 @@
 # Builds portable fu binaries and packs them: dist/fu-VERSION-linux-ARCH.tar.gz holds
 # fu-VERSION-linux-ARCH/bin/ (every tool, fu-serve included), README.md and LICENSE when
 # present. The Swift runtime and Foundation are linked in (--static-swift-stdlib), so the
-# tools need only the C libraries (libc, libm, libstdc++, libgcc_s) and libzstd: they run on
-# a Linux node without a Swift toolchain. scripts/test-package.sh checks that.
+# tools need only the C libraries (libc, libm, libstdc++, libgcc_s), libzstd and (fu-serve)
+# libcrypto: they run on a Linux node without a Swift toolchain. scripts/test-package.sh checks that.
 #   scripts/package.sh                 build (in .build-static, apart from .build) and pack
 #   FU_STATIC_BUILD=DIR scripts/package.sh   another scratch folder for the build
 # Prints the tarball's path on stdout.
