@@ -87,42 +87,16 @@ struct Watch: FuTool {
             logger.info("state loaded", metadata: ["users": "\(scorer.userCount)", "events_consumed": "\(scorer.consumed)"])
         }
         let reader = try inputOptions.openTable()
-        let output = try outputOptions.openOutput()
-        let save = { if let state { try scorer.save(to: state) } }
-        var replay = try truth.map {
-            EarlyDetection(truth: try ScoredUsers.readTruth($0), truthName: $0, threshold: scorer.threshold, minEvents: minEvents)
-        }
-        stop.lock()
-        // Answers go out before a read that may wait; a stop signal is served meanwhile.
-        reader.readHooks = (before: { try output.flush(); stop.unlock() }, after: { stop.lock() })
-        // The stop thread runs only while the stream holds no lock on them.
-        nonisolated(unsafe) let unsafeScorer = scorer
-        nonisolated(unsafe) let unsafeOutput = output
-        let statePath = state
-        stop.onStop {
-            do { if let statePath { try unsafeScorer.save(to: statePath) } } catch { writeToStandardError("fu-watch: error: \(error)\n") }
-            try? unsafeOutput.flush()
-            unsafeOutput.abandon()  // an -o file is not finished: its temporary copy goes, the old file stays
-        }
-        let observe: ((UnsafeBufferPointer<UInt8>, Bool, Int) throws -> Void)? = replay == nil ? nil : { user, flagged, events in
-            try replay?.observe(user, flagged: flagged, events: events)
-        }
-        let summary = try scorer.run(
-            reader: reader, output: output, checkpointEvery: checkpointEvery, checkpoint: save,
-            progress: Progress.forTerminal(tool: "fu-watch"), observe: observe)
-        try save()
-        var summaryFile: ByteOutput?
-        if let replay, let path = self.summary {
-            summaryFile = try ByteOutput(path: path)
-            try summaryFile?.write(JSONValue.object([("early_detection", replay.json)]).rendered())
-        }
-        try ByteOutput.commit([summaryFile, output])
+        let session = WatchSession(statePath: state, checkpointEvery: checkpointEvery, truthPath: truth, summaryPath: summary)
+        let watched = try session.run(
+            scorer: scorer, reader: reader, output: try outputOptions.openOutput(), stop: stop,
+            progress: Progress.forTerminal(tool: "fu-watch"))
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("watched", metadata: [
-            "events": "\(summary.events)", "users": "\(summary.users)", "flagged": "\(summary.flagged)", "evictions": "\(summary.evictions)",
+            "events": "\(watched.events)", "users": "\(watched.users)", "flagged": "\(watched.flagged)", "evictions": "\(watched.evictions)",
         ])
-        if summary.evictions > 0 {
-            logger.notice("forgot \(summary.evictions) users (--max-users \(maxUsers)\(idle.map { ", --idle \($0)" } ?? ""))")
+        if watched.evictions > 0 {
+            logger.notice("forgot \(watched.evictions) users (--max-users \(maxUsers)\(idle.map { ", --idle \($0)" } ?? ""))")
         }
     }
 }

@@ -1,0 +1,49 @@
+/// fu-watch's run around the scorer: answers flushed before every read that may wait, the
+/// state saved at checkpoints, at the end and on a stop signal (at a safe point: the lock
+/// is free only while the stream waits for input), and the early-detection summary.
+public struct WatchSession {
+    public var statePath: String?
+    public var checkpointEvery: Int?
+    /// `--truth` and `--summary`: the replay evaluation's input and output.
+    public var truthPath: String?
+    public var summaryPath: String?
+
+    public init(statePath: String? = nil, checkpointEvery: Int? = nil, truthPath: String? = nil, summaryPath: String? = nil) {
+        self.statePath = statePath
+        self.checkpointEvery = checkpointEvery
+        self.truthPath = truthPath
+        self.summaryPath = summaryPath
+    }
+
+    /// Reads the stream to its end and commits `output` (and the summary) together.
+    public func run(scorer: StreamScorer, reader: TableReader, output: ByteOutput, stop: StopSignals, progress: Progress?) throws -> WatchSummary {
+        let statePath = self.statePath
+        let save = { if let statePath { try scorer.save(to: statePath) } }
+        var replay = try truthPath.map {
+            EarlyDetection(truth: try ScoredUsers.readTruth($0), truthName: $0, threshold: scorer.threshold, minEvents: scorer.options.minEvents)
+        }
+        stop.lock()
+        reader.readHooks = (before: { try output.flush(); stop.unlock() }, after: { stop.lock() })
+        // The stop thread runs only while the stream holds no lock on them.
+        nonisolated(unsafe) let unsafeScorer = scorer
+        nonisolated(unsafe) let unsafeOutput = output
+        stop.onStop {
+            do { if let statePath { try unsafeScorer.save(to: statePath) } } catch { writeToStandardError("\(runningToolName): error: \(error)\n") }
+            try? unsafeOutput.flush()
+            unsafeOutput.abandon()  // an -o file is not finished: its temporary copy goes, the old file stays
+        }
+        let observe: ((UnsafeBufferPointer<UInt8>, Bool, Int) throws -> Void)? = replay == nil ? nil : { user, flagged, events in
+            try replay?.observe(user, flagged: flagged, events: events)
+        }
+        let summary = try scorer.run(
+            reader: reader, output: output, checkpointEvery: checkpointEvery, checkpoint: save, progress: progress, observe: observe)
+        try save()
+        var summaryFile: ByteOutput?
+        if let replay, let summaryPath {
+            summaryFile = try ByteOutput(path: summaryPath)
+            try summaryFile?.write(JSONValue.object([("early_detection", replay.json)]).rendered())
+        }
+        try ByteOutput.commit([summaryFile, output])
+        return summary
+    }
+}
