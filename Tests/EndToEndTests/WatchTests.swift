@@ -196,6 +196,8 @@ import Testing
         // --idle forgets users without an event in the last N events: of the last 10 events,
         // R4991…R4999's (R4999 has two).
         let idle = try work.run("fu-watch", ["-m", "model.json", "--idle", "10", "--emit", "final", "random.csv"])
+        // Without -v too: a final table that lacks users says so.
+        #expect(idle.stderr == "fu-watch: warning: forgot 4991 users (--max-users 1000000, --idle 10): the final lines lack them\n")
         #expect(csvRows(idle.stdout).dropFirst().map { $0[0] } == (4991..<5000).map { "R\($0)" })
     }
 
