@@ -10,8 +10,7 @@ public struct EarlyDetection {
     private let truth: [String: UInt8]
     private let truthName: String
     /// Per user seen: the events at its first flag (0: never), and its last decision.
-    private var firstFlag: [String: Int] = [:]
-    private var lastDecision: [String: Bool] = [:]
+    private var users: [String: (firstFlag: Int, last: Bool)] = [:]
     public let threshold: Double
     public let minEvents: Int
 
@@ -29,27 +28,29 @@ public struct EarlyDetection {
     /// an error: the replay would be measured on users it cannot judge.
     public mutating func observe(_ user: UnsafeBufferPointer<UInt8>, flagged: Bool, events: Int) throws {
         let id = String(decoding: user, as: UTF8.self)
-        if lastDecision[id] == nil {
-            guard truth[id] != nil else { throw ToolError.data("user '\(id)' of the stream is not in the truth file", at: InputLocation(file: truthName)) }
-            firstFlag[id] = 0
+        let known = users[id]
+        if known == nil, truth[id] == nil {
+            throw ToolError.data("user '\(id)' of the stream is not in the truth file", at: InputLocation(file: truthName))
         }
-        lastDecision[id] = flagged
-        if flagged && firstFlag[id] == 0 { firstFlag[id] = events }
+        var record = known ?? (firstFlag: 0, last: false)
+        if flagged && record.firstFlag == 0 { record.firstFlag = events }
+        record.last = flagged
+        users[id] = record
     }
 
     /// The summary, with scikit-learn-like plain keys; percentiles as NumPy's default
     /// (linear interpolation).
     public var json: JSONValue {
         var fakes = 0, caught: [Int] = [], real = 0, falseAlarms: [Int] = [], flaggedAtEnd = 0, fakesFlaggedAtEnd = 0
-        for (id, first) in firstFlag {
+        for (id, record) in users {
             if truth[id] == 1 {
                 fakes += 1
-                if first > 0 { caught.append(first) }
-                if lastDecision[id] == true { fakesFlaggedAtEnd += 1 }
+                if record.firstFlag > 0 { caught.append(record.firstFlag) }
+                if record.last { fakesFlaggedAtEnd += 1 }
             } else {
                 real += 1
-                if first > 0 { falseAlarms.append(first) }
-                if lastDecision[id] == true { flaggedAtEnd += 1 }
+                if record.firstFlag > 0 { falseAlarms.append(record.firstFlag) }
+                if record.last { flaggedAtEnd += 1 }
             }
         }
         func share(_ part: Int, _ whole: Int) -> JSONValue { whole == 0 ? .null : .number(Double(part) / Double(whole)) }
