@@ -20,9 +20,13 @@ Scores a stream with fu-watch -m models/fake_user_detector.json and prints the m
   memory       peak RSS (/usr/bin/time -f %M) of fu-watch over a file of M one-event
                users (--min-events 2, so nothing is written), in bytes per tracked user:
                net of a one-user run's RSS, and gross
+  fu-serve     POST /events with one event a request (wrk -t2 -c16 over keep-alive,
+               100,000 users in turn) beside fu-serve's own GET /health in the same
+               run: requests/s, their ratio, and the p99 latency of /events
 
 The issue's goals: at least 5M events/s and 100x river, p99 at most 1 ms at 1,000
-events/s, at most 100 bytes per user at 10M users.
+events/s, at most 100 bytes per user at 10M users; /events at least 60% of /health's
+rate with p99 at most 5 ms.
 
 Options:
   --runs N              runs of each measurement (default 3)
@@ -32,6 +36,7 @@ Options:
   --rate N              lines a second for the latency (default 1000)
   --memory-users LIST   comma-separated user counts for the memory (default 1000000)
   --no-river            skip river
+  --serve-duration S    seconds of each wrk run (default 10); 0 skips fu-serve
   -h, --help            show this help
 
 Environment:
@@ -55,6 +60,7 @@ latency_events=3000
 rate=1000
 memory_text=1000000
 with_river=1
+serve_duration=10
 while (($#)); do
     case $1 in
         --runs) runs=$(posint "$1" "${2:-}"); shift 2 ;;
@@ -66,6 +72,9 @@ while (($#)); do
             [[ ${2:-} =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--memory-users needs a list of positive integers, got '${2:-}'"
             memory_text=$2; shift 2 ;;
         --no-river) with_river=0; shift ;;
+        --serve-duration)
+            [[ ${2:-} =~ ^[0-9]+$ ]] || die "--serve-duration needs a number of seconds, got '${2:-}'"
+            serve_duration=$2; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
     esac
@@ -76,7 +85,7 @@ work=$bench/work
 mkdir -p "$work/watch"
 command -v zstd >/dev/null || apt_install zstd
 command -v taskset >/dev/null || apt_install util-linux
-fu_tools fu-watch fu-synth
+fu_tools fu-watch fu-synth fu-serve
 model=$root/models/fake_user_detector.json
 watch=("$fu_bin/fu-watch" -m "$model")
 
@@ -170,6 +179,54 @@ for n in "${memory_users[@]}"; do
     memory_rows+=("$n|$run_mb|$(awk -v k="$run_kb" -v b="$base_kb" -v n="$n" 'BEGIN { printf "%.0f|%.0f", (k - b) * 1024 / n, k * 1024 / n }')")
 done
 
+# --- fu-serve: POST /events -------------------------------------------------------
+
+serve_rows=()
+if ((serve_duration > 0)); then
+    command -v wrk >/dev/null || apt_install wrk
+    command -v curl >/dev/null || apt_install curl
+    lua=$work/watch/events.lua
+    # One event a request, users in turn (a new user's first events, then its later ones).
+    cat >"$lua" <<'EOF_LUA'
+local types = {"click_ad", "send_email", "send_sms", "phone_call", "view_item"}
+local n = 0
+request = function()
+    n = n + 1
+    local body = "UserId,Event,Category\nU" .. (n % 100000) .. "," .. types[n % 5 + 1] .. ",Jobs\n"
+    return wrk.format("POST", "/events", {["Content-Type"] = "text/csv", ["Accept"] = "text/csv"}, body)
+end
+EOF_LUA
+    "$fu_bin/fu-serve" -q -m "$model" --port 0 2>"$work/watch/serve.log" &
+    serve_pid=$!
+    trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
+    port=""
+    for ((i = 0; i < 100; i++)); do
+        port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/watch/serve.log")
+        [[ -n $port ]] && break
+        sleep 0.1
+    done
+    [[ -n $port ]] || { cat "$work/watch/serve.log" >&2; die "fu-serve did not start"; }
+    to_us() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v = v; else if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /s$/) v *= 1000000; print v }'; }
+    events_rps="" health_rps="" events_p99=""
+    for ((round = 1; round <= runs; round++)); do
+        echo "fu-serve, round $round of $runs (${serve_duration}s of /events, then of /health) ..." >&2
+        out=$(wrk -t2 -c16 -d"${serve_duration}s" --latency -s "$lua" "http://127.0.0.1:$port")
+        grep -q "Non-2xx" <<<"$out" && { printf '%s\n' "$out" >&2; die "POST /events answered errors"; }
+        events_rps+="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out") "
+        events_p99+="$(awk '$1 == "99%" { print $2 }' <<<"$out" | to_us) "
+        out=$(wrk -t2 -c16 -d"${serve_duration}s" "http://127.0.0.1:$port/health")
+        health_rps+="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out") "
+    done
+    users_held=$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "fu_stream_users" { print $2 + 0 }')
+    kill "$serve_pid"
+    wait "$serve_pid" 2>/dev/null || true
+    e=$(med "$events_rps") h=$(med "$health_rps")
+    serve_rows+=("POST /events, requests/s (1 event each)|$e|60% of /health")
+    serve_rows+=("GET /health, requests/s (same runs)|$h|")
+    serve_rows+=("/events / /health|$(awk -v a="$e" -v b="$h" 'BEGIN { printf "%.0f%%", 100 * a / b }')|60%")
+    serve_rows+=("/events p99, us ($users_held users held)|$(med "$events_p99")|5000")
+fi
+
 # --- report -----------------------------------------------------------------------
 
 echo
@@ -198,4 +255,8 @@ for r in "${memory_rows[@]}"; do
     IFS='|' read -r n mb net gross <<<"$r"
     row "memory at $n users: peak MB" "$mb" "" ""
     row "  bytes/user (net of one user; gross)" "$net; $gross" "" "100 (at 10M)"
+done
+for r in "${serve_rows[@]}"; do
+    IFS='|' read -r what value goal <<<"$r"
+    row "$what" "$value" "" "$goal"
 done

@@ -19,6 +19,8 @@ public struct LoadedModel: Sendable {
             throw ToolError(.noInput, "cannot read model file", at: InputLocation(file: path))
         }
         let model = try Model.parse(try readDocument(ByteInput(bytes: raw, name: path), what: "model file"), name: path)
+        // Requests bring events: a model with a feature they cannot give could answer none.
+        try model.checkScorableFromEvents(by: "fu-serve")
         return LoadedModel(model: model, path: path, sha256: try sha256Hex(raw), loadedAt: Date())
     }
 }

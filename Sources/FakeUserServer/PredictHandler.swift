@@ -13,25 +13,7 @@ struct PredictHandler: Sendable {
 
     func handle(_ request: Request, context: ServeContext) async throws -> Response {
         let format = Self.predictionFormat(accept: request.headers[.accept])
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBody {
-            throw APIError(.contentTooLarge, "request body is \(length) bytes; the limit is \(settings.maxBody) (--max-body)")
-        }
-        let layout = try Self.bodyLayout(contentType: request.headers[.contentType], encoding: request.headers[.contentEncoding])
-        let body = try await readBody(request)
-        if layout.isZstd && !body.isEmpty && !startsWithZstdFrame(body) {
-            throw APIError(.badRequest, "Content-Encoding is zstd but the body is not zstd data")
-        }
-        let events: [UInt8]
-        if case .multipart(let boundary, let zstd) = layout {
-            let form = zstd
-                ? try await NIOThreadPool.singleton.runIfActive { [settings] in
-                    try decodeZstdBody(body, limit: settings.maxBody, what: "the multipart body is")
-                }
-                : body
-            events = try Self.multipartFile(form, boundary: boundary)
-        } else {
-            events = body
-        }
+        let events = try await Self.events(of: request, settings: settings)
         // Taken once: a reload during this request does not change the model it uses.
         let model = store.current.model
         let explain = try Self.explainCount(request.uri.queryParameters.get("explain"), model: model)
@@ -43,10 +25,32 @@ struct PredictHandler: Sendable {
         context.note.record(users: batch.ids.count)
         let fake = batch.fakeCount
         metrics.recordScored(fake: fake, real: batch.ids.count - fake)
+        return Self.predictionResponse(try batch.rendered(as: format), format: format)
+    }
+
+    /// The events text of a request (any body `/predict` takes): within the size limit and
+    /// the request timeout, a zstd form decoded, the multipart field `file` taken out.
+    static func events(of request: Request, settings: ServerSettings) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBody {
+            throw APIError(.contentTooLarge, "request body is \(length) bytes; the limit is \(settings.maxBody) (--max-body)")
+        }
+        let layout = try Self.bodyLayout(contentType: request.headers[.contentType], encoding: request.headers[.contentEncoding])
+        let body = try await readBody(request, settings: settings)
+        if layout.isZstd && !body.isEmpty && !startsWithZstdFrame(body) {
+            throw APIError(.badRequest, "Content-Encoding is zstd but the body is not zstd data")
+        }
+        guard case .multipart(let boundary, let zstd) = layout else { return body }
+        let form = zstd
+            ? try await NIOThreadPool.singleton.runIfActive {
+                try decodeZstdBody(body, limit: settings.maxBody, what: "the multipart body is")
+            }
+            : body
+        return try Self.multipartFile(form, boundary: boundary)
+    }
+
+    static func predictionResponse(_ bytes: [UInt8], format: PredictionFormat, status: HTTPResponse.Status = .ok) -> Response {
         let contentType = format == .csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8"
-        return Response(
-            status: .ok, headers: [.contentType: contentType],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try batch.rendered(as: format))))
+        return Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// `?explain=K`: nil when absent, 400 unless K is a whole number from 1 to the model's
@@ -65,7 +69,7 @@ struct PredictHandler: Sendable {
     }
 
     /// The whole body, within the size limit and the request timeout.
-    private func readBody(_ request: Request) async throws -> [UInt8] {
+    private static func readBody(_ request: Request, settings: ServerSettings) async throws -> [UInt8] {
         let limit = settings.maxBody
         let timeout = settings.requestTimeout
         let buffer = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in

@@ -74,7 +74,7 @@ struct AccessLogMiddleware: RouterMiddleware {
         response.headers[.requestID] = id
         let path = request.uri.path
         log.record(
-            id: id, method: request.method.rawValue, path: path, route: routes.contains(path) ? path : "unmatched",
+            id: id, method: request.method.rawValue, path: path, route: routes.route(path) ?? "unmatched",
             status: response.status.code, users: context.note.users, elapsed: start.duration(to: .now))
         return response
     }

@@ -1,11 +1,20 @@
 import Hummingbird
 
 /// The server's paths and the methods each takes: an unknown path is 404, a known path with
-/// another method 405 with `Allow`, both as JSON errors.
+/// another method 405 with `Allow`, both as JSON errors. A route ending in `/{id}` takes
+/// any one path component there (`/users/{id}`).
 struct RouteTable: Sendable {
     let methods: [String: [HTTPRequest.Method]]
 
-    func contains(_ path: String) -> Bool { methods[path] != nil }
+    /// The route `path` takes (what metrics and logs call it), or nil.
+    func route(_ path: String) -> String? {
+        if methods[path] != nil { return path }
+        for key in methods.keys where key.hasSuffix("/{id}") {
+            let prefix = key.dropLast("{id}".count)
+            if path.hasPrefix(prefix), path.count > prefix.count, !path.dropFirst(prefix.count).contains("/") { return key }
+        }
+        return nil
+    }
 }
 
 struct RouteTableMiddleware: RouterMiddleware {
@@ -13,7 +22,7 @@ struct RouteTableMiddleware: RouterMiddleware {
     let routes: RouteTable
 
     func handle(_ request: Request, context: ServeContext, next: (Request, ServeContext) async throws -> Response) async throws -> Response {
-        guard let allowed = routes.methods[request.uri.path] else {
+        guard let route = routes.route(request.uri.path), let allowed = routes.methods[route] else {
             throw APIError(.notFound, "no route \(request.uri.path); routes are \(routes.methods.keys.sorted().joined(separator: ", "))")
         }
         guard allowed.contains(request.method) else {

@@ -11,20 +11,25 @@ import UnixSignals
 /// with `runService()` (which also stops gracefully on SIGTERM and SIGINT), or test it
 /// with HummingbirdTesting.
 public func makeServer(
-    settings: ServerSettings, store: ModelStore, metrics: ServerMetrics = ServerMetrics(), logger: Logger,
+    settings: ServerSettings, store: ModelStore, streams: StreamStore, metrics: ServerMetrics = ServerMetrics(), logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> Application<RouterResponder<ServeContext>> {
     let routes = RouteTable(methods: [
         "/predict": [.post], "/health": [.get, .head], "/ready": [.get, .head], "/model": [.get, .head],
-        "/metrics": [.get, .head],
+        "/metrics": [.get, .head], "/events": [.post], "/users/{id}": [.get, .head, .delete],
     ])
     let router = Router(context: ServeContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: routes take the middleware added before them.
+    metrics.recordStream(streams.figures, ingested: 0)
     let log = AccessLog(logger: logger, metrics: metrics)
     router.add(middleware: AccessLogMiddleware(log: log, routes: routes))
     router.add(middleware: RouteTableMiddleware(routes: routes))
     let predict = PredictHandler(store: store, settings: settings, metrics: metrics)
     router.post("/predict") { request, context in try await predict.handle(request, context: context) }
+    let stream = StreamRoutes(streams: streams, settings: settings, metrics: metrics)
+    router.post("/events") { request, context in try await stream.ingest(request, context: context) }
+    router.get("/users/:id") { request, context in try stream.user(request, context: context) }
+    router.delete("/users/:id") { request, context in try stream.forget(request, context: context) }
     router.get("/health") { _, _ in jsonResponse(.object([("status", .string("ok"))])) }
     router.get("/ready") { _, _ in
         jsonResponse(.object([("status", .string("ready")), ("model_sha256", .string(store.current.sha256))]))
@@ -44,7 +49,7 @@ public func makeServer(
                 additionalChannelHandlers: [ContinueHandler(maxBody: settings.maxBody), ParserErrorHandler(log: log)],
                 idleTimeout: TimeAmount.nanoseconds(2 * settings.requestTimeout.nanoseconds))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "fu-serve/\(fuVersion)"),
-        services: [ModelReloadService(store: store, metrics: metrics, logger: logger)],
+        services: [ModelReloadService(store: store, streams: streams, metrics: metrics, logger: logger)],
         onServerRunning: { channel in
             // Hummingbird has no hook on the listening channel before it runs; added now,
             // it sees every accept after the first.
@@ -83,6 +88,7 @@ func modelDescription(_ loaded: LoadedModel) -> JSONValue {
 /// the old model serving.
 struct ModelReloadService: Service {
     let store: ModelStore
+    let streams: StreamStore
     let metrics: ServerMetrics
     let logger: Logger
 
@@ -97,6 +103,9 @@ struct ModelReloadService: Service {
             let loaded = try store.reload()
             metrics.recordReload(succeeded: true)
             logger.notice("model reloaded", metadata: ["path": "\(loaded.path)", "sha256": "\(loaded.sha256)"])
+            // The stream's users are scored again from their counters (LoadedModel checked
+            // that events give every feature, so this does not fail on the new model).
+            metrics.recordStream(try streams.replaceModel(loaded.model), ingested: 0)
         } catch {
             metrics.recordReload(succeeded: false)
             logger.error("model reload failed, still serving the previous model: \(error)")

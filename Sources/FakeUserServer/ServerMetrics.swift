@@ -6,6 +6,11 @@ import Prometheus
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
+    /// The stream's figures (`/events`), made once: a request only sets them.
+    private let streamUsers: Prometheus.Gauge
+    private let streamFlagged: Prometheus.Gauge
+    private let streamEvents: Prometheus.Counter
+    private let streamEvictions: Prometheus.Gauge
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -17,6 +22,19 @@ public final class ServerMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
         ]
         self.factory = factory
+        streamUsers = registry.makeGauge(name: "fu_stream_users", help: "Users whose counters the stream holds (POST /events)")
+        streamFlagged = registry.makeGauge(name: "fu_stream_users_flagged", help: "Users the stream flags as fake now")
+        streamEvents = registry.makeCounter(name: "fu_stream_events_total", help: "Events added by POST /events since the server started")
+        streamEvictions = registry.makeGauge(
+            name: "fu_stream_evictions", help: "Users forgotten at --max-users, over the stream's life (its state carries the count)")
+    }
+
+    /// The stream's figures after a request that changed them.
+    func recordStream(_ figures: StreamStore.Figures, ingested: Int) {
+        streamUsers.set(Int64(figures.users))
+        streamFlagged.set(Int64(figures.flagged))
+        streamEvictions.set(Int64(figures.evictions))
+        if ingested > 0 { streamEvents.increment(by: Int64(ingested)) }
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {

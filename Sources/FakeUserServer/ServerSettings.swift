@@ -14,6 +14,10 @@ public struct ServerSettings: Sendable {
     /// Bodies at least this large, and zstd bodies, are scored on the thread pool; smaller
     /// ones inline, where a thread hop would cost more than the scoring.
     public var inlineScoringLimit = 64 << 10
+    /// The stream (`/events`): users kept at most, and where its state is loaded from and saved.
+    public var maxUsers = WatchOptions.defaultMaxUsers
+    public var statePath: String?
+    public var checkpointEvery: Int?
 
     public init(modelPath: String) {
         self.modelPath = modelPath

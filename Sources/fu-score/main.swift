@@ -23,34 +23,15 @@ struct Score: FuTool {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var formatOption: FormatOption
     @OptionGroup var logging: LoggingOptions
-
-    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
-    var model: String
-
-    @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
-    var threshold: Double?
+    @OptionGroup var scoring: ScoringOptions
 
     @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"))
     var metrics: String?
 
-    @Option(help: ArgumentHelp(
-        "Add each user's K strongest contributions to the log-odds (feature, value, signed contribution) as a column 'reasons'.",
-        valueName: "K"))
-    var explain: Int?
-
-    func validate() throws {
-        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
-        if let explain, explain < 1 { throw ValidationError("--explain must be at least 1, not \(explain)") }
-    }
-
     func execute(logger: Logger) throws {
         try inputOptions.requireInput()
-        let model = try Model.load(self.model)
-        if let explain {
-            do { try Reasons.check(explain, featureCount: model.features.count) } catch let error as ToolError {
-                throw ToolError.usage("--\(error.message)")
-            }
-        }
+        let model = try scoring.loadModel()
+        let (threshold, explain) = (scoring.threshold, scoring.explain)
         let reader = try inputOptions.openTable()
         let progress = Progress.forTerminal(tool: "fu-score")
         reader.progress = progress

@@ -9,7 +9,8 @@ struct Serve: LoggingTool {
         abstract: "Answer predictions over HTTP: POST events to /predict, get UserId,Fake,Probability back.",
         discussion: """
             Scores a request exactly as `fu-featurize | fu-score -m MODEL` scores the same file. \
-            Routes: POST /predict, GET /health, /ready, /model, /metrics (docs/server.md has the API). \
+            Routes: POST /predict, GET /health, /ready, /model, /metrics, and a stream's per-user \
+            state: POST /events, GET and DELETE /users/ID (docs/server.md has the API). \
             SIGHUP reloads the model file (a bad file keeps the old model); SIGTERM and SIGINT \
             stop after the requests in flight. One access-log line per request goes to stderr \
             (and --log-dir).
@@ -46,6 +47,9 @@ struct Serve: LoggingTool {
     @Option(help: ArgumentHelp("Seconds a request's body may take to arrive (408 after); idle connections close after twice as long.", valueName: "s"))
     var requestTimeout = 30.0
 
+    /// The per-user state of POST /events.
+    @OptionGroup var stream: StreamStateOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (parseSize(maxBody) ?? 0) > 0 else {
@@ -62,10 +66,17 @@ struct Serve: LoggingTool {
         settings.maxBody = parseSize(maxBody)!
         settings.maxEvents = maxEvents
         settings.requestTimeout = .milliseconds(Int64((requestTimeout * 1000).rounded()))
+        settings.maxUsers = stream.maxUsers
+        settings.statePath = stream.state
+        settings.checkpointEvery = stream.checkpointEvery
         let loaded = try LoadedModel.load(path: model)
         logger.notice("model loaded", metadata: ["path": "\(model)", "sha256": "\(loaded.sha256)", "features": "\(loaded.model.features.count)"])
+        let streams = try StreamStore(model: loaded.model, settings: settings)
+        if let state = stream.state, streams.figures.eventsConsumed > 0 {
+            logger.notice("state loaded", metadata: ["path": "\(state)", "users": "\(streams.figures.users)", "events_consumed": "\(streams.figures.eventsConsumed)"])
+        }
         let listening = settings
-        let app = makeServer(settings: settings, store: ModelStore(loaded), logger: logger) { channel in
+        let app = makeServer(settings: settings, store: ModelStore(loaded), streams: streams, logger: logger) { channel in
             logger.notice("listening on http://\(listening.host):\(channel.localAddress?.port ?? listening.port)")
         }
         do {
@@ -73,6 +84,9 @@ struct Serve: LoggingTool {
         } catch {
             throw ToolError.io("cannot serve on \(host):\(port): \(error)")
         }
+        // After the requests in flight: the state holds every event answered.
+        try streams.save()
+        if let state = stream.state { logger.notice("state saved", metadata: ["path": "\(state)", "users": "\(streams.figures.users)"]) }
         logger.notice("stopped")
     }
 }

@@ -18,6 +18,7 @@ struct Watch: FuTool {
 
             Examples:
               tail -F events.csv | fu-watch -m model.json
+              tail -F events.csv | fu-watch -m model.json --explain 3 --format jsonl
               fu-watch -m model.json --emit final events.csv.zst > predictions.csv
               fu-watch -m model.json --state watch.json --checkpoint-every 100000 events.csv
             """,
@@ -27,30 +28,18 @@ struct Watch: FuTool {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var formatOption: FormatOption
     @OptionGroup var logging: LoggingOptions
-
-    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
-    var model: String
+    @OptionGroup var scoring: ScoringOptions
 
     @Option(help: ArgumentHelp("changes: a line when a user's decision changes; every: a line per event; final: one line per user at the end of the input.", valueName: "changes|every|final"))
     var emit = "changes"
 
-    @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
-    var threshold: Double?
-
     @Option(help: ArgumentHelp("Flag a user only from this many events on.", valueName: "n"))
     var minEvents = 1
-
-    @Option(help: ArgumentHelp("Keep at most this many users; past it the least recently active is forgotten.", valueName: "n"))
-    var maxUsers = WatchOptions.defaultMaxUsers
 
     @Option(help: ArgumentHelp("Forget users with no event in the last N events of the stream.", valueName: "n"))
     var idle: Int?
 
-    @Option(help: ArgumentHelp("Load the users' state from FILE when it exists; save it there atomically at the end of the input, on SIGINT, SIGTERM and SIGHUP, and every --checkpoint-every events.", valueName: "file"))
-    var state: String?
-
-    @Option(help: ArgumentHelp("Also save the state every N events (needs --state).", valueName: "n"))
-    var checkpointEvery: Int?
+    @OptionGroup var stream: StreamStateOptions
 
     @Option(help: ArgumentHelp("Replay evaluation: the users' true labels (UserId,Fake, as fu-split --truth writes them); needs --summary.", valueName: "file"))
     var truth: String?
@@ -60,15 +49,9 @@ struct Watch: FuTool {
 
     func validate() throws {
         guard EmitMode(rawValue: emit) != nil else { throw ValidationError("--emit must be changes, every or final, not '\(emit)'") }
-        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
         guard minEvents >= 1 else { throw ValidationError("--min-events must be at least 1") }
-        guard maxUsers >= 1 else { throw ValidationError("--max-users must be at least 1") }
         if let idle, idle < 1 { throw ValidationError("--idle must be at least 1") }
         guard (truth == nil) == (summary == nil) else { throw ValidationError("--truth and --summary go together") }
-        if let checkpointEvery {
-            guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
-            guard state != nil else { throw ValidationError("--checkpoint-every needs --state FILE") }
-        }
     }
 
     func execute(logger: Logger) throws {
@@ -77,17 +60,18 @@ struct Watch: FuTool {
         var options = WatchOptions()
         options.emit = EmitMode(rawValue: emit) ?? .changes
         options.format = formatOption.format
-        options.threshold = threshold
+        options.threshold = scoring.threshold
+        options.explain = scoring.explain
         options.minEvents = minEvents
-        options.maxUsers = maxUsers
+        options.maxUsers = stream.maxUsers
         options.idle = idle
-        let scorer = try StreamScorer(model: try Model.load(model), options: options)
-        if let state, access(state, F_OK) == 0 {
+        let scorer = try StreamScorer(model: try scoring.loadModel(), options: options)
+        if let state = stream.state, access(state, F_OK) == 0 {
             try scorer.load(from: state)
             logger.info("state loaded", metadata: ["users": "\(scorer.userCount)", "events_consumed": "\(scorer.consumed)"])
         }
         let reader = try inputOptions.openTable()
-        let session = WatchSession(statePath: state, checkpointEvery: checkpointEvery, truthPath: truth, summaryPath: summary)
+        let session = WatchSession(statePath: stream.state, checkpointEvery: stream.checkpointEvery, truthPath: truth, summaryPath: summary)
         let watched = try session.run(
             scorer: scorer, reader: reader, output: try outputOptions.openOutput(), stop: stop,
             progress: Progress.forTerminal(tool: "fu-watch"))
@@ -96,7 +80,7 @@ struct Watch: FuTool {
             "events": "\(watched.events)", "users": "\(watched.users)", "flagged": "\(watched.flagged)", "evictions": "\(watched.evictions)",
         ])
         if watched.evictions > 0 {
-            let what = "forgot \(watched.evictions) users (--max-users \(maxUsers)\(idle.map { ", --idle \($0)" } ?? ""))"
+            let what = "forgot \(watched.evictions) users (--max-users \(stream.maxUsers)\(idle.map { ", --idle \($0)" } ?? ""))"
             // In a stream forgetting is the bound working; in the final table those users are missing.
             if options.emit == .final {
                 logger.warning("\(what): the final lines lack them")

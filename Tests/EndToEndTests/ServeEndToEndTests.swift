@@ -137,6 +137,69 @@ import Testing
         #expect(server.log.contains("fu-serve: notice: stopped"))
     }
 
+    /// Issue 17, point 4: the stream's state outlives a restart (saved on SIGTERM, loaded at
+    /// start), is the file fu-watch keeps, is checkpointed, and a reload rescores its users.
+    @Test func streamStateRestartCheckpointAndReload() throws {
+        let work = try Workdir()
+        let model = try String(contentsOfFile: try work.fixtureFromRepository("models/fake_user_detector.json"), encoding: .utf8)
+        try work.write("model.json", model)
+        try work.write("original.json", model)
+        #expect(try work.shell("""
+            fu-synth --users 40 --seed 12 | cut -d, -f1-3 > events.csv
+            head -n 1 events.csv > header.csv
+            rows=$(($(wc -l < events.csv) - 1))
+            { cat header.csv; tail -n +2 events.csv | head -n $((rows / 2)); } > first.csv
+            { cat header.csv; tail -n +2 events.csv | tail -n +$((rows / 2 + 1)); } > second.csv
+            """).status == 0)
+        func post(_ server: Server, _ file: String) throws -> String {
+            try work.shell("curl -sS --data-binary @\(file) -H 'Content-Type: text/csv' -H 'Accept: text/csv' localhost:\(server.port)/events").stdout
+        }
+        func stop(_ server: Server) {
+            server.signal(SIGTERM)
+            server.process.waitUntilExit()
+            #expect(server.process.terminationStatus == 0)
+        }
+
+        let first = try Server(work, ["-m", "model.json", "--state", "state.json"])
+        #expect(try post(first, "first.csv").hasPrefix("UserId,Fake,Probability,events\n"))
+        stop(first)
+        #expect(first.log.contains("state saved"))
+        let second = try Server(work, ["-m", "model.json", "--state", "state.json"])
+        _ = try second.waitForLog(#/state loaded/#)
+        _ = try post(second, "second.csv")
+        // A reload scores the kept users again: threshold 0 flags every one of them.
+        let someone = try work.shell("sed -n 2p events.csv | cut -d, -f1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try work.write("model.next", model.replacingOccurrences(of: #""threshold": [0-9.e-]+"#, with: #""threshold": 0"#, options: .regularExpression))
+        #expect(try work.shell("mv model.next model.json").status == 0)
+        second.signal(SIGHUP)
+        _ = try second.waitForLog(#/model reloaded/#)
+        let flagged = try work.shell("curl -sS -H 'Accept: text/csv' localhost:\(second.port)/users/\(someone) | tail -n 1 | cut -d, -f2")
+        #expect(flagged.stdout == "1\n")
+        stop(second)
+        // fu-watch takes the server's state: its final lines are the batch filters' on every event.
+        let watched = try work.shell("fu-watch -m original.json --state state.json --emit final header.csv")
+        #expect(watched.status == 0)
+        let batch = try work.shell("fu-featurize < events.csv | fu-score -m original.json")
+        #expect(watched.stdout == batch.stdout)
+        #expect(batch.stdout.split(separator: "\n").count == 41)
+
+        // --checkpoint-every: saved while running, before any stop.
+        let third = try Server(work, ["-m", "original.json", "--state", "checkpoint.json", "--checkpoint-every", "5"])
+        _ = try post(third, "first.csv")
+        #expect(FileManager.default.fileExists(atPath: work.path("checkpoint.json")))
+        stop(third)
+
+        // A damaged state is an error naming the file, which is left as it was.
+        try work.write("bad.json", "{\"format\": \"fu-watch-state\"")
+        let bad = try work.run("fu-serve", ["-m", "original.json", "--state", "bad.json"])
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("bad.json"))
+        #expect(try work.read("bad.json") == "{\"format\": \"fu-watch-state\"")
+        let usage = try work.run("fu-serve", ["-m", "original.json", "--checkpoint-every", "5"])
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("--checkpoint-every needs --state FILE"))
+    }
+
     /// Issue 9, defects 1, 3 and 4: bytes that used to stop the server (a non-ASCII
     /// multipart header name trapped inside multipart-kit), a boundary past RFC 2046's 70
     /// characters, and curl's `Expect: 100-continue`, which was never answered.

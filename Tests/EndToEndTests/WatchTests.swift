@@ -22,6 +22,38 @@ import Testing
         #expect(json.status == 0, "\(json.stdout)")
     }
 
+    /// `--explain K` as fu-score's: the final lines equal the batch filters' byte for byte,
+    /// and each line of a stream carries the user's reasons at that event (its last line's
+    /// are the final ones).
+    @Test func explainGivesFuScoresReasons() throws {
+        let work = try Workdir()
+        let model = "\(Workflow.root.path)/models/fake_user_detector.json"
+        #expect(try work.shell("fu-synth --users 60 --seed 21 | cut -d, -f1-3 > events.csv").status == 0)
+        for format in ["csv", "jsonl"] {
+            let batch = try work.shell("fu-featurize events.csv | fu-score -m '\(model)' --explain 3 --format \(format)")
+            let final = try work.run("fu-watch", ["-m", model, "--emit", "final", "--explain", "3", "--format", format, "events.csv"])
+            #expect(final.status == 0 && final.stdout == batch.stdout, "\(final.stderr)")
+        }
+        let every = try work.run("fu-watch", ["-m", model, "--emit", "every", "--explain", "3", "events.csv"])
+        #expect(every.status == 0)
+        let lines = every.stdout.split(separator: "\n")
+        #expect(lines.first == "UserId,Fake,Probability,events,reasons")
+        var last: [Substring: Substring] = [:]
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: ",", maxSplits: 4)
+            #expect(fields.count == 5 && fields[4].split(separator: ";").count == 3)
+            last[fields[0]] = fields[4]
+        }
+        let batch = try work.shell("fu-featurize events.csv | fu-score -m '\(model)' --explain 3")
+        for line in batch.stdout.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: ",", maxSplits: 3)
+            #expect(last[fields[0]] == fields[3])
+        }
+        let tooMany = try work.run("fu-watch", ["-m", model, "--explain", "99", "events.csv"])
+        #expect(tooMany.status == 64)
+        #expect(tooMany.stderr.contains("--explain must be a number of reasons from 1 to"))
+    }
+
     @Test func finalEqualsBatchOn200000Users() throws {
         let work = try Workdir()
         #expect(try work.run("fu-synth", ["--users", "200000", "--seed", "9", "-o", "events.csv.zst"]).status == 0)

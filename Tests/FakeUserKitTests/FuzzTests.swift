@@ -85,6 +85,34 @@ import Testing
         }
     }
 
+    /// Request bodies as `POST /events` takes them, into one stream that carries on from
+    /// input to input: the bound holds, a refused batch changes nothing, and every answer is
+    /// a probability.
+    @Test func streamBatches() throws {
+        var fuzzer = try Fuzzer(name: "events", corpusFolder: fuzzCorpus("request"), dictionary: [
+            "[", "]", "{", "}", ",", ":", "\"UserId\"", "\"Event\"", "\"Category\"", "\n", "A", "B", "click_ad", "send_sms",
+        ])
+        var options = WatchOptions()
+        options.maxUsers = 50
+        let scorer = try StreamScorer(model: model, options: options)
+        let limits = EventBatchLimits(maxBytes: 1 << 20, maxEvents: 10_000)
+        try fuzzer.run { bytes in
+            let before = (scorer.consumed, scorer.userCount)
+            do {
+                let scores = try readEventBatch(bytes, limits: limits, noEvents: { scorer.noScores(explain: nil) }) { reader, _ in
+                    try scorer.ingest(reader: reader, maxEvents: limits.maxEvents, explain: nil)
+                }
+                #expect(scores.users.allSatisfy { (0...1).contains($0.probability) && $0.events >= 1 })
+                #expect(scorer.consumed == before.0 + scores.batchEvents)
+                return "ok"
+            } catch let failure as BatchFailure {
+                #expect(scorer.consumed == before.0 && scorer.userCount == before.1, "a refused batch changed the state")
+                return String(failure.message.prefix(24))
+            }
+        }
+        #expect(scorer.userCount <= 50 && scorer.flaggedCount <= scorer.userCount)
+    }
+
     @Test func multipartBodies() throws {
         var fuzzer = try Fuzzer(name: "multipart", corpusFolder: fuzzCorpus("multipart"), dictionary: [
             "--B", "--B--", "\r\n", "\n", "Content-Disposition: form-data; name=\"file\"", ": ", "\u{E9}", "\u{FEFF}",

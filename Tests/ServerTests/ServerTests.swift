@@ -67,7 +67,7 @@ struct TestServer {
     }
 
     func run(store: ModelStore, _ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = makeServer(settings: settings, store: store, metrics: metrics, logger: log.logger())
+        let app = makeServer(settings: settings, store: store, streams: try StreamStore(model: store.current.model, settings: settings), metrics: metrics, logger: log.logger())
         try await app.test(.router, test)
     }
 }
@@ -296,7 +296,9 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
     }
 
     /// Issue 9, defect 6: a model whose features match nothing scored every user the same.
-    @Test func aModelMatchingNoFeatureIsA422() async throws {
+    /// Requests bring events, so such a model is refused when loaded (fu-serve exits 65),
+    /// at start or on a reload, instead of answering every request with a 422.
+    @Test func aModelEventsCannotGiveIsRefusedWhenLoaded() async throws {
         let text = try String(contentsOfFile: modelPath, encoding: .utf8)
         var model = try Model.parse(Array(text.utf8), name: "model")
         model.features = model.features.map { "x_" + $0 }
@@ -304,12 +306,12 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fu-wrong-\(UUID().uuidString).json")
         try model.json.rendered().write(to: folder, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: folder) }
-        var server = TestServer()
-        server.settings.modelPath = folder.path
-        try await server.run { client in
-            let answer = try await client.post("UserId,Event,Category\nA,click_ad,Jobs\n", type: "text/csv")
-            #expect(answer.status == .unprocessableContent)
-            #expect(answer.errorMessage.hasPrefix("the input has none of the model's"))
+        do {
+            _ = try LoadedModel.load(path: folder.path)
+            Issue.record("a model with features events do not give was loaded")
+        } catch let error as ToolError {
+            #expect(error.status == .dataError)
+            #expect(error.message == "the model uses feature 'x_total_events', which events do not give: fu-serve scores models trained on fu-featurize's columns")
         }
     }
 

@@ -91,6 +91,62 @@ public struct FormatOption: ParsableArguments {
     public init() {}
 }
 
+/// The model a scoring tool reads and how it answers: fu-score and fu-watch.
+public struct ScoringOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
+    public var model: String
+
+    @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
+    public var threshold: Double?
+
+    @Option(help: ArgumentHelp(
+        "Add each user's K strongest contributions to the log-odds (feature, value, signed contribution) as a column 'reasons'.",
+        valueName: "K"))
+    public var explain: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+        if let explain, explain < 1 { throw ValidationError("--explain must be at least 1, not \(explain)") }
+    }
+
+    /// The model, with `--explain` checked against its feature count (a usage error).
+    public func loadModel() throws -> Model {
+        let loaded = try Model.load(model)
+        if let explain {
+            do { try Reasons.check(explain, featureCount: loaded.features.count) } catch let error as ToolError {
+                throw ToolError.usage("--\(error.message)")
+            }
+        }
+        return loaded
+    }
+}
+
+/// A stream's per-user state: its bound and its file (fu-watch, and fu-serve's `/events`).
+public struct StreamStateOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Keep at most this many users' counters; past it the least recently active is forgotten.", valueName: "n"))
+    public var maxUsers = WatchOptions.defaultMaxUsers
+
+    @Option(help: ArgumentHelp(
+        "Load the users' state from FILE when it exists; save it there atomically when the tool stops (SIGINT, SIGTERM; fu-watch also at the end of its input and on SIGHUP) and every --checkpoint-every events. fu-watch and fu-serve share the file.",
+        valueName: "file"))
+    public var state: String?
+
+    @Option(help: ArgumentHelp("Also save the state every N events (needs --state).", valueName: "n"))
+    public var checkpointEvery: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        guard maxUsers >= 1 else { throw ValidationError("--max-users must be at least 1") }
+        if let checkpointEvery {
+            guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
+            guard state != nil else { throw ValidationError("--checkpoint-every needs --state FILE") }
+        }
+    }
+}
+
 /// The model settings fu-fit and fu-cv share.
 public struct LearningOptions: ParsableArguments {
     @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Inverse regularisation strength (scikit-learn's C).", valueName: "C"))

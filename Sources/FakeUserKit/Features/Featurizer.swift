@@ -295,17 +295,12 @@ struct EventRowParser {
         throw ToolError.data("\(problem); rename that event type", at: reader.location(line: line))
     }
 
-    /// Starts from a saved stream's categories (its event types are given to `init`), so
-    /// that ids in the saved counters mean the same categories.
-    mutating func restoreCategories(_ names: [String]) {
-        categories = Vocabulary(names)
-    }
-
-    /// Carries on the event types and categories of an earlier input's parser, so that
-    /// the limits count the types of all inputs together (fu-partition).
-    mutating func continueVocabularies(of previous: EventRowParser) {
-        events = previous.events
-        categories = previous.categories
+    /// Carries on the event types and categories of earlier inputs, so that the limits
+    /// count the types of all inputs together (fu-partition) and ids in a stream's counters
+    /// keep their meaning (fu-watch, fu-serve's `/events`).
+    mutating func continueVocabularies(events: Vocabulary, categories: Vocabulary) {
+        self.events = events
+        self.categories = categories
     }
 
     /// The next good row; bad rows are skipped (and counted) or thrown, as the reader says.

@@ -36,28 +36,26 @@ public struct FeatureMatch: Sendable {
 }
 
 
-/// Writes `UserId,Fake,Probability` rows, Fake being probability >= threshold, and with
-/// `reasons` a fourth column `reasons`: in CSV one field
+/// Writes `UserId,Fake,Probability` rows, Fake being probability >= threshold; with
+/// `stream`, Fake is the stream's decision and an `events` column follows (fu-serve's
+/// `/events`); with `reasons` a last column `reasons`: in CSV one field
 /// `send_email_ratio=0.8 (+2.31); total_events=3 (-0.42)` (raw value in its shortest
 /// text, contribution to two decimals), in JSON Lines an array of
 /// `{"feature", "value", "contribution"}` objects with every digit.
 public func writePredictions(
-    ids: [String], probabilities: [Double], threshold: Double, to output: ByteOutput, format: TableFormat, reasons: Reasons? = nil
+    ids: [String], probabilities: [Double], threshold: Double, to output: ByteOutput, format: TableFormat, reasons: Reasons? = nil,
+    stream: (decisions: [Bool], events: [Int])? = nil
 ) throws {
-    let writer = try TableWriter(output, format: format, columns: ["UserId", "Fake", "Probability"] + (reasons == nil ? [] : ["reasons"]))
-    var text = ReasonText(reasons: reasons, format: format)
+    let columns = ["UserId", "Fake", "Probability"] + (stream == nil ? [] : ["events"]) + (reasons == nil ? [] : ["reasons"])
+    let writer = try TableWriter(output, format: format, columns: columns)
+    var text = ReasonText(names: reasons?.names ?? [], format: format)
     for (row, (id, probability)) in zip(ids, probabilities).enumerated() {
         try writer.field(id)
-        try writer.field(probability >= threshold ? 1 : 0)
+        // A stream's decision may also wait for a number of events.
+        try writer.field((stream?.decisions[row] ?? (probability >= threshold)) ? 1 : 0)
         try writer.field(probability)
-        if let reasons {
-            text.render(reasons, row: row)
-            if text.plain {
-                try writer.field(raw: text.bytes)
-            } else {
-                try text.bytes.withUnsafeBufferPointer { try writer.field(bytes: $0) }
-            }
-        }
+        if let stream { try writer.field(stream.events[row]) }
+        if let reasons { try text.write(reasons, row: row, to: writer) }
         try writer.endRow()
     }
 }
@@ -74,9 +72,9 @@ struct ReasonText {
     var numbers = NumberFormatterCache()
     var shortest = NumberFormatterCache(style: .shortest)
 
-    init(reasons: Reasons?, format: TableFormat) {
+    /// `names`: the model's features.
+    init(names: [String], format: TableFormat) {
         self.format = format
-        let names = reasons?.names ?? []
         prefixes = names.map { name in
             Array((format == .csv ? name + "=" : "{\"feature\":" + jsonString(name) + ",\"value\":").utf8)
         }
@@ -87,6 +85,16 @@ struct ReasonText {
     /// The row's K features and contributions, strongest first.
     private var top: [Int] = []
     private var terms: [Double] = []
+
+    /// Row `row`'s reasons as the writer's next field.
+    mutating func write(_ reasons: Reasons, row: Int, to writer: TableWriter) throws {
+        render(reasons, row: row)
+        if plain {
+            try writer.field(raw: bytes)
+        } else {
+            try bytes.withUnsafeBufferPointer { try writer.field(bytes: $0) }
+        }
+    }
 
     mutating func render(_ reasons: Reasons, row: Int) {
         bytes.removeAll(keepingCapacity: true)

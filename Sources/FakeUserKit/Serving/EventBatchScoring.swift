@@ -52,23 +52,28 @@ public struct ScoredBatch: Sendable {
     /// The same rows and number text as `fu-score` writes (CSV, or its JSON Lines objects
     /// as one array).
     public func rendered(as format: PredictionFormat) throws -> [UInt8] {
-        let memory = ByteOutput(inMemory: ())
-        try writePredictions(
-            ids: ids, probabilities: probabilities, threshold: threshold, to: memory,
-            format: format == .csv ? .csv : .jsonl, reasons: reasons)
-        let text = try memory.collected()
-        guard format == .jsonArray else { return text }
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        json.reserveCapacity(text.count + 4)
-        var lineStart = true
-        for byte in text {
-            if lineStart && json.count > 1 { json.append(UInt8(ascii: ",")) }
-            lineStart = byte == 0x0A
-            if !lineStart { json.append(byte) }
+        try renderedPredictions(as: format) { output, format in
+            try writePredictions(ids: ids, probabilities: probabilities, threshold: threshold, to: output, format: format, reasons: reasons)
         }
-        json.append(contentsOf: "]\n".utf8)
-        return json
     }
+}
+
+/// What `write` writes in memory: CSV, or JSON Lines turned into one JSON array.
+func renderedPredictions(as format: PredictionFormat, _ write: (ByteOutput, TableFormat) throws -> Void) throws -> [UInt8] {
+    let memory = ByteOutput(inMemory: ())
+    try write(memory, format == .csv ? .csv : .jsonl)
+    let text = try memory.collected()
+    guard format == .jsonArray else { return text }
+    var json: [UInt8] = [UInt8(ascii: "[")]
+    json.reserveCapacity(text.count + 4)
+    var lineStart = true
+    for byte in text {
+        if lineStart && json.count > 1 { json.append(UInt8(ascii: ",")) }
+        lineStart = byte == 0x0A
+        if !lineStart { json.append(byte) }
+    }
+    json.append(contentsOf: "]\n".utf8)
+    return json
 }
 
 /// Featurizes and scores `body`: CSV, JSON Lines or a JSON array of event objects (told
@@ -79,16 +84,43 @@ public struct ScoredBatch: Sendable {
 public func scoreEventBatch(
     _ body: [UInt8], model: Model, limits: EventBatchLimits, name: String = "request body", explain: Int? = nil
 ) throws -> ScoredBatch {
-    var arrayLines: JSONArrayLines?
-    func located(_ error: ToolError) -> String {
-        guard let line = error.location?.line else { return error.message }
-        return "\(error.message) (line \(arrayLines?.bodyLine(line) ?? line))"
-    }
     func noUsers(events: Int) throws -> ScoredBatch {
         let empty = FeatureTable(ids: [], labels: nil, names: model.features, values: [])
         return ScoredBatch(
             ids: [], probabilities: [], threshold: model.threshold, events: events,
             reasons: try explain.map { try Reasons(model: model, table: empty, k: $0) })
+    }
+    return try readEventBatch(body, limits: limits, name: name, noEvents: { try noUsers(events: 0) }) { reader, bytes in
+        // A second parsing thread pays off only for large batches.
+        let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: bytes < 1 << 20, maxCounterBytes: limits.maxCounterBytes)
+        let (features, summary) = try Featurizer(options: options).table(reader: reader)
+        guard summary.users > 0 else {
+            return try noUsers(events: summary.rows)
+        }
+        let table: FeatureTable
+        do {
+            // The features as fu-featurize makes them, in the model's columns: no CSV between.
+            table = try features.selecting(model.features, fillMissing: Set(try FeatureMatch(model: model, header: features.names).filledWithZero))
+        } catch let error as ToolError {
+            throw BatchFailure.missingColumns(error.message)
+        }
+        return ScoredBatch(
+            ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows,
+            reasons: try explain.map { try Reasons(model: model, table: table, k: $0) })
+    }
+}
+
+/// Opens a request body as events and hands `read` its reader (and the decoded size); an
+/// empty JSON array calls `noEvents` instead. Problems with the input, from here or from
+/// `read`, come out as `BatchFailure` with the body's line numbers.
+public func readEventBatch<T>(
+    _ body: [UInt8], limits: EventBatchLimits, name: String = "request body", noEvents: () throws -> T,
+    _ read: (TableReader, _ bytes: Int) throws -> T
+) throws -> T {
+    var arrayLines: JSONArrayLines?
+    func located(_ error: ToolError) -> String {
+        guard let line = error.location?.line else { return error.message }
+        return "\(error.message) (line \(arrayLines?.bodyLine(line) ?? line))"
     }
     if firstNonBlankByte(body) == nil {
         throw BatchFailure.malformed("the request has no events: send a header row and one row per event")
@@ -100,7 +132,7 @@ public func scoreEventBatch(
         }
         if firstNonBlankByte(events) == UInt8(ascii: "[") {
             let lines = try JSONArrayLines(events, name: name)
-            if lines.lines.isEmpty { return try noUsers(events: 0) }
+            if lines.lines.isEmpty { return try noEvents() }
             arrayLines = lines
             events = lines.bytes
         }
@@ -128,22 +160,7 @@ public func scoreEventBatch(
             // `fake` for `Fake`: a header to fix, as a missing column is (422, not 400).
             throw BatchFailure.missingColumns(error.message)
         }
-        // A second parsing thread pays off only for large batches.
-        let options = FeaturizeOptions(maxRows: limits.maxEvents, oneThread: events.count < 1 << 20, maxCounterBytes: limits.maxCounterBytes)
-        let (features, summary) = try Featurizer(options: options).table(reader: reader)
-        guard summary.users > 0 else {
-            return try noUsers(events: summary.rows)
-        }
-        let table: FeatureTable
-        do {
-            // The features as fu-featurize makes them, in the model's columns: no CSV between.
-            table = try features.selecting(model.features, fillMissing: Set(try FeatureMatch(model: model, header: features.names).filledWithZero))
-        } catch let error as ToolError {
-            throw BatchFailure.missingColumns(error.message)
-        }
-        return ScoredBatch(
-            ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows,
-            reasons: try explain.map { try Reasons(model: model, table: table, k: $0) })
+        return try read(reader, events.count)
     } catch let error as TooManyRows {
         throw BatchFailure.tooLarge("more than \(error.limit) events in one request")
     } catch let error as InputTooLarge {

@@ -105,7 +105,7 @@ public struct Partitioner {
                             at: reader.location(line: 1))
                     }
                     // Event types and categories are counted across inputs, for the limits.
-                    parser.continueVocabularies(of: first)
+                    parser.continueVocabularies(events: first.events, categories: first.categories)
                 } else {
                     writers = try openBuckets(hasLabel: parser.hasLabel, compressor: compressor)
                     summary.files = writers.map(\.output.name)

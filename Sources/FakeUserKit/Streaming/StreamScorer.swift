@@ -24,6 +24,8 @@ public struct WatchOptions: Sendable {
     public var maxUsers = WatchOptions.defaultMaxUsers
     /// Forget users with no event in the last N events of the stream.
     public var idle: Int?
+    /// Add each line's K strongest reasons (`--explain K`, as fu-score's).
+    public var explain: Int?
 
     /// About 175 MB of state at the default (bench/watch.sh: 64 bytes of counters and about
     /// 100 of bookkeeping a user).
@@ -41,7 +43,7 @@ public struct WatchSummary: Sendable, Equatable {
 
 /// Per-user counters in slots, with a least-recently-active list for eviction.
 public final class StreamScorer {
-    public let model: Model
+    public private(set) var model: Model
     public let options: WatchOptions
     /// Input events consumed, over every run that carried this state on.
     public private(set) var consumed = 0
@@ -51,6 +53,8 @@ public final class StreamScorer {
     /// UserId → slot, and each slot's id.
     let index = SlotIndex()
     private(set) var flagged: [Bool] = []
+    /// Users flagged now (kept as decisions change, for fu-serve's metrics).
+    public private(set) var flaggedCount = 0
     /// Each slot's place in the activity list, one record so an event touches one line.
     private(set) var activity: [Activity] = []
     /// `newest` and `oldest` are the activity list's ends.
@@ -58,9 +62,14 @@ public final class StreamScorer {
     private(set) var oldest = -1
     private var freeSlots: [Int] = []
 
-    /// Vocabularies of a saved state, until `run` gives them to its parser.
-    var savedEvents: [String] = []
-    var savedCategories: [String] = []
+    /// The event types and categories seen, in the order of their ids in the counters:
+    /// every input's parser starts from them and hands them back.
+    var events = Vocabulary()
+    var categories = Vocabulary()
+    /// While `ingest` runs: the slots its events touched, and the scores of those it had to
+    /// evict on the way (at `--max-users`).
+    private var batchSlots: Set<Int>?
+    private var batchEvicted: [(slot: Int, score: UserScore)] = []
 
     /// The features of the current vocabularies, and where each model feature is among them.
     /// A class: copying the struct out per event retained each of its arrays.
@@ -98,61 +107,171 @@ public final class StreamScorer {
         reader: TableReader, output: ByteOutput, checkpointEvery: Int? = nil, checkpoint: (() throws -> Void)? = nil,
         progress: Progress? = nil, observe: ((_ user: UnsafeBufferPointer<UInt8>, _ flagged: Bool, _ events: Int) throws -> Void)? = nil
     ) throws -> WatchSummary {
-        var parser = try EventRowParser(reader: reader, events: savedEvents)
-        parser.restoreCategories(savedCategories)
-        let writer = options.emit == .final ? nil : try TableWriter(output, format: options.format, columns: ["UserId", "Fake", "Probability", "events"])
+        var parser = try parser(for: reader)
+        let writer = options.emit == .final
+            ? nil
+            : try TableWriter(output, format: options.format, columns: ["UserId", "Fake", "Probability", "events"] + (options.explain == nil ? [] : ["reasons"]))
+        var reasonText = ReasonText(names: options.explain == nil ? [] : model.features, format: options.format)
         var summary = WatchSummary()
         var row = [Double](repeating: 0, count: model.features.count)
         while let event = try parser.next() {
-            consumed += 1
             summary.events += 1
             progress?.tick(rows: summary.events, bytes: reader.input.bytesRead)
-            // The vocabularies a saved state needs, kept current for a checkpoint or a stop signal.
-            if parser.events.count != savedEvents.count { savedEvents.append(parser.events.name(savedEvents.count)) }
-            if parser.categories.count != savedCategories.count { savedCategories.append(parser.categories.name(savedCategories.count)) }
-            let slot = self.slot(for: event.userID, hash: event.hash)
-            counts.add(user: slot, event: event.event, category: event.category)
-            markActive(slot)
-            if let idle = options.idle {
-                while oldest != -1 && oldest != slot && activity[oldest].lastSeen <= consumed - idle { evict(oldest) }
-            }
+            // Kept current for a checkpoint or a stop signal (a copy only when a name is new).
+            if parser.events.count != events.count { events = parser.events }
+            if parser.categories.count != categories.count { categories = parser.categories }
+            let slot = take(event.userID, hash: event.hash, event: event.event, category: event.category)
             if writer != nil || observe != nil {
-                let (probability, events) = score(slot, parser: parser, row: &row)
-                let decision = events >= options.minEvents && probability >= threshold
-                try observe?(event.userID, decision, events)
+                let (probability, seen) = score(slot, row: &row)
+                let decision = decide(probability: probability, events: seen)
+                try observe?(event.userID, decision, seen)
                 if let writer, options.emit == .every || decision != flagged[slot] {
                     try writer.field(bytes: index.id(slot))
                     try writer.field(decision ? 1 : 0)
                     try writer.field(probability)
-                    try writer.field(events)
+                    try writer.field(seen)
+                    if let k = options.explain {
+                        let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)
+                        try reasonText.write(try Reasons(model: model, table: user, k: k), row: 0, to: writer)
+                    }
                     try writer.endRow()
                 }
-                flagged[slot] = decision
+                setFlagged(slot, decision)
             }
             if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
         }
         if options.emit == .final {
             let order = slotsByActivity().sorted { compareIDs(index.id($0), index.id($1)) < 0 }
-            let probabilities = order.map { score($0, parser: parser, row: &row).probability }
-            try writePredictions(
-                ids: order.map { String(decoding: index.id($0), as: UTF8.self) }, probabilities: probabilities, threshold: threshold,
-                to: output, format: options.format)
+            let ids = order.map { String(decoding: index.id($0), as: UTF8.self) }
+            var values: [Double] = []
+            let probabilities = order.map { slot in
+                let probability = score(slot, row: &row).probability
+                if options.explain != nil { values += row }
+                return probability
+            }
+            let reasons = try options.explain.map { k in
+                try Reasons(model: model, table: FeatureTable(ids: ids, labels: nil, names: model.features, values: values), k: k)
+            }
+            try writePredictions(ids: ids, probabilities: probabilities, threshold: threshold, to: output, format: options.format, reasons: reasons)
         }
         summary.users = index.count
         summary.evictions = evictions
-        summary.flagged = slotsByActivity().count { flagged[$0] }
+        summary.flagged = flaggedCount
         return summary
     }
 
+    /// Whether a user with this probability after this many events is flagged.
+    @inline(__always)
+    func decide(probability: Double, events: Int) -> Bool {
+        events >= options.minEvents && probability >= threshold
+    }
+
+    /// A parser for `reader` that carries on this stream's event types and categories.
+    private func parser(for reader: TableReader) throws -> EventRowParser {
+        var parser = try EventRowParser(reader: reader, events: [])
+        parser.continueVocabularies(events: events, categories: categories)
+        return parser
+    }
+
+    /// Counts one event: its user's slot (made if new), counters and place in the activity
+    /// list, and the `--idle` evictions it causes. Returns the slot.
+    @inline(__always)
+    private func take(_ id: UnsafeBufferPointer<UInt8>, hash: UInt64, event: Int, category: Int) -> Int {
+        consumed += 1
+        let slot = self.slot(for: id, hash: hash)
+        counts.add(user: slot, event: event, category: category)
+        markActive(slot)
+        if let idle = options.idle {
+            while oldest != -1 && oldest != slot && activity[oldest].lastSeen <= consumed - idle { evict(oldest) }
+        }
+        return slot
+    }
+
+    @inline(__always)
+    private func setFlagged(_ slot: Int, _ decision: Bool) {
+        if decision != flagged[slot] { flaggedCount += decision ? 1 : -1 }
+        flagged[slot] = decision
+    }
+
+    // MARK: Batches (fu-serve)
+
+    /// Adds a batch of events (an HTTP request's) and returns each affected user's score
+    /// after it, in UserId order. The batch is read whole before any counter changes, so a
+    /// bad row leaves the state as it was. `limit`: most events in the batch.
+    public func ingest(reader: TableReader, maxEvents: Int, explain: Int? = nil) throws -> StreamScores {
+        var parser = try parser(for: reader)
+        var batch = PendingEvents()
+        while let event = try parser.next() {
+            guard batch.count < maxEvents else { throw TooManyRows(limit: maxEvents) }
+            batch.append(event)
+        }
+        events = parser.events
+        categories = parser.categories
+        batchSlots = []
+        batchEvicted = []
+        defer { batchSlots = nil }
+        for i in 0..<batch.count {
+            let slot = batch.withID(i) { take($0, hash: batch.hashes[i], event: Int(batch.events[i]), category: Int(batch.categories[i])) }
+            batchSlots!.insert(slot)
+        }
+        var scores = StreamScores(model: model, explain: explain)
+        scores.batchEvents = batch.count
+        for slot in batchSlots! { scores.append(currentScore(slot)) }
+        for evicted in batchEvicted { scores.append(evicted.score) }
+        return try scores.sortedByID()
+    }
+
+    /// The answer to a batch without events.
+    public func noScores(explain: Int?) -> StreamScores { StreamScores(model: model, explain: explain) }
+
+    /// The user's current score, or nil when the stream holds no such user.
+    public func score(id: String, explain: Int? = nil) throws -> StreamScores? {
+        var id = id
+        guard let slot = id.withUTF8({ index.find($0, hash: stableHash($0)) }) else { return nil }
+        var scores = StreamScores(model: model, explain: explain)
+        scores.append(currentScore(slot))
+        return try scores.sortedByID()
+    }
+
+    /// Forgets a user (an erasure request); false when the stream holds no such user.
+    public func forget(id: String) -> Bool {
+        var id = id
+        guard let slot = id.withUTF8({ index.find($0, hash: stableHash($0)) }) else { return false }
+        evict(slot, forgotten: true)
+        return true
+    }
+
+    /// Scores every user again with `newModel` (a reload), from the kept counters.
+    public func replaceModel(_ newModel: Model) throws {
+        try newModel.checkScorableFromEvents(by: "fu-serve's stream")
+        model = newModel
+        columns = nil
+        knownEvents = -1
+        var row = [Double](repeating: 0, count: model.features.count)
+        for slot in slotsByActivity() {
+            let (probability, seen) = score(slot, row: &row)
+            setFlagged(slot, decide(probability: probability, events: seen))
+        }
+    }
+
+    /// Scores a slot and records the decision.
+    private func currentScore(_ slot: Int) -> UserScore {
+        var row = [Double](repeating: 0, count: model.features.count)
+        let (probability, seen) = score(slot, row: &row)
+        let decision = decide(probability: probability, events: seen)
+        setFlagged(slot, decision)
+        return UserScore(id: String(decoding: index.id(slot), as: UTF8.self), fake: decision, probability: probability, events: seen, features: row)
+    }
+
     /// The user's probability and number of events, from its counters.
-    private func score(_ slot: Int, parser: EventRowParser, row: inout [Double]) -> (probability: Double, events: Int) {
-        if parser.events.count != knownEvents || parser.categories.count != knownCategories {
+    private func score(_ slot: Int, row: inout [Double]) -> (probability: Double, events: Int) {
+        if events.count != knownEvents || categories.count != knownCategories {
             // A new type or category (rare): the columns fu-featurize would make now.
-            let set = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: parser.events.idsSortedByName())
+            let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
             let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
             columns = Columns(set: set, modelColumns: model.features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
-            knownEvents = parser.events.count
-            knownCategories = parser.categories.count
+            knownEvents = events.count
+            knownCategories = categories.count
         }
         let columns = columns!
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in
@@ -178,7 +297,6 @@ public final class StreamScorer {
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free
-            flagged[slot] = false
             counts.clear(user: slot)
         } else {
             slot = counts.users
@@ -214,11 +332,14 @@ public final class StreamScorer {
         activity[slot].older = -1
     }
 
-    private func evict(_ slot: Int) {
+    /// `forgotten`: asked for (DELETE /users/ID), not counted as an eviction.
+    private func evict(_ slot: Int, forgotten: Bool = false) {
+        if batchSlots?.remove(slot) != nil { batchEvicted.append((slot, currentScore(slot))) }
+        setFlagged(slot, false)
         unlink(slot)
         index.remove(slot: slot)
         freeSlots.append(slot)
-        evictions += 1
+        if !forgotten { evictions += 1 }
     }
 
     /// Slots from the least to the most recently active (the order a state is saved in).
@@ -237,7 +358,7 @@ public final class StreamScorer {
     func restoreUser(_ id: UnsafeBufferPointer<UInt8>, lastSeen seen: Int, flagged isFlagged: Bool, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
         let slot = newSlot(id, hash: stableHash(id))
         counts.restore(user: slot, events: events, categories: categories, pairs: pairs)
-        flagged[slot] = isFlagged
+        setFlagged(slot, isFlagged)
         let saved = consumed
         consumed = seen
         markActive(slot)

@@ -12,11 +12,11 @@ extension StreamScorer {
     public var stateJSON: JSONValue {
         func pairs(_ items: [(Int, Int)]) -> JSONValue { .array(items.map { .array([.integer($0.0), .integer($0.1)]) }) }
         let users: [JSONValue] = slotsByActivity().map { slot in
-            let events = (0..<savedEvents.count).compactMap { e -> (Int, Int)? in
+            let eventCounts = (0..<events.count).compactMap { e -> (Int, Int)? in
                 let n = counts.eventCount(user: slot, event: e)
                 return n > 0 ? (e, n) : nil
             }
-            let categories = (0..<savedCategories.count).compactMap { c -> (Int, Int)? in
+            let categoryCounts = (0..<categories.count).compactMap { c -> (Int, Int)? in
                 let n = counts.categoryCount(user: slot, category: c)
                 return n > 0 ? (c, n) : nil
             }
@@ -24,8 +24,8 @@ extension StreamScorer {
                 ("id", .string(String(decoding: index.id(slot), as: UTF8.self))),
                 ("last_seen", .integer(activity[slot].lastSeen)),
                 ("flagged", .bool(flagged[slot])),
-                ("events", pairs(events)),
-                ("categories", pairs(categories)),
+                ("events", pairs(eventCounts)),
+                ("categories", pairs(categoryCounts)),
                 ("pairs", pairs(counts.pairs(user: slot).map { ($0.event, $0.category) })),
             ])
         }
@@ -35,8 +35,8 @@ extension StreamScorer {
             ("events_consumed", .integer(consumed)),
             ("evictions", .integer(evictions)),
             ("model_event_type_columns", .array(model.eventTypeColumns.map { .string($0) })),
-            ("event_types", .array(savedEvents.map { .string($0) })),
-            ("categories", .array(savedCategories.map { .string($0) })),
+            ("event_types", .array((0..<events.count).map { .string(events.name($0)) })),
+            ("categories", .array((0..<categories.count).map { .string(categories.name($0)) })),
             ("users", .array(users)),
         ])
     }
@@ -74,8 +74,8 @@ extension StreamScorer {
         guard columns == model.eventTypeColumns else {
             throw fail("it was made with a model whose event vocabulary differs (per-type columns \(columns.joined(separator: ",")), this model has \(model.eventTypeColumns.joined(separator: ",")))")
         }
-        let events = try names("event_types"), categories = try names("categories")
-        guard events.count <= EventRowParser.maxEventTypes, categories.count <= EventRowParser.maxCategories else { throw fail("more event types or categories than the limits") }
+        let eventNames = try names("event_types"), categoryNames = try names("categories")
+        guard eventNames.count <= EventRowParser.maxEventTypes, categoryNames.count <= EventRowParser.maxCategories else { throw fail("more event types or categories than the limits") }
         guard let consumedCount = document["events_consumed"]?.intValue, consumedCount >= 0 else { throw fail("'events_consumed' is missing") }
         guard let users = document["users"]?.arrayValue else { throw fail("'users' is missing") }
         func pairs(_ value: JSONValue?, _ what: String, first: Int, second: Int?) throws -> [(Int, Int)] {
@@ -89,8 +89,8 @@ extension StreamScorer {
         }
         var previousSeen = 0
         restoreConsumed(consumedCount)
-        savedEvents = events
-        savedCategories = categories
+        events = Vocabulary(eventNames)
+        categories = Vocabulary(categoryNames)
         for user in users {
             guard var id = user["id"]?.stringValue, !id.isEmpty,
                   id.withUTF8({ index.find($0, hash: stableHash($0)) }) == nil
@@ -98,9 +98,9 @@ extension StreamScorer {
             guard let seen = user["last_seen"]?.intValue, seen >= previousSeen, seen <= consumedCount else { throw fail("user '\(id)' has a bad 'last_seen'") }
             guard let isFlagged = user["flagged"]?.boolValue else { throw fail("user '\(id)' has no 'flagged'") }
             previousSeen = seen
-            let eventCounts = try pairs(user["events"], "events", first: events.count, second: nil)
-            let categoryCounts = try pairs(user["categories"], "categories", first: categories.count, second: nil)
-            let seenPairs = try pairs(user["pairs"], "pairs", first: events.count, second: categories.count)
+            let eventCounts = try pairs(user["events"], "events", first: eventNames.count, second: nil)
+            let categoryCounts = try pairs(user["categories"], "categories", first: categoryNames.count, second: nil)
+            let seenPairs = try pairs(user["pairs"], "pairs", first: eventNames.count, second: categoryNames.count)
             guard !eventCounts.isEmpty, eventCounts.reduce(0, { $0 + $1.1 }) == categoryCounts.reduce(0, { $0 + $1.1 }) else {
                 throw fail("user '\(id)' has counts that do not add up")
             }

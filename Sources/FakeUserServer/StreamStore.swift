@@ -1,0 +1,89 @@
+import FakeUserKit
+import Foundation
+import Synchronization
+
+/// The per-user state behind `/events` and `/users/ID`: fu-watch's scorer, taken by one
+/// request at a time, saved to `--state` every `--checkpoint-every` events and when the
+/// server stops.
+public final class StreamStore: Sendable {
+    private struct State {
+        var scorer: StreamScorer
+        var eventsSinceSave = 0
+    }
+    private let state: Mutex<State>
+    let statePath: String?
+    let checkpointEvery: Int?
+
+    /// Loads `statePath` when it exists (a bad state file is an error naming it, exit 65).
+    public init(model: Model, settings: ServerSettings) throws {
+        var options = WatchOptions()
+        options.maxUsers = settings.maxUsers
+        let scorer = try StreamScorer(model: model, options: options)
+        if let path = settings.statePath, FileManager.default.fileExists(atPath: path) {
+            try scorer.load(from: path)
+        }
+        state = Mutex(State(scorer: scorer))
+        statePath = settings.statePath
+        checkpointEvery = settings.checkpointEvery
+    }
+
+    /// What `/metrics` shows of the stream.
+    public struct Figures: Sendable, Equatable {
+        public var users: Int
+        public var flagged: Int
+        public var eventsConsumed: Int
+        public var evictions: Int
+    }
+
+    /// Adds a request's events; the affected users' scores, and the figures after them.
+    func ingest(_ body: [UInt8], limits: EventBatchLimits, explain: Int?) throws -> (StreamScores, Figures) {
+        try state.withLock { state in
+            let scorer = state.scorer
+            let scores = try readEventBatch(body, limits: limits, noEvents: { scorer.noScores(explain: explain) }) { reader, _ in
+                try scorer.ingest(reader: reader, maxEvents: limits.maxEvents, explain: explain)
+            }
+            state.eventsSinceSave += scores.batchEvents
+            if let checkpointEvery, state.eventsSinceSave >= checkpointEvery {
+                try save(state.scorer)
+                state.eventsSinceSave = 0
+            }
+            return (scores, Self.figures(scorer))
+        }
+    }
+
+    func score(id: String, explain: Int?) throws -> StreamScores? {
+        try state.withLock { try $0.scorer.score(id: id, explain: explain) }
+    }
+
+    func forget(id: String) -> (Bool, Figures) {
+        state.withLock { ($0.scorer.forget(id: id), Self.figures($0.scorer)) }
+    }
+
+    /// Rescores every user with a reloaded model.
+    func replaceModel(_ model: Model) throws -> Figures {
+        try state.withLock { state in
+            try state.scorer.replaceModel(model)
+            return Self.figures(state.scorer)
+        }
+    }
+
+    var model: Model { state.withLock { $0.scorer.model } }
+
+    public var figures: Figures { state.withLock { Self.figures($0.scorer) } }
+
+    /// Saves the state to `--state` (nothing without it).
+    public func save() throws {
+        try state.withLock { state in
+            try save(state.scorer)
+            state.eventsSinceSave = 0
+        }
+    }
+
+    private func save(_ scorer: StreamScorer) throws {
+        if let statePath { try scorer.save(to: statePath) }
+    }
+
+    private static func figures(_ scorer: StreamScorer) -> Figures {
+        Figures(users: scorer.userCount, flagged: scorer.flaggedCount, eventsConsumed: scorer.consumed, evictions: scorer.evictions)
+    }
+}
