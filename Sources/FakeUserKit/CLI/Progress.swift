@@ -16,9 +16,6 @@ public final class Progress: @unchecked Sendable {
     private let started: Double
     private var lastDraw = 0.0
     private var lastRows = 0
-    /// Decoded bytes the input will have, when known (a plain file's size, or a zstd
-    /// frame's content size).
-    public var expectedBytes: Int?
 
     /// Whether a progress line is on the screen without its line feed.
     private static let lineOpen = Atomic<Bool>(false)
@@ -60,7 +57,7 @@ public final class Progress: @unchecked Sendable {
     }
 
     @inline(__always)
-    public func tick(rows: Int, bytes: Int) {
+    public func tick(rows: Int, bytes: Int, fraction: @autoclosure () -> Double?) {
         guard rows - lastRows >= 1 << 16 else { return }  // the clock is read every 65,536 rows at most
         lastRows = rows
         let now = clock()
@@ -68,8 +65,7 @@ public final class Progress: @unchecked Sendable {
         lastDraw = now
         let elapsed = max(now - started, 1e-9)
         var line = "\r\(tool): \(groupedDigits(rows)) rows, \(Int(Double(bytes) / 1e6)) MB, \(Int(Double(bytes) / 1e6 / elapsed)) MB/s"
-        if let expectedBytes, expectedBytes > 0, bytes > 0 {
-            let fraction = min(Double(bytes) / Double(expectedBytes), 1)
+        if let fraction = fraction(), fraction > 0 {
             let remaining = elapsed / fraction - elapsed
             line += ", \(Int(fraction * 100))%, ETA \(Int(remaining.rounded(.up))) s"
         }

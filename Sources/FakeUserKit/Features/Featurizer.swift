@@ -57,7 +57,6 @@ public struct Featurizer {
     }
 
     public func run(reader: TableReader, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {
-        progress?.expectedBytes = reader.input.expectedBytes
         var parser = try EventRowParser(reader: reader, events: options.events ?? (options.sorted ? standardEventTypes : []))
         var summary = options.sorted
             ? try streamSorted(parser: &parser, output: output, format: format)
@@ -223,7 +222,7 @@ public struct Featurizer {
         while let event = try parser.next() {
             summary.rows += 1
             if let limit = options.maxRows, summary.rows > limit { throw TooManyRows(limit: limit) }
-            progress?.tick(rows: summary.rows, bytes: parser.reader.input.bytesRead)
+            progress?.tick(rows: summary.rows, bytes: parser.reader.input.bytesRead, fraction: parser.reader.input.fractionRead)
             if options.events == nil && event.event >= fixedEvents {
                 throw ToolError.data(
                     "event type '\(parser.events.name(event.event))' is not one of \(standardEventTypes.joined(separator: ",")); with --sorted, name all types with --events",
@@ -489,7 +488,7 @@ final class ParseStage: @unchecked Sendable {
                 if let shard, !shard.contains(hash: event.hash) { continue }
                 batch.append(event)
             }
-            progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead)
+            progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead, fraction: parser.reader.input.fractionRead)
             return (false, nil)
         } catch {
             return (true, error)

@@ -189,16 +189,14 @@ public final class TableReader {
     // MARK: Rows
 
     /// Shown on a terminal as rows are read (fu-featurize ticks its own, from its parser).
-    public var progress: Progress? {
-        didSet { progress?.expectedBytes = input.expectedBytes }
-    }
+    public var progress: Progress?
     private var rowsRead = 0
 
     /// The next row, or nil at the end. The row is valid until the next call.
     public func next() throws -> Row? {
         if let progress {
             rowsRead += 1
-            progress.tick(rows: rowsRead, bytes: input.bytesRead)
+            progress.tick(rows: rowsRead, bytes: input.bytesRead, fraction: input.fractionRead)
         }
         switch format {
         case .csv: return try nextCSV()

@@ -43,6 +43,17 @@ public final class ByteInput {
     /// How many decoded bytes the input holds, when that is known before reading: a plain
     /// file's size, or the content size a zstd frame header declares (for progress).
     public private(set) var expectedBytes: Int?
+    /// A zstd file's size when its frame declares no content size (fu's own zstd output is
+    /// streamed, so it never does): progress then goes by the compressed bytes read.
+    private var compressedBytes: Int?
+
+    /// How much of the input has been read, from 0 to 1, when that can be told: decoded
+    /// bytes against a declared size, else compressed bytes against the file's size.
+    public var fractionRead: Double? {
+        if let expectedBytes, expectedBytes > 0 { return min(Double(bytesRead) / Double(expectedBytes), 1) }
+        guard let compressedBytes, compressedBytes > 0 else { return nil }
+        return min(Double(source.bytesConsumed.load(ordering: .relaxed)) / Double(compressedBytes), 1)
+    }
 
     /// Decides from the first bytes whether a zstd decoder sits in between.
     private func sniff() throws {
@@ -52,7 +63,7 @@ public final class ByteInput {
             let size = source.pending.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
             // The first frame's declared size: the whole input's for the usual one-frame
             // file (with more frames the percentage stops at 100).
-            if size < UInt64(Int.max) { expectedBytes = Int(size) }
+            if size < UInt64(Int.max) { expectedBytes = Int(size) } else { compressedBytes = source.fileSize }
             let decoder = try ZstdDecoder(name: name)
             readAhead = ReadAheadStage { buffer, count in
                 try decoder.read(into: buffer, count: count) { try source.read(into: $0, count: $1) }
@@ -142,6 +153,8 @@ final class RawSource: @unchecked Sendable {
     private(set) var pending: [UInt8] = []
     private var pendingOffset = 0
     var isMemory: Bool { memory != nil }
+    /// Raw bytes read so far; read by the thread that draws progress.
+    let bytesConsumed = Atomic<Int>(0)
 
     /// The size of a regular file behind the descriptor (not a pipe or a terminal).
     var fileSize: Int? {
@@ -191,7 +204,11 @@ final class RawSource: @unchecked Sendable {
     }
 
     private func readSource(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        guard let memory else { return try FileDescriptor.read(fd, into: pointer, count: count, name: name) }
+        guard let memory else {
+            let n = try FileDescriptor.read(fd, into: pointer, count: count, name: name)
+            bytesConsumed.add(n, ordering: .relaxed)
+            return n
+        }
         let n = min(count, memory.count - memoryOffset)
         if n > 0 {
             memory.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + memoryOffset, byteCount: n) }

@@ -126,7 +126,11 @@ public struct Merger {
             try writer.endRow()
             summary.rows += 1
             if let progress, summary.rows & 0xFFFF == 0 {
-                progress.tick(rows: summary.rows, bytes: readers.reduce(0) { $0 + $1.input.bytesRead })
+                // The inputs are read together in key order, so their mean share read is the whole's.
+                let shares = readers.compactMap(\.input.fractionRead)
+                progress.tick(
+                    rows: summary.rows, bytes: readers.reduce(0) { $0 + $1.input.bytesRead },
+                    fraction: shares.count == readers.count ? shares.reduce(0, +) / Double(shares.count) : nil)
             }
             previous[input].removeAll(keepingCapacity: true)
             previous[input].append(contentsOf: key(input))

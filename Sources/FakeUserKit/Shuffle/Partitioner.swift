@@ -154,7 +154,7 @@ public struct Partitioner {
             try writer.endRow()
             summary.bucketRows[bucket] += 1
             summary.rows += 1
-            progress?.tick(rows: summary.rows, bytes: parser.reader.input.bytesRead)
+            progress?.tick(rows: summary.rows, bytes: parser.reader.input.bytesRead, fraction: parser.reader.input.fractionRead)
         }
     }
 

@@ -116,7 +116,7 @@ public final class StreamScorer {
         var row = [Double](repeating: 0, count: model.features.count)
         while let event = try parser.next() {
             summary.events += 1
-            progress?.tick(rows: summary.events, bytes: reader.input.bytesRead)
+            progress?.tick(rows: summary.events, bytes: reader.input.bytesRead, fraction: reader.input.fractionRead)
             // Kept current for a checkpoint or a stop signal (a copy only when a name is new).
             if parser.events.count != events.count { events = parser.events }
             if parser.categories.count != categories.count { categories = parser.categories }
