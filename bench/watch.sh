@@ -196,16 +196,16 @@ request = function()
     return wrk.format("POST", "/events", {["Content-Type"] = "text/csv", ["Accept"] = "text/csv"}, body)
 end
 EOF_LUA
-    "$fu_bin/fu-serve" -q -m "$model" --port 0 2>"$work/watch/serve.log" &
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # -q: no access-log line a request.
+    "$fu_bin/fu-serve" -q -m "$model" --port "$port" 2>"$work/watch/serve.log" &
     serve_pid=$!
     trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
-    port=""
     for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/watch/serve.log")
-        [[ -n $port ]] && break
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
         sleep 0.1
     done
-    [[ -n $port ]] || { cat "$work/watch/serve.log" >&2; die "fu-serve did not start"; }
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" || { cat "$work/watch/serve.log" >&2; die "fu-serve did not start"; }
     to_us() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v = v; else if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /s$/) v *= 1000000; print v }'; }
     events_rps="" health_rps="" events_p99=""
     for ((round = 1; round <= runs; round++)); do
