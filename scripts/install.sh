@@ -36,7 +36,11 @@ for tool in "$bin_dir"/fu-*; do
     [[ -x $tool && ! -d $tool && $(basename "$tool") != *.* ]] || continue
     name=$(basename "$tool")
     install -m 0755 "$tool" "$prefix/bin/$name"
-    "$tool" --generate-completion-script bash > "$prefix/share/bash-completion/completions/$name"
+    # swift-argument-parser offers a `help` subcommand at every empty word, which the tools
+    # (filters without subcommands) would then take as a file name: dropped.
+    "$tool" --generate-completion-script bash |
+        sed "s/^\( *\)COMPREPLY+=(\$(compgen -W 'help' -- \"\${cur}\"))\$/\1: # no subcommands/" \
+        > "$prefix/share/bash-completion/completions/$name"
     "$tool" --generate-completion-script zsh > "$prefix/share/zsh/site-functions/_$name"
     "$tool" --generate-completion-script fish > "$prefix/share/fish/vendor_completions.d/$name.fish"
     summary=$("$tool" --help | awk 'NR == 1 { sub(/^OVERVIEW: /, "") } /^$/ { exit } { printf "%s%s", sep, $0; sep = " " }')

@@ -23,7 +23,7 @@ struct CrossValidate: FuTool {
     @OptionGroup var formatOption: FormatOption
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: ArgumentHelp("Also write out-of-fold predictions (UserId,Fake,Probability,fold; Fake is the true label).", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write out-of-fold predictions (UserId,Fake,Probability,fold; Fake is the true label).", valueName: "file"), completion: .file())
     var oof: String?
 
     func execute(logger: Logger) throws {

@@ -27,12 +27,12 @@ struct Fit: FuTool {
     @Option(help: ArgumentHelp("Decision threshold: a probability, or 'auto' for the F1-optimal one from k-fold out-of-fold predictions.", valueName: "x|auto"))
     var threshold = "0.5"
 
-    @Option(help: ArgumentHelp("Also write the training-set metrics JSON here.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the training-set metrics JSON here.", valueName: "file"), completion: .file())
     var metrics: String?
 
     @Option(help: ArgumentHelp(
         "Calibrate probabilities: 'sigmoid' fits Platt scaling on k-fold out-of-fold decision values (--folds, --seed) and stores it in the model.",
-        valueName: "none|sigmoid"))
+        valueName: "none|sigmoid"), completion: .list(["none", "sigmoid"]))
     var calibrate = "none"
 
     func validate() throws {

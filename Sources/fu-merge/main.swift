@@ -19,7 +19,7 @@ struct Merge: FuTool {
             """,
         version: fuVersion)
 
-    @Argument(help: ArgumentHelp("Tables sorted by UserId, or directories of them; none reads stdin.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Tables sorted by UserId, or directories of them; none reads stdin.", valueName: "file"), completion: .file())
     var files: [String] = []
 
     @OptionGroup var outputOptions: OutputOptions

@@ -21,13 +21,13 @@ struct Partition: FuTool {
             """,
         version: fuVersion)
 
-    @Argument(help: ArgumentHelp("Event files, or directories of them; none or '-' reads stdin.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Event files, or directories of them; none or '-' reads stdin.", valueName: "file"), completion: .file())
     var files: [String] = []
 
     @Option(help: ArgumentHelp("Number of buckets (1-\(PartitionOptions.maxBuckets)).", valueName: "n"))
     var buckets: Int
 
-    @Option(help: ArgumentHelp("Folder for the bucket files (created when missing).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Folder for the bucket files (created when missing).", valueName: "dir"), completion: .directory)
     var outputDir: String
 
     @Flag(inversion: .prefixedNo, help: "Compress the buckets with zstd (.csv.zst); --no-zstd writes .csv.")

@@ -25,25 +25,25 @@ struct Report: FuTool {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"), completion: .file())
     var model: String
 
-    @Option(help: ArgumentHelp("fu-score's predictions of the test users (UserId, Probability).", valueName: "file"))
+    @Option(help: ArgumentHelp("fu-score's predictions of the test users (UserId, Probability).", valueName: "file"), completion: .file())
     var predictions: String
 
-    @Option(help: ArgumentHelp("The test users' truth: any table with UserId and Fake (fu-split --truth, or the scored features).", valueName: "file"))
+    @Option(help: ArgumentHelp("The test users' truth: any table with UserId and Fake (fu-split --truth, or the scored features).", valueName: "file"), completion: .file())
     var truth: String
 
-    @Option(help: ArgumentHelp("fu-score's --metrics file, or train.sh's metrics file (default: computed at the model's threshold).", valueName: "file"))
+    @Option(help: ArgumentHelp("fu-score's --metrics file, or train.sh's metrics file (default: computed at the model's threshold).", valueName: "file"), completion: .file())
     var metrics: String?
 
-    @Option(help: ArgumentHelp("fu-cv's output.", valueName: "file"))
+    @Option(help: ArgumentHelp("fu-cv's output.", valueName: "file"), completion: .file())
     var cv: String?
 
-    @Option(help: ArgumentHelp("fu-cv's out-of-fold predictions (--oof).", valueName: "file"))
+    @Option(help: ArgumentHelp("fu-cv's out-of-fold predictions (--oof).", valueName: "file"), completion: .file())
     var oof: String?
 
-    @Option(help: ArgumentHelp("Also write roc.csv, pr.csv, calibration.csv and threshold.csv into DIR (made if missing).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Also write roc.csv, pr.csv, calibration.csv and threshold.csv into DIR (made if missing).", valueName: "dir"), completion: .directory)
     var curvesDir: String?
 
     @Option(help: ArgumentHelp("A digest of the input data, shown as its provenance (e.g. sha256:…).", valueName: "text"))

@@ -25,7 +25,7 @@ struct Score: FuTool {
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var scoring: ScoringOptions
 
-    @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"))
+    @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"), completion: .file())
     var metrics: String?
 
     func execute(logger: Logger) throws {

@@ -29,7 +29,7 @@ struct Serve: LoggingTool {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit); requests cannot name another.", valueName: "file"))
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit); requests cannot name another.", valueName: "file"), completion: .file())
     var model: String
 
     @Option(help: ArgumentHelp("Address to listen on (loopback unless you ask).", valueName: "host"))

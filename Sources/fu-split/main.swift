@@ -31,13 +31,13 @@ struct Split: FuTool {
     @Option(help: "Seed of the stratified assignment.")
     var seed: UInt64 = 42
 
-    @Option(help: ArgumentHelp("Where the test rows go (written atomically).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where the test rows go (written atomically).", valueName: "file"), completion: .file())
     var test: String
 
     @Flag(help: "Write the test side without the Fake column.")
     var dropLabel = false
 
-    @Option(help: ArgumentHelp("Also write the test users' ground truth, UserId,Fake, sorted by UserId.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the test users' ground truth, UserId,Fake, sorted by UserId.", valueName: "file"), completion: .file())
     var truth: String?
 
     @Flag(help: "Split by a stable hash of UserId in one streaming pass (not stratified).")

@@ -30,7 +30,7 @@ struct Watch: FuTool {
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var scoring: ScoringOptions
 
-    @Option(help: ArgumentHelp("changes: a line when a user's decision changes; every: a line per event; final: one line per user at the end of the input.", valueName: "changes|every|final"))
+    @Option(help: ArgumentHelp("changes: a line when a user's decision changes; every: a line per event; final: one line per user at the end of the input.", valueName: "changes|every|final"), completion: .list(["changes", "every", "final"]))
     var emit = "changes"
 
     @Option(help: ArgumentHelp("Flag a user only from this many events on.", valueName: "n"))
@@ -41,10 +41,10 @@ struct Watch: FuTool {
 
     @OptionGroup var stream: StreamStateOptions
 
-    @Option(help: ArgumentHelp("Replay evaluation: the users' true labels (UserId,Fake, as fu-split --truth writes them); needs --summary.", valueName: "file"))
+    @Option(help: ArgumentHelp("Replay evaluation: the users' true labels (UserId,Fake, as fu-split --truth writes them); needs --summary.", valueName: "file"), completion: .file())
     var truth: String?
 
-    @Option(help: ArgumentHelp("Write the early-detection summary (fakes caught and how soon, real users ever flagged) as JSON here; needs --truth.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the early-detection summary (fakes caught and how soon, real users ever flagged) as JSON here; needs --truth.", valueName: "file"), completion: .file())
     var summary: String?
 
     func validate() throws {

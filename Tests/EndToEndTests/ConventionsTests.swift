@@ -101,6 +101,48 @@ extension Conventions {
     }
 }
 
+extension Conventions {
+    /// Issue 21: installed bash completions complete file names for every file option and
+    /// the positional input, the values of enumerated options, and never offer `help`.
+    @Test func bashCompletionsCompleteFilesAndValues() throws {
+        let work = try Workdir()
+        let script = try work.fixtureFromRepository("scripts/install.sh")
+        #expect(try work.shell("bash \(script) --prefix \(work.path("prefix")) --bin-dir \(Workdir.binaries.path)").status == 0)
+        try work.write("model.json", "{}")
+        try work.write("events.csv", "")
+        let completions = work.path("prefix/share/bash-completion/completions")
+        // What Tab offers for the words given, the last being the one completed.
+        let result = try work.shell("""
+            offers() {
+                local tool=$1
+                source \(completions)/$tool
+                COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+                "_$tool" "$tool" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+                echo "$*: ${COMPREPLY[*]}"
+            }
+            offers fu-score -m mod
+            offers fu-score ev
+            offers fu-featurize ''
+            offers fu-watch --emit ''
+            offers fu-fit --calibrate ''
+            offers fu-score --format ''
+            offers fu-report --predictions mo
+            offers fu-serve --state mo
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("fu-score -m mod: model.json"))
+        #expect(lines.contains("fu-score ev: events.csv"))
+        let empty = lines.first { $0.hasPrefix("fu-featurize : ") } ?? ""
+        #expect(empty.contains("events.csv") && empty.contains("model.json") && !empty.split(separator: " ").contains("help"), "\(empty)")
+        #expect(lines.contains("fu-watch --emit : changes every final"))
+        #expect(lines.contains("fu-fit --calibrate : none sigmoid"))
+        #expect(lines.contains("fu-score --format : csv jsonl"))
+        #expect(lines.contains("fu-report --predictions mo: model.json"))
+        #expect(lines.contains("fu-serve --state mo: model.json"))
+    }
+}
+
 /// The commands under "Examples:" in a --help text, continuation lines joined.
 func helpExamples(_ help: String) -> [String] {
     guard let start = help.range(of: "Examples:\n") else { return [] }

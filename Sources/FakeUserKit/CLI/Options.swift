@@ -8,10 +8,10 @@ import Darwin
 /// Where a tool reads from: a file named by position (as xsv, jq and zstd take it) or by
 /// `-i`, else stdin.
 public struct InputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Input file, plain or zstd; '-' or none reads stdin.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Input file, plain or zstd; '-' or none reads stdin.", valueName: "file"), completion: .file())
     public var file: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The input file, as a flag.", valueName: "file"))
+    @Option(name: [.short, .long], help: ArgumentHelp("The input file, as a flag.", valueName: "file"), completion: .file())
     public var input: String?
 
     @Flag(help: "Skip malformed rows, count them and report the count on stderr.")
@@ -56,7 +56,7 @@ var runningToolName: String {
 
 /// Where a tool writes to.
 public struct OutputOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: ArgumentHelp("Output file, written atomically; '-' or none writes stdout. A .zst name compresses.", valueName: "file"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Output file, written atomically; '-' or none writes stdout. A .zst name compresses.", valueName: "file"), completion: .file())
     public var output: String?
 
     @Flag(help: "Compress the output with zstd.")
@@ -93,7 +93,7 @@ public struct FormatOption: ParsableArguments {
 
 /// The model a scoring tool reads and how it answers: fu-score and fu-watch.
 public struct ScoringOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"), completion: .file())
     public var model: String
 
     @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
@@ -130,7 +130,7 @@ public struct StreamStateOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Load the users' state from FILE when it exists; save it there atomically when the tool stops (SIGINT, SIGTERM; fu-watch also at the end of its input and on SIGHUP) and every --checkpoint-every events. fu-watch and fu-serve share the file.",
-        valueName: "file"))
+        valueName: "file"), completion: .file())
     public var state: String?
 
     @Option(help: ArgumentHelp("Also save the state every N events (needs --state).", valueName: "n"))
@@ -197,7 +197,7 @@ public struct LoggingOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Only errors on stderr.")
     public var quiet = false
 
-    @Option(help: ArgumentHelp("Also append all records to DIR/all.log and errors to DIR/error.log (or FU_LOG_DIR).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Also append all records to DIR/all.log and errors to DIR/error.log (or FU_LOG_DIR).", valueName: "dir"), completion: .directory)
     public var logDir: String?
 
     public init() {}
