@@ -32,6 +32,8 @@ fi
 mkdir -p "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/bash-completion/completions" \
     "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 installed=()
+man_work=$(mktemp -d)
+trap 'rm -rf "$man_work"' EXIT
 for tool in "$bin_dir"/fu-*; do
     [[ -x $tool && ! -d $tool && $(basename "$tool") != *.* ]] || continue
     name=$(basename "$tool")
@@ -44,8 +46,20 @@ for tool in "$bin_dir"/fu-*; do
     "$tool" --generate-completion-script zsh > "$prefix/share/zsh/site-functions/_$name"
     "$tool" --generate-completion-script fish > "$prefix/share/fish/vendor_completions.d/$name.fish"
     summary=$("$tool" --help | awk 'NR == 1 { sub(/^OVERVIEW: /, "") } /^$/ { exit } { printf "%s%s", sep, $0; sep = " " }')
-    help2man --no-info --no-discard-stderr --section 1 --name "$summary" \
-        "$tool" > "$prefix/share/man/man1/$name.1"
+    # help2man reads --help through a wrapper without the "OVERVIEW: " label (it would
+    # repeat in DESCRIPTION), and takes the examples one a line (it would fill them into
+    # one paragraph).
+    # shellcheck disable=SC2016 # $1 and $@ are the wrapper's own
+    printf '#!/bin/sh\nif [ "$1" = --help ]; then "%s" --help | sed -e "1s/^OVERVIEW: //" -e "/^Examples:$/,/^$/d"; else exec "%s" "$@"; fi\n' \
+        "$tool" "$tool" > "$man_work/$name"
+    chmod +x "$man_work/$name"
+    {
+        printf '[EXAMPLES]\n.nf\n'
+        COLUMNS=200 "$tool" --help | awk '/^Examples:$/ { e = 1; next } e && /^$/ { exit } e { sub(/^  /, ""); gsub(/\\/, "\\e"); print }'
+        printf '.fi\n'
+    } > "$man_work/$name.h2m"
+    help2man --no-info --no-discard-stderr --section 1 --name "$summary" --include "$man_work/$name.h2m" \
+        "$man_work/$name" > "$prefix/share/man/man1/$name.1"
     installed+=("$name")
 done
 ((${#installed[@]})) || { echo "install.sh: error: no fu tools in $bin_dir" >&2; exit 66; }

@@ -16,9 +16,11 @@ struct Report: FuTool {
             --no-date leaves it out, so the same inputs give the same bytes.
 
             Examples:
-              fu-report -m model.json --predictions predictions.csv --truth test.csv -o report.html
+              fu-report -m model.json --predictions predictions.csv \\
+                  --truth test.csv -o report.html
               fu-report -m model.json --predictions predictions.csv --truth test.csv \\
-                  --metrics test-metrics.json --cv cv.json --oof oof.csv --curves-dir curves -o report.html
+                  --metrics test-metrics.json --cv cv.json --oof oof.csv \\
+                  --curves-dir curves -o report.html
             """,
         version: fuVersion)
 

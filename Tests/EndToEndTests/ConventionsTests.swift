@@ -98,6 +98,28 @@ extension Conventions {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.hasPrefix("\(try work.run("fu-synth", ["--version"]).stdout)complete -o filenames -F _fu-fit fu-fit\nNAME\n"))
         #expect(run.stdout.contains("EXAMPLES"))
+        // One example a line, and the overview without its label (issue 21).
+        let page = try work.shell("MANPATH=\(prefix)/share/man MANWIDTH=200 man fu-featurize")
+        #expect(page.stdout.contains("\n       fu-featurize --shard 0/4 events.csv.zst -o features-0.csv.zst\n"), "\(page.stdout)")
+        #expect(!page.stdout.contains("OVERVIEW:"))
+        #expect(page.stdout.contains("--sorted"), "the options are still there")
+    }
+}
+
+extension Conventions {
+    /// Issue 21: every tool's help pastes at 80 columns: no example is wrapped mid-command.
+    @Test func helpExamplesFitEightyColumns() throws {
+        let work = try Workdir()
+        let tools = try Workdir.toolNames()
+        #expect(tools.contains("fu-report") && tools.count >= 11)
+        for tool in tools {
+            let help = try work.shell("COLUMNS=80 \(tool) --help").stdout
+            guard let start = help.range(of: "Examples:\n") else { continue }
+            for line in help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.isEmpty { break }
+                #expect(line.hasPrefix("  "), "\(tool): an example wrapped at 80 columns: \(line)")
+            }
+        }
     }
 }
 

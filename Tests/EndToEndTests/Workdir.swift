@@ -175,6 +175,13 @@ struct Workdir {
     }
 
     /// The folder of the built executables: beside the test bundle, or $FU_BIN.
+    /// Every fu tool that was built (fu-* executables beside the test binary).
+    static func toolNames() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: binaries.path)
+            .filter { $0.hasPrefix("fu-") && !$0.contains(".") && FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent($0).path) }
+            .sorted()
+    }
+
     static let binaries: URL = {
         if let explicit = ProcessInfo.processInfo.environment["FU_BIN"] { return URL(fileURLWithPath: explicit) }
         var candidate = Bundle.main.bundleURL
