@@ -8,16 +8,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<'USAGE'
-Usage: workflows/predict.sh [-m MODEL] -i EVENTS -o PREDICTIONS [options]
+Usage: workflows/predict.sh [-m MODEL] -i EVENTS [-o PREDICTIONS] [options]
 
-Featurizes the events and scores every user with the model: PREDICTIONS gets
-UserId,Fake,Probability (Fake at the model's threshold).
+Featurizes the events and scores every user with the model: UserId,Fake,Probability
+(Fake at the model's threshold) to PREDICTIONS, or to stdout like the tools. On a
+terminal fu-score's summary shows; the model used is named on stderr.
 
 Options:
   -m, --model FILE  model from train.sh or fu-fit [the bundled model, models/fake_user_detector.json
                     of the fu repository]; its path is shown on stderr
   -i, --input FILE  (or --data) events, CSV or JSON Lines, plain or zstd (required)
-  -o, --output FILE predictions (required; .zst compresses)
+  -o, --output FILE predictions (.zst compresses) [stdout]
   --metrics FILE    also write metrics (the events must have Fake)
   --threshold X     instead of the model's threshold
   --log-dir DIR     FU_LOG_DIR for the tools [logs]
@@ -43,19 +44,16 @@ while (($#)); do
     esac
 done
 [ -n "$data" ] || { usage >&2; die "-i/--input (the events) is required"; }
-[ -n "$output" ] || { usage >&2; die "-o/--output is required"; }
 export FU_LOG_DIR=$log_dir
 
-# When fu-featurize fails, fu-score then sees no input: its own error would only mislead,
-# so it is shown only when the first step succeeded.
-score_errors=$(mktemp)
-status=0
-"$(fu_tool fu-featurize)" -i "$data" | "$(fu_tool fu-score)" -m "$model" "${score_args[@]}" -o "$output" 2>"$score_errors" ||
-    status=("${PIPESTATUS[@]}")
-if ((status[0] == 0)); then cat "$score_errors" >&2; fi
-rm -f "$score_errors"
-if ((status[0] != 0 || ${status[1]:-0} != 0)); then exit 1; fi
+# The features go to a temporary file, so that a failing fu-featurize is the one error
+# shown (fu-score would complain of an empty pipe) while fu-score keeps the terminal for
+# its progress and summary.
+features=$(mktemp "${TMPDIR:-/tmp}/fu-predict-XXXXXX.csv.zst")
+trap 'rm -f "$features"' EXIT
+"$(fu_tool fu-featurize)" -i "$data" -o "$features" || exit 1
+"$(fu_tool fu-score)" -m "$model" "${score_args[@]}" ${output:+-o "$output"} "$features" || exit 1
 # Said always (after the run, so that a failure shows its one error): without -m it is the
 # bundled model, not one train.sh wrote here.
 say "model: $(shown "$model")"
-say "predictions: $output"
+[ -z "$output" ] || say "predictions: $output"

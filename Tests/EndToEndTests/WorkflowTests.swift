@@ -390,6 +390,13 @@ import Testing
         #expect(bundled.stderr.contains("predict.sh: model: \(Workflow.root.path)/models/fake_user_detector.json\n"))
         let given = try work.shell("cp '\(Workflow.root.path)/models/fake_user_detector.json' m.json && \(script) -m m.json")
         #expect(given.status == 0 && given.stderr.contains("predict.sh: model: m.json\n"))
+        // Without -o the predictions go to stdout, like the filters'; on a terminal
+        // fu-score's summary shows (issue 21).
+        let piped = try work.shell("FU_BIN='\(Workdir.binaries.path)' bash '\(Workflow.root.path)/workflows/predict.sh' -i events.csv -m m.json")
+        #expect(piped.status == 0)
+        #expect(piped.stdout == (try work.read("predictions.csv")))
+        let terminal = try work.shell("FU_BIN='\(Workdir.binaries.path)' script -qec \"bash '\(Workflow.root.path)/workflows/predict.sh' -i events.csv -o p2.csv\" /dev/null")
+        #expect(terminal.stdout.contains("fu-score: scored 200 users: "), "\(terminal.stdout)")
     }
 
     /// SIGINT to the run (as Ctrl-C sends it, to its process group) while a stage runs
