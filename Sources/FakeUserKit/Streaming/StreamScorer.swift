@@ -52,11 +52,11 @@ public final class StreamScorer {
     let counts = EventCounts(users: 1024)
     /// UserId → slot, and each slot's id.
     let index = SlotIndex()
-    private(set) var flagged: [Bool] = []
+    private(set) var flagged = SlotRecords<Bool>()
     /// Users flagged now (kept as decisions change, for fu-serve's metrics).
     public private(set) var flaggedCount = 0
     /// Each slot's place in the activity list, one record so an event touches one line.
-    private(set) var activity: [Activity] = []
+    private(set) var activity = SlotRecords<Activity>()
     /// `newest` and `oldest` are the activity list's ends.
     private(set) var newest = -1
     private(set) var oldest = -1
@@ -71,12 +71,14 @@ public final class StreamScorer {
     private var batchSlots: Set<Int>?
     private var batchEvicted: [(slot: Int, score: UserScore)] = []
 
-    /// The features of the current vocabularies, and where each model feature is among them.
-    /// A class: copying the struct out per event retained each of its arrays.
+    /// The model, the features of the current vocabularies, and where each model feature is
+    /// among them. A class with constants: reading the model or the struct from the
+    /// scorer's own properties per event copied them, retaining each of their arrays.
     private final class Columns {
+        let model: Model
         let set: FeatureSet
         let modelColumns: [Int]
-        init(set: FeatureSet, modelColumns: [Int]) { (self.set, self.modelColumns) = (set, modelColumns) }
+        init(model: Model, set: FeatureSet, modelColumns: [Int]) { (self.model, self.set, self.modelColumns) = (model, set, modelColumns) }
     }
     private var columns: Columns?
     private var knownEvents = -1
@@ -86,6 +88,11 @@ public final class StreamScorer {
         self.model = model
         self.options = options
         try model.checkScorableFromEvents(by: "fu-watch")
+    }
+
+    deinit {
+        flagged.deallocate()
+        activity.deallocate()
     }
 
     public var threshold: Double { options.threshold ?? model.threshold }
@@ -269,7 +276,7 @@ public final class StreamScorer {
             // A new type or category (rare): the columns fu-featurize would make now.
             let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
             let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
-            columns = Columns(set: set, modelColumns: model.features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
+            columns = Columns(model: model, set: set, modelColumns: model.features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
             knownEvents = events.count
             knownCategories = categories.count
         }
@@ -277,7 +284,7 @@ public final class StreamScorer {
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in
             columns.set.values(user: slot, counts: counts, into: values)
             for (f, column) in columns.modelColumns.enumerated() { row[f] = column < 0 ? 0 : values[column] }
-            let probability = row.withUnsafeBufferPointer { model.probability($0) }
+            let probability = row.withUnsafeBufferPointer { columns.model.probability($0) }
             return (probability, Int(values[0]))  // total_events
         }
     }
