@@ -28,9 +28,7 @@ final class SlotIndex {
         var room: Int32 = 0
     }
     /// Not an Array: `id` points into a record.
-    private var regions: UnsafeMutablePointer<Region>
-    private var regionCount = 0
-    private var regionCapacity = 1024
+    private var regions = SlotRecords<Region>()
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity = 1 << 16
     private var arenaCount = 0
@@ -42,7 +40,6 @@ final class SlotIndex {
         table = .allocate(capacity: mask + 1)
         table.initialize(repeating: 0, count: mask + 1)
         arena = .allocate(capacity: arenaCapacity)
-        regions = .allocate(capacity: regionCapacity)
     }
 
     deinit {
@@ -59,7 +56,7 @@ final class SlotIndex {
 
     /// The slot's id, valid until the next `insert`.
     func id(_ slot: Int) -> UnsafeBufferPointer<UInt8> {
-        let region = regions + slot
+        let region = regions.pointer(slot)
         let length = Int(region.pointee.length)
         if length > 16 { return UnsafeBufferPointer(start: arena + region.pointee.start, count: length) }
         let head = UnsafeRawPointer(region) + MemoryLayout<Region>.offset(of: \.head)!
@@ -78,7 +75,7 @@ final class SlotIndex {
 
     @inline(__always)
     private func holds(_ slot: Int, _ bytes: UnsafeBufferPointer<UInt8>, head: (UInt64, UInt64)) -> Bool {
-        let region = regions + slot
+        let region = regions.pointer(slot)
         guard Int(region.pointee.length) == bytes.count, region.pointee.head == head else { return false }
         return bytes.count <= 16 || memcmp(arena + region.pointee.start + 16, bytes.baseAddress! + 16, bytes.count - 16) == 0
     }
@@ -106,7 +103,7 @@ final class SlotIndex {
 
     /// Gives `slot` (free: new, or removed) to an id not in the index.
     func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, slot: Int) {
-        precondition(slot < 0xFFFF_FFFF && slot <= regionCount, "too many users for a stream scorer, or a slot out of turn")
+        precondition(slot < 0xFFFF_FFFF && slot <= regions.count, "too many users for a stream scorer, or a slot out of turn")
         store(bytes, slot: slot)
         let (i, found) = position(bytes, hash: hash)
         precondition(!found, "an id given a second slot")
@@ -142,18 +139,8 @@ final class SlotIndex {
     }
 
     private func store(_ bytes: UnsafeBufferPointer<UInt8>, slot: Int) {
-        if slot == regionCount {
-            if regionCount == regionCapacity {
-                let bigger = UnsafeMutablePointer<Region>.allocate(capacity: regionCapacity * 2)
-                bigger.moveInitialize(from: regions, count: regionCount)
-                regions.deallocate()
-                regions = bigger
-                regionCapacity *= 2
-            }
-            (regions + slot).initialize(to: Region())
-            regionCount += 1
-        }
-        let region = regions + slot
+        if slot == regions.count { regions.append(Region()) }
+        let region = regions.pointer(slot)
         region.pointee.head = SlotIndex.head(bytes)
         region.pointee.length = Int32(bytes.count)
         guard bytes.count > 16 else { return }
@@ -175,7 +162,7 @@ final class SlotIndex {
         let capacity = max(arenaCapacity * (live * 2 < arenaCount ? 1 : 2), live + extra)
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         var end = 0
-        for slot in 0..<regionCount where regions[slot].room > 0 {
+        for slot in 0..<regions.count where regions[slot].room > 0 {
             (bigger + end).update(from: arena + regions[slot].start, count: Int(regions[slot].room))
             regions[slot].start = end
             end += Int(regions[slot].room)

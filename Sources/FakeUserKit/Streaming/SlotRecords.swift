@@ -1,4 +1,4 @@
-/// A stream scorer's per-slot records in one allocation that only grows. Not an Array:
+/// A stream scorer's (and its index's) per-slot records in one allocation that only grows. Not an Array:
 /// each event writes several records, and an Array property of a class checks its
 /// uniqueness (and retains it) on every write, which showed in profiles. The owner
 /// deallocates it.
@@ -28,6 +28,9 @@ struct SlotRecords<Element> {
         unsafeAddress { UnsafePointer(base + slot) }
         nonmutating unsafeMutableAddress { base + slot }
     }
+
+    /// Valid until the next `append`.
+    func pointer(_ slot: Int) -> UnsafeMutablePointer<Element> { base + slot }
 
     func deallocate() {
         base.deinitialize(count: count)
