@@ -43,6 +43,7 @@ struct PredictHandler: Sendable {
         context.note.record(users: batch.ids.count)
         let fake = batch.fakeCount
         metrics.recordScored(fake: fake, real: batch.ids.count - fake)
+        if settings.driftWindow > 0, let table = batch.table { metrics.recordDrift(table, model: model, window: settings.driftWindow) }
         let contentType = format == .csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8"
         return Response(
             status: .ok, headers: [.contentType: contentType],

@@ -1,11 +1,15 @@
+import FakeUserKit
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics, through swift-metrics on a registry of its own (so two
 /// servers in one process, as in tests, do not share counts).
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
+    /// The last users scored, for `fu_feature_psi`; made on the first batch.
+    private let drift = Mutex<DriftWindow?>(nil)
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -31,6 +35,20 @@ public final class ServerMetrics: Sendable {
     func recordScored(fake: Int, real: Int) {
         Counter(label: "fu_users_scored_total", dimensions: [("class", "fake")], factory: factory).increment(by: fake)
         Counter(label: "fu_users_scored_total", dimensions: [("class", "real")], factory: factory).increment(by: real)
+    }
+
+    /// Adds a batch's users to the window of the last `window` users and sets each
+    /// feature's `fu_feature_psi` from it (a model without a training distribution has none).
+    func recordDrift(_ table: FeatureTable, model: Model, window: Int) {
+        let drift = drift.withLock { drift in
+            if drift?.capacity != window { drift = DriftWindow(capacity: window) }
+            return drift!
+        }
+        drift.add(table, model: model)
+        for feature in drift.report()?.features ?? [] {
+            guard let psi = feature.psi else { continue }
+            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature.feature)], factory: factory).record(psi)
+        }
     }
 
     func recordReload(succeeded: Bool) {

@@ -14,6 +14,8 @@ public struct ServerSettings: Sendable {
     /// Bodies at least this large, and zstd bodies, are scored on the thread pool; smaller
     /// ones inline, where a thread hop would cost more than the scoring.
     public var inlineScoringLimit = 64 << 10
+    /// `fu_feature_psi` on /metrics is over this many of the last users scored; 0: none.
+    public var driftWindow = 1000
 
     public init(modelPath: String) {
         self.modelPath = modelPath

@@ -19,6 +19,8 @@ struct Report: FuTool {
               fu-report -m model.json --predictions predictions.csv --truth test.csv -o report.html
               fu-report -m model.json --predictions predictions.csv --truth test.csv \\
                   --metrics test-metrics.json --cv cv.json --oof oof.csv --curves-dir curves -o report.html
+              fu-report -m model.json --predictions predictions.csv --truth test.csv \\
+                  --baseline last-metrics.json -o report.html
             """,
         version: fuVersion)
 
@@ -49,6 +51,9 @@ struct Report: FuTool {
     @Option(help: ArgumentHelp("A digest of the input data, shown as its provenance (e.g. sha256:…).", valueName: "text"))
     var inputDigest: String?
 
+    @Option(help: ArgumentHelp("A previous run's metrics file (fu-score --metrics, or train.sh's): print each test metric's old value, new value and change on stderr.", valueName: "file"))
+    var baseline: String?
+
     @Flag(help: "Leave the date out of the report.")
     var noDate = false
 
@@ -57,6 +62,7 @@ struct Report: FuTool {
             model: model, predictions: predictions, truth: truth, metrics: metrics, crossValidation: cv, outOfFold: oof,
             inputDigest: inputDigest, date: noDate ? nil : reportDate())
         let report = EvaluationReport(inputs)
+        let comparison = try baseline.map { try MetricsComparison.load(baseline: $0, new: inputs.testMetrics) }
         let output = try outputOptions.openOutput()
         try output.write(report.html)
         var outputs: [ByteOutput?] = [output]
@@ -70,6 +76,8 @@ struct Report: FuTool {
         }
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit(outputs)
+        // On stderr: stdout may be the page.
+        if let comparison { writeToStandardError(comparison.text) }
         logger.info("report written", metadata: ["users": "\(inputs.test.count)", "threshold": "\(inputs.threshold)"])
     }
 }

@@ -159,6 +159,37 @@ import Testing
         #expect(try work.run("fu-report", ["--predictions", "predictions.csv"]).status == 64)
     }
 
+    /// `--baseline`: each test metric's old and new value and the change, on stderr (the
+    /// page may be on stdout), read from the two files by a JSON parser of Foundation's.
+    @Test func aBaselineIsComparedOnStderr() throws {
+        let work = try Workdir()
+        #expect(try ReportEndToEnd.pipeline(work).status == 0)
+        #expect(try work.run("fu-score", ["-m", "model.json", "--threshold", "0.9", "--metrics", "old.json", "-i", "test.csv", "-o", "/dev/null"]).status == 0)
+        let arguments = ["-m", "model.json", "--predictions", "predictions.csv", "--truth", "test.csv", "--metrics", "test-metrics.json", "--no-date"]
+        let compared = try work.run("fu-report", arguments + ["--baseline", "old.json", "-o", "compared.html"])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        let lines = compared.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "metric                      old        new     change")
+        func number(_ name: String, _ path: [String]) throws -> Double {
+            var value: Any? = try JSONSerialization.jsonObject(with: Data(try work.read(name).utf8))
+            for key in path { value = (value as? [String: Any])?[key] ?? (value as? [Any]).map { $0[Int(key)!] } }
+            return (value as! NSNumber).doubleValue
+        }
+        for (label, path) in [("recall (fake)", ["1", "recall"]), ("false positives", ["confusion_matrix", "0", "1"]), ("threshold", ["threshold"])] {
+            let old = try number("old.json", path), new = try number("test-metrics.json", path)
+            let row = lines.first { $0.hasPrefix(label + " ") }?.split(separator: " ").suffix(3).map { Double($0)! }
+            #expect(row.map { abs($0[0] - old) < 5e-5 && abs($0[1] - new) < 5e-5 && abs($0[2] - (new - old)) < 1e-4 } == true, "\(label): \(String(describing: row))")
+        }
+        // The page is the same with and without a baseline.
+        #expect(try work.run("fu-report", arguments + ["-o", "plain.html"]).status == 0)
+        #expect(try work.read("compared.html") == (try work.read("plain.html")))
+        // A file that is not metrics: exit 65, the previous page kept.
+        let bad = try work.run("fu-report", arguments + ["--baseline", "cv.json", "-o", "compared.html"])
+        #expect(bad.status == 65)
+        #expect(bad.stderr == "fu-report: error: the baseline has none of the metrics compared (precision, recall, roc_auc, …): give fu-score's --metrics file or train.sh's metrics file (cv.json)\n")
+        #expect(try work.read("compared.html") == (try work.read("plain.html")))
+    }
+
     @Test func theDateIsSourceDateEpochOrLeftOut() throws {
         let work = try Workdir()
         #expect(try ReportEndToEnd.pipeline(work, reportArguments: ["--no-date"]).status == 0)

@@ -533,6 +533,34 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
+    /// fu_feature_psi is the PSI of the last --drift-window users scored, as fu-drift
+    /// computes it for a table of them.
+    @Test func metricsGiveEachFeaturesPSIOverTheLastUsers() async throws {
+        var server = TestServer()
+        server.settings.driftWindow = 3
+        let model = try Model.load(modelPath)
+        let limits = EventBatchLimits(maxBytes: 1 << 20, maxEvents: 1000)
+        let first = try scoreEventBatch(Array(smallEvents.utf8), model: model, limits: limits).table!
+        let second = try scoreEventBatch(Array("UserId,Event,Category\nD4,phone_call,Jobs\n".utf8), model: model, limits: limits).table!
+        // The window keeps the last 3: B2 and C3 of the first batch, then D4.
+        var last = first
+        last.ids = Array(last.ids[1...]) + second.ids
+        last.values = Array(first.values[model.features.count...]) + second.values
+        let expected = try DriftReport(model: model, table: last)
+        try await server.run { client in
+            _ = try await client.post(smallEvents, type: "text/csv")
+            _ = try await client.post("UserId,Event,Category\nD4,phone_call,Jobs\n", type: "text/csv")
+            let text = try await client.execute(uri: "/metrics", method: .get).text
+            let series = text.split(separator: "\n").filter { $0.hasPrefix("fu_feature_psi{") }
+            #expect(series.count == expected.measured.count)
+            for feature in expected.measured {
+                let line = series.first { $0.hasPrefix("fu_feature_psi{feature=\"\(feature.feature)\"} ") }
+                let value = line.flatMap { Double($0.split(separator: " ").last!) }
+                #expect(value.map { abs($0 - feature.psi!) <= 1e-12 } == true, "\(feature.feature): \(String(describing: line))")
+            }
+        }
+    }
+
     @Test func oneAccessLogLinePerRequestWithIdStatusUsersAndLatency() async throws {
         let server = TestServer()
         try await server.run { client in

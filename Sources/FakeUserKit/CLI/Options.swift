@@ -83,6 +83,16 @@ public struct OutputOptions: ParsableArguments {
     }
 }
 
+/// The model a scoring or monitoring tool reads.
+public struct ModelOption: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"))
+    public var model: String
+
+    public init() {}
+
+    public func load() throws -> Model { try Model.load(model) }
+}
+
 /// How a tool that writes a table writes it.
 public struct FormatOption: ParsableArguments {
     @Option(help: "Output table format: csv or jsonl.")

@@ -1,0 +1,72 @@
+import ArgumentParser
+import FakeUserKit
+import Logging
+
+struct Drift: FuTool {
+    static let configuration = CommandConfiguration(
+        commandName: "fu-drift",
+        abstract: "Population stability of each feature against the model's training data: a PSI table, JSON with -o.",
+        discussion: """
+            Bins are cut at the training values' deciles (kept in the model by fu-fit); \
+            PSI = sum of (new - train) * ln(new / train) over the bins, shares floored at \
+            1e-4. Overall is the mean over the features. Below 0.1 is stable, from 0.1 a \
+            moderate shift, from 0.25 a significant one. With --fail-above X the exit \
+            status is 1 when a feature's PSI is above X, after the outputs are written.
+
+            Examples:
+              fu-drift -m model.json new.csv
+              fu-featurize today.csv.zst | fu-drift -m model.json -o drift.json
+              fu-drift -m model.json --fail-above 0.25 new.csv.zst
+            """,
+        version: fuVersion)
+
+    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Exit with status 1 when a feature's PSI is above X.", valueName: "x"))
+    var failAbove: Double?
+
+    func validate() throws {
+        if let failAbove, !(failAbove >= 0 && failAbove.isFinite) { throw ValidationError("--fail-above must be a PSI of 0 or more") }
+    }
+
+    func execute(logger: Logger) throws {
+        try inputOptions.requireInput()
+        let model = try modelOption.load()
+        _ = try model.requireTrainingDistribution()
+        let reader = try inputOptions.openTable()
+        let match = try FeatureMatch(model: model, reader: reader)
+        let table = try FeatureTable.read(reader, features: model.features, fillMissing: Set(match.filledWithZero))
+        let report: DriftReport
+        do { report = try DriftReport(model: model, table: table, missing: Set(match.filledWithZero)) } catch var error as ToolError {
+            error.location = error.location ?? InputLocation(file: reader.name)
+            throw error
+        }
+        // Without -o the table is the output; with -o FILE the JSON goes there and the
+        // table still to stdout; `-o -` is the JSON alone on stdout.
+        var outputs: [ByteOutput] = []
+        if outputOptions.output != nil {
+            let json = try outputOptions.openOutput()
+            try json.write(report.json.rendered())
+            outputs.append(json)
+        }
+        if outputOptions.output != "-" {
+            let terminal = try ByteOutput(path: nil, compress: false)
+            try terminal.write(report.text)
+            outputs.append(terminal)
+        }
+        try ByteOutput.commit(outputs)
+        logger.reportSkipped(reader.skippedRows, input: reader.name)
+        if let failAbove {
+            let above = report.above(failAbove)
+            if !above.isEmpty {
+                let named = above.map { "\($0.feature) \(fixedDecimals($0.psi!, 4))" }.joined(separator: ", ")
+                throw ToolError(.checkFailed, "PSI above \(failAbove) (--fail-above): \(named)")
+            }
+        }
+    }
+}
+
+ToolMain.run(Drift.self)
