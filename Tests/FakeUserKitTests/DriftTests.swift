@@ -125,7 +125,7 @@ func driftFixtureModelAndTable() -> (Model, FeatureTable) {
         ("\"edges\": []", "'spread': 'edges' must be 1 to 9 increasing numbers"),
         ("\"shares\": [0.5, 0.4]", "'spread': 'shares' must be 10 numbers from 0 to 1 adding up to 1 (one more than 'edges')"),
         ("\"edges\": [1e999]", "'spread': 'edges' has a value that is not a finite number"),
-        ("\"min\": 100", "'spread': 'min' and 'max' must be finite numbers around the edges"),
+        ("\"min\": 100", "'spread': 'min' and 'max' must be finite numbers, min at most max"),
     ]) func brokenDistributionsAreRefused(_ replacement: String, _ message: String) throws {
         let (model, _) = driftFixtureModelAndTable()
         guard case .object(var pairs) = model.json, case .object(var features)? = pairs.last?.1,
