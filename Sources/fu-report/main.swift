@@ -51,18 +51,19 @@ struct Report: FuTool {
     @Option(help: ArgumentHelp("A digest of the input data, shown as its provenance (e.g. sha256:…).", valueName: "text"))
     var inputDigest: String?
 
-    @Option(help: ArgumentHelp("A previous run's metrics file (fu-score --metrics, or train.sh's): print each test metric's old value, new value and change on stderr.", valueName: "file"))
+    @Option(help: ArgumentHelp("A previous run's metrics file (fu-score --metrics, or train.sh's): show each test metric's old value, new value and change: in the page, and on stderr.", valueName: "file"))
     var baseline: String?
 
     @Flag(help: "Leave the date out of the report.")
     var noDate = false
 
     func execute(logger: Logger) throws {
-        let inputs = try ReportInputs.load(
+        var inputs = try ReportInputs.load(
             model: model, predictions: predictions, truth: truth, metrics: metrics, crossValidation: cv, outOfFold: oof,
             inputDigest: inputDigest, date: noDate ? nil : reportDate())
+        inputs.baseline = try baseline.map(MetricsComparison.baseline)
+        let comparison = inputs.baseline.map { MetricsComparison(old: $0, new: inputs.testMetrics) }
         let report = EvaluationReport(inputs)
-        let comparison = try baseline.map { try MetricsComparison.load(baseline: $0, new: inputs.testMetrics) }
         let output = try outputOptions.openOutput()
         try output.write(report.html)
         var outputs: [ByteOutput?] = [output]

@@ -42,6 +42,7 @@ public struct EvaluationReport: Sendable {
         case "test": return inputs.testMetrics
         case "cv": return inputs.crossValidation
         case "parameters": return inputs.parameters
+        case "baseline": return inputs.baseline
         default: return inputs.modelJSON
         }
     }
@@ -94,6 +95,7 @@ public struct EvaluationReport: Sendable {
     public var html: String {
         var cards: [String] = []
         cards.append(summaryCard)
+        if inputs.baseline != nil { cards.append(baselineCard) }
         cards.append(confusionCard)
         cards.append(rocCard)
         cards.append(precisionRecallCard)
@@ -166,6 +168,22 @@ public struct EvaluationReport: Sendable {
             body += "<p class=\"note\">Cross-validation F1 \(number("cv", "mean_f1")) ± \(number("cv", "std_f1")), ROC AUC \(number("cv", "mean/roc_auc")) ± \(number("cv", "std/roc_auc")).</p>"
         }
         return card("Test set", body, id: "summary")
+    }
+
+    /// This run's test metrics beside the baseline's (`--baseline`), as the terminal table.
+    var baselineCard: String {
+        let comparison = MetricsComparison(old: inputs.baseline ?? .null, new: inputs.testMetrics)
+        let rows = comparison.rows.map { row in
+            let change = row.change.map { change in
+                row.isCount ? "<span class=\"num\" data-computed=\"change/\(escapeHTML(row.key))\" data-value=\"\(shortest(change))\">\(change > 0 ? "+" : "")\(shortest(change))</span>"
+                    : (change > 0 ? "+" : "") + computed("change/\(escapeHTML(row.key))", change)
+            } ?? "<span class=\"missing\">—</span>"
+            return "<tr><th>\(row.metric)</th><td>\(number("baseline", row.key, count: row.isCount))</td>"
+                + "<td>\(number("test", row.key, count: row.isCount))</td><td>\(change)</td></tr>"
+        }
+        let body = "<table class=\"figures\"><tr><th></th><th>baseline</th><th>this run</th><th>change</th></tr>" + rows.joined() + "</table>"
+            + "<p class=\"note\">The baseline is a previous run's test metrics (<code>--baseline</code>); change is this run's value minus the baseline's.</p>"
+        return card("Compared with the baseline", body, id: "baseline")
     }
 
     func label(_ key: String) -> String {

@@ -3,6 +3,10 @@
 public struct MetricsComparison: Sendable, Equatable {
     public struct Row: Sendable, Equatable {
         public var metric: String
+        /// Where it is in a metrics file, as the report's keys say it (`1/precision`).
+        public var key: String
+        /// A count (false positives), shown whole.
+        public var isCount: Bool { key.hasPrefix("confusion_matrix") }
         public var old: Double?
         public var new: Double?
         public var change: Double? { old.flatMap { old in new.map { $0 - old } } }
@@ -11,7 +15,7 @@ public struct MetricsComparison: Sendable, Equatable {
     public var rows: [Row]
 
     /// The metrics compared: a name for people and the path in a metrics file.
-    static let compared: [(String, [String])] = [
+    static let compared: [(name: String, path: [String])] = [
         ("precision (fake)", ["1", "precision"]), ("recall (fake)", ["1", "recall"]), ("F1 (fake)", ["1", "f1-score"]),
         ("accuracy", ["accuracy"]), ("balanced accuracy", ["balanced_accuracy"]), ("ROC AUC", ["roc_auc"]),
         ("average precision", ["average_precision"]), ("log loss", ["log_loss"]), ("Brier score", ["brier_score"]),
@@ -23,22 +27,23 @@ public struct MetricsComparison: Sendable, Equatable {
     /// A metric neither has is left out; one only one side has shows a blank on the other.
     public init(old: JSONValue, new: JSONValue) {
         rows = Self.compared.compactMap { name, path in
-            let row = Row(metric: name, old: Self.value(old, path), new: Self.value(new, path))
+            let row = Row(metric: name, key: path.joined(separator: "/"), old: Self.value(old, path), new: Self.value(new, path))
             return row.old == nil && row.new == nil ? nil : row
         }
     }
 
-    /// Compares with a previous run's metrics file (fu-score's `--metrics`, or train.sh's,
-    /// whose `test_metrics` are then used): exit 65 for a file that has none of the metrics.
-    public static func load(baseline path: String, new: JSONValue) throws -> MetricsComparison {
+    /// A previous run's test metrics from its metrics file (fu-score's `--metrics`, or
+    /// train.sh's, whose `test_metrics` are then used): exit 65 for a file that has none of
+    /// the metrics compared.
+    public static func baseline(_ path: String) throws -> JSONValue {
         let document = try readFiniteJSON(path, what: "baseline metrics file")
         let old = document["test_metrics"] ?? document
-        guard compared.contains(where: { value(old, $0.1) != nil }) else {
+        guard compared.contains(where: { value(old, $0.path) != nil }) else {
             throw ToolError.data(
                 "the baseline has none of the metrics compared (precision, recall, roc_auc, …): give fu-score's --metrics file or train.sh's metrics file",
                 at: InputLocation(file: path))
         }
-        return MetricsComparison(old: old, new: new)
+        return old
     }
 
     static func value(_ document: JSONValue, _ path: [String]) -> Double? {
@@ -68,8 +73,7 @@ public struct MetricsComparison: Sendable, Equatable {
         }
         return line(["metric", "old", "new", "change"])
             + rows.map { row in
-                let count = row.metric.hasPrefix("false ")
-                return line([row.metric, cell(row.old, count: count), cell(row.new, count: count), cell(row.change, count: count, signed: true)])
+                line([row.metric, cell(row.old, count: row.isCount), cell(row.new, count: row.isCount), cell(row.change, count: row.isCount, signed: true)])
             }.joined()
     }
 }
