@@ -10,6 +10,8 @@ public final class ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     /// The last users scored, for `fu_feature_psi`; made on the first batch.
     private let drift = Mutex<DriftWindow?>(nil)
+    /// The features `fu_feature_psi` has a series for.
+    private let driftSeries = Mutex<Set<String>>([])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -45,9 +47,19 @@ public final class ServerMetrics: Sendable {
             return drift!
         }
         drift.add(table, model: model)
-        for feature in drift.report()?.features ?? [] {
-            guard let psi = feature.psi else { continue }
-            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature.feature)], factory: factory).record(psi)
+        let measured = drift.report()?.measured ?? []
+        for feature in measured {
+            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature.feature)], factory: factory).record(feature.psi!)
+        }
+        // A reloaded model's features replace the old ones' series, which would otherwise
+        // report the old model's last values forever.
+        let current = Set(measured.map(\.feature))
+        let stale = driftSeries.withLock { series in
+            defer { series = current }
+            return series.subtracting(current)
+        }
+        for feature in stale {
+            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature)], factory: factory).destroy()
         }
     }
 

@@ -181,4 +181,14 @@ func driftFixtureModelAndTable() -> (Model, FeatureTable) {
         window.add(rows(table, 40..<45), model: other)
         #expect(window.report() == (try DriftReport(model: other, table: rows(table, 40..<45))))
     }
+
+    @Test func aModelWithoutDecilesEmptiesIt() throws {
+        var (model, table) = driftFixtureModelAndTable()
+        let window = DriftWindow(capacity: 50)
+        window.add(rows(table, 0..<10), model: model)
+        #expect(window.report() != nil)
+        model.trainingDistribution = nil
+        window.add(rows(table, 10..<20), model: model)
+        #expect(window.report() == nil)
+    }
 }

@@ -561,6 +561,33 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
+    /// A reloaded model without training deciles leaves no fu_feature_psi series behind:
+    /// they would report the old model's last values for good.
+    @Test func aReloadedModelWithoutDecilesRemovesThePSISeries() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fu-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("model.json").path
+        let model = try Model.load(modelPath)
+        var withoutDeciles = model
+        withoutDeciles.trainingDistribution = nil
+        let older = withoutDeciles.json.rendered()
+        try model.json.rendered().write(toFile: path, atomically: true, encoding: .utf8)
+        var server = TestServer()
+        server.settings.modelPath = path
+        let store = ModelStore(try LoadedModel.load(path: path))
+        try await server.run(store: store) { client in
+            _ = try await client.post(smallEvents, type: "text/csv")
+            let before = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(before.contains("fu_feature_psi{feature=\"total_events\"} "))
+            try older.write(toFile: path, atomically: true, encoding: .utf8)
+            try store.reload()
+            _ = try await client.post(smallEvents, type: "text/csv")
+            let after = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(!after.contains("fu_feature_psi{"), "\(after)")
+        }
+    }
+
     @Test func oneAccessLogLinePerRequestWithIdStatusUsersAndLatency() async throws {
         let server = TestServer()
         try await server.run { client in

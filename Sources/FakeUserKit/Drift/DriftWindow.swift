@@ -28,9 +28,12 @@ public final class DriftWindow: Sendable {
 
     /// Adds the table's users (columns in the model's feature order), oldest first. A model
     /// with another training distribution (a reload) starts the window afresh; a model
-    /// without one is not measured.
+    /// without one empties it (it is not measured).
     public func add(_ table: FeatureTable, model: Model) {
-        guard let distribution = model.trainingDistribution, table.featureCount == model.features.count else { return }
+        guard let distribution = model.trainingDistribution, table.featureCount == model.features.count else {
+            state.withLock { $0 = State() }  // the users so far were measured against another model
+            return
+        }
         state.withLock { state in
             if state.distribution != distribution || state.names != model.features {
                 state = State(
