@@ -26,8 +26,9 @@ public struct FeatureDrift: Sendable, Equatable {
 
     public var level: DriftLevel? { psi.map(DriftLevel.init(psi:)) }
 
-    /// From the new values' count in each bin of `distribution`.
-    public init(feature: String, distribution: FeatureDistribution, counts: [Int], missing: Bool = false) {
+    /// From the new values' count in each bin of `distribution`. For a feature constant in
+    /// training, `differing` counts the new values that are not that constant, when known.
+    public init(feature: String, distribution: FeatureDistribution, counts: [Int], missing: Bool = false, differing: Int? = nil) {
         self.feature = feature
         edges = distribution.edges
         trainingShares = distribution.shares
@@ -36,6 +37,11 @@ public struct FeatureDrift: Sendable, Equatable {
         if distribution.isConstant {
             psi = nil
             note = "constant in training (every value \(value)): its drift cannot be measured; left out of the overall"
+            // Bins cannot show it, but a constant that stopped being one is news (a new event type).
+            let users = counts.reduce(0, +)
+            if let differing, differing > 0, users > 0 {
+                note! += "; \(groupedDigits(differing)) of the \(groupedDigits(users)) users (\(fixedDecimals(100 * Double(differing) / Double(users), 1))%) differ from it"
+            }
         } else {
             psi = distribution.stabilityIndex(newShares: newShares)
             if missing {
@@ -70,8 +76,15 @@ public struct DriftReport: Sendable, Equatable {
         for (f, name) in model.features.enumerated() {
             let bins = distribution.features[f]
             var counts = [Int](repeating: 0, count: bins.binCount)
-            for row in 0..<table.rowCount { counts[bins.bin(table.values[row * width + f])] += 1 }
-            features.append(FeatureDrift(feature: name, distribution: bins, counts: counts, missing: missing.contains(name)))
+            var differing = 0
+            for row in 0..<table.rowCount {
+                let value = table.values[row * width + f]
+                counts[bins.bin(value)] += 1
+                if value != bins.minimum { differing += 1 }
+            }
+            features.append(FeatureDrift(
+                feature: name, distribution: bins, counts: counts, missing: missing.contains(name),
+                differing: bins.isConstant ? differing : nil))
         }
         self.init(users: table.rowCount, trainingUsers: model.training.rows, features: features)
     }
