@@ -9,9 +9,11 @@ struct Drift: FuTool {
         discussion: """
             Bins are cut at the training values' deciles (kept in the model by fu-fit); \
             PSI = sum of (new - train) * ln(new / train) over the bins, shares floored at \
-            1e-4. Overall is the mean over the features. Below 0.1 is stable, from 0.1 a \
-            moderate shift, from 0.25 a significant one. With --fail-above X the exit \
-            status is 1 when a feature's PSI is above X, after the outputs are written.
+            1e-4. Overall is the mean over the features not constant in training. Below \
+            0.1 is stable, from 0.1 a moderate shift, from 0.25 a significant one. The \
+            table goes to stdout; -o FILE also writes the JSON there, -o - writes the JSON \
+            alone on stdout. With --fail-above X the exit status is 1 when a feature's \
+            PSI is above X, after the outputs are written.
 
             Examples:
               fu-drift -m model.json new.csv
