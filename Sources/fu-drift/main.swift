@@ -19,11 +19,18 @@ struct Drift: FuTool {
               fu-drift -m model.json new.csv
               fu-featurize today.csv.zst | fu-drift -m model.json -o drift.json
               fu-drift -m model.json --fail-above 0.25 new.csv.zst
+              fu-drift -m model.json monday.csv.zst tuesday.csv.zst
             """,
         version: fuVersion)
 
     @OptionGroup var modelOption: ModelOption
-    @OptionGroup var inputOptions: InputOptions
+
+    @Argument(help: ArgumentHelp("Feature tables, plain or zstd, read as one population (or directories of them); none or '-' reads stdin.", valueName: "file"))
+    var files: [String] = []
+
+    @Flag(help: "Skip malformed rows, count them and report the count on stderr.")
+    var skipBadRows = false
+
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -35,15 +42,13 @@ struct Drift: FuTool {
     }
 
     func execute(logger: Logger) throws {
-        try inputOptions.requireInput()
+        let paths = try expandInputs(files)
         let model = try modelOption.load()
         _ = try model.requireTrainingDistribution()
-        let reader = try inputOptions.openTable()
-        let match = try FeatureMatch(model: model, reader: reader)
-        let table = try FeatureTable.read(reader, features: model.features, fillMissing: Set(match.filledWithZero))
+        let (table, missing, skipped) = try readPopulation(paths, model: model, skipBadRows: skipBadRows)
         let report: DriftReport
-        do { report = try DriftReport(model: model, table: table, missing: Set(match.filledWithZero)) } catch var error as ToolError {
-            error.location = error.location ?? InputLocation(file: reader.name)
+        do { report = try DriftReport(model: model, table: table, missing: missing) } catch var error as ToolError {
+            error.location = error.location ?? InputLocation(file: paths.map { $0 == "-" ? "stdin" : $0 }.joined(separator: ", "))
             throw error
         }
         // Without -o the table is the output; with -o FILE the JSON goes there and the
@@ -60,7 +65,7 @@ struct Drift: FuTool {
             outputs.append(terminal)
         }
         try ByteOutput.commit(outputs)
-        logger.reportSkipped(reader.skippedRows, input: reader.name)
+        logger.reportSkipped(skipped, input: paths.joined(separator: ", "))
         if let failAbove {
             let above = report.above(failAbove)
             if !above.isEmpty {

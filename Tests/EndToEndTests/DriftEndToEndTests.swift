@@ -65,6 +65,25 @@ import FakeUserKit
         #expect(tables[0].contains("constant in training (every value 3)"))
     }
 
+    /// Several tables (and a directory of them) are one population: the same JSON as the
+    /// tables joined, whatever each one's compression.
+    @Test func severalTablesAreOnePopulation() throws {
+        let work = try Workdir()
+        try prepare(work)
+        let lines = try work.read("new.csv").split(separator: "\n")
+        try work.write("first.csv", ([lines[0]] + lines[1..<300]).joined(separator: "\n") + "\n")
+        try work.write("second.csv", ([lines[0]] + lines[300...]).joined(separator: "\n") + "\n")
+        #expect(try work.shell("zstd -q --rm second.csv && mkdir parts && cp first.csv second.csv.zst parts/").status == 0)
+        #expect(try work.run("fu-drift", ["-m", "model.json", "-o", "whole.json", "new.csv"]).status == 0)
+        #expect(try work.run("fu-drift", ["-m", "model.json", "-o", "parts.json", "first.csv", "second.csv.zst"]).status == 0)
+        #expect(try work.run("fu-drift", ["-m", "model.json", "-o", "folder.json", "parts"]).status == 0)
+        let whole = try work.read("whole.json")
+        #expect(whole.contains("\"users\": 613"))
+        #expect(try work.read("parts.json") == whole)
+        #expect(try work.read("folder.json") == whole)
+        #expect(try work.shell("cat new.csv | fu-drift -m model.json -o - | cmp - whole.json").status == 0)
+    }
+
     @Test func failAboveExitsOneAfterWritingItsOutputs() throws {
         let work = try Workdir()
         try prepare(work)

@@ -145,6 +145,26 @@ public struct DriftReport: Sendable, Equatable {
     }
 }
 
+/// fu-drift's input: feature tables (files as `expandInputs` lists them, "-" for stdin)
+/// read as one population in the model's columns. `missing` names the per-event-type
+/// columns some table lacked (read as 0 there, as fu-score reads them).
+public func readPopulation(_ paths: [String], model: Model, skipBadRows: Bool = false) throws
+    -> (table: FeatureTable, missing: Set<String>, skippedRows: Int)
+{
+    var population = FeatureTable(ids: [], labels: nil, names: model.features, values: [])
+    var missing: Set<String> = [], skipped = 0
+    for path in paths {
+        let reader = try TableReader(ByteInput(path: path == "-" ? nil : path), skipBadRows: skipBadRows)
+        let match = try FeatureMatch(model: model, reader: reader)
+        let table = try FeatureTable.read(reader, features: model.features, fillMissing: Set(match.filledWithZero))
+        population.ids += table.ids
+        population.values += table.values
+        missing.formUnion(match.filledWithZero)
+        skipped += reader.skippedRows
+    }
+    return (population, missing, skipped)
+}
+
 extension Model {
     /// The training distribution, or the error a tool that needs it gives.
     public func requireTrainingDistribution() throws -> TrainingDistribution {
