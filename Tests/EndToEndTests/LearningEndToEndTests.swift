@@ -266,6 +266,16 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(source == "capacity 0.1 (4-fold out-of-fold: flags \(scores.filter { $0 >= chosen }.count) of 1500 users)")
     }
 
+    @Test func aCapacityThatFlagsNoUserIsADataError() throws {
+        let work = try Workdir()
+        _ = try outOfFold(work)
+        try work.write("model.json", "previous\n")
+        let result = try work.run("fu-fit", ["--threshold", "capacity:0.0001", "--folds", "4", "--seed", "3", "-o", "model.json", "features.csv"])
+        #expect(result.status == 65)
+        #expect(result.stderr.hasPrefix("fu-fit: error: --threshold capacity:0.0001 flags no user: ") && result.stderr.hasSuffix("more than 0.0001 of 1,500 (0)\n"), "\(result.stderr)")
+        #expect(try work.read("model.json") == "previous\n")
+    }
+
     @Test func costIsLeastOnOutOfFoldScores() throws {
         let work = try Workdir()
         let (labels, scores) = try outOfFold(work)
