@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "fu-partition", targets: ["fu-partition"]),
         .executable(name: "fu-merge", targets: ["fu-merge"]),
         .executable(name: "fu-watch", targets: ["fu-watch"]),
+        .executable(name: "fu-drift", targets: ["fu-drift"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -85,6 +86,7 @@ let package = Package(
         .executableTarget(name: "fu-partition", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-merge", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-watch", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-drift", dependencies: ["FakeUserKit"]),
         // The mutation fuzzer both test targets use (Tests/FuzzSupport).
         .target(name: "FuzzSupport", dependencies: ["FakeUserKit"], path: "Tests/FuzzSupport"),
         .testTarget(name: "FakeUserKitTests", dependencies: ["FakeUserKit", "FuzzSupport"]),

@@ -2,7 +2,8 @@
 # Checks the portable package (scripts/package.sh): unpacks it into a temporary folder,
 # checks with ldd that every tool needs only libc, libm, libstdc++, libgcc_s, libzstd,
 # (fu-serve) libcrypto and the loader, then, in a mount namespace where the Swift toolchain's folder is an empty
-# tmpfs, runs every tool's --version, a fu-synth | fu-featurize | fu-fit pipeline,
+# tmpfs, runs every tool's --version, a fu-synth | fu-featurize | fu-fit pipeline (and
+# fu-drift on its test users),
 # partition → featurize → merge, and fu-serve answering /health and /predict; then
 # scripts/check-shuffle.sh with the packaged tools (200,000 users, 4 and 16 buckets).
 # The static build takes several minutes, so .ci/run calls this after `swift test`.
@@ -62,6 +63,8 @@ fu-split --test-size 0.25 --test test.csv < features.csv > train.csv
 fu-fit < train.csv > model.json
 fu-cv --folds 3 < train.csv > cv.json
 fu-score -m model.json < test.csv > predictions.csv
+fu-drift -m model.json -o drift.json test.csv > drift.txt
+grep -q '^overall (mean of ' drift.txt || { echo "test-package: FAIL: fu-drift output" >&2; exit 1; }
 fu-synth --users 400 --seed 3 -o events.csv.zst
 fu-partition --buckets 3 --output-dir buckets events.csv.zst
 mkdir parts

@@ -26,7 +26,10 @@ Options:
   --test-size X              fraction (or number) of users held out [0.2]
   --folds N                  (or --cv-folds) [5]
   --seed N                   (or --random-state) seed of the split and the folds [42]
-  --threshold X|auto         decision threshold [0.5]
+  --threshold X|auto|capacity:R|cost:fp=A,fn=B
+                             decision threshold; auto (best F1), capacity:R (flag at most
+                             a share R of users) and cost (least A·FP + B·FN) are chosen
+                             on out-of-fold scores (fu-fit --threshold) [0.5]
   --calibrate none|sigmoid   Platt-calibrate the probabilities on out-of-fold scores
                              (fu-fit --calibrate); the report shows before and after [none]
   --features A,B,C           feature columns (default: all)
@@ -180,10 +183,13 @@ cv_file=$stage_dir/cv.json
 oof_file=$stage_dir/oof.csv.zst
 name_stage_file "$oof_file" "the out-of-fold scores of the train users of '$(shown "$input")' (stage cv)"
 
-# --- fit on all train users (the folds matter only for --threshold auto and --calibrate).
+# --- fit on all train users (the folds matter only for a threshold chosen on out-of-fold
+# scores and for --calibrate).
 fit_args=(--threshold "$threshold" "${feature_args[@]}")
 [ "$calibrate" = none ] || fit_args+=(--calibrate "$calibrate")
-[ "$threshold" != auto ] && [ "$calibrate" = none ] || fit_args+=(--folds "$folds" --seed "$seed")
+if [[ $threshold =~ ^(auto|capacity:.*|cost:.*)$ ]] || [ "$calibrate" != none ]; then
+    fit_args+=(--folds "$folds" --seed "$seed")
+fi
 fit_stage() { "$fit" -i "$train_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
 run_stage fit "${fit_args[*]}" fit_stage "$train_file"
 model_file=$stage_dir/model.json

@@ -25,6 +25,7 @@ struct PredictHandler: Sendable {
         context.note.record(users: batch.ids.count)
         let fake = batch.fakeCount
         metrics.recordScored(fake: fake, real: batch.ids.count - fake)
+        if settings.driftWindow > 0, let table = batch.table { metrics.recordDrift(table, model: model, window: settings.driftWindow) }
         return Self.predictionResponse(try batch.rendered(as: format), format: format)
     }
 

@@ -1,5 +1,7 @@
+import FakeUserKit
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics, through swift-metrics on a registry of its own (so two
 /// servers in one process, as in tests, do not share counts).
@@ -11,6 +13,10 @@ public final class ServerMetrics: Sendable {
     private let streamFlagged: Prometheus.Gauge
     private let streamEvents: Prometheus.Counter
     private let streamEvictions: Prometheus.Gauge
+    /// The last users scored, for `fu_feature_psi`; made on the first batch.
+    private let drift = Mutex<DriftWindow?>(nil)
+    /// The features `fu_feature_psi` has a series for.
+    private let driftSeries = Mutex<Set<String>>([])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -51,13 +57,45 @@ public final class ServerMetrics: Sendable {
         Counter(label: "fu_users_scored_total", dimensions: [("class", "real")], factory: factory).increment(by: real)
     }
 
+    /// Adds a batch's users to the window of the last `window` users. The PSI is computed
+    /// when /metrics is read, not per request (one-event requests would pay for it each).
+    func recordDrift(_ table: FeatureTable, model: Model, window: Int) {
+        let drift = drift.withLock { drift in
+            if drift?.capacity != window { drift = DriftWindow(capacity: window) }
+            return drift!
+        }
+        drift.add(table, model: model)
+    }
+
+    /// Sets each feature's `fu_feature_psi` from the window (a model without a training
+    /// distribution has none).
+    private func updateDriftGauges() {
+        let measured = drift.withLock { $0 }?.report()?.measured ?? []
+        for feature in measured {
+            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature.feature)], factory: factory).record(feature.psi!)
+        }
+        // A reloaded model's features replace the old ones' series, which would otherwise
+        // report the old model's last values forever.
+        let current = Set(measured.map(\.feature))
+        let stale = driftSeries.withLock { series in
+            defer { series = current }
+            return series.subtracting(current)
+        }
+        for feature in stale {
+            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature)], factory: factory).destroy()
+        }
+    }
+
     func recordReload(succeeded: Bool) {
         Counter(label: "fu_model_reloads_total", dimensions: [("result", succeeded ? "ok" : "failed")], factory: factory)
             .increment()
     }
 
     /// The text exposition format.
-    func rendered() -> [UInt8] { registry.emitToBuffer() }
+    func rendered() -> [UInt8] {
+        updateDriftGauges()
+        return registry.emitToBuffer()
+    }
 }
 
 extension Duration {

@@ -18,6 +18,8 @@ public struct ServerSettings: Sendable {
     public var maxUsers = WatchOptions.defaultMaxUsers
     public var statePath: String?
     public var checkpointEvery: Int?
+    /// `fu_feature_psi` on /metrics is over this many of the last users scored; 0: none.
+    public var driftWindow = 1000
 
     public init(modelPath: String) {
         self.modelPath = modelPath

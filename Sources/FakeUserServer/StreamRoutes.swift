@@ -24,6 +24,7 @@ struct StreamRoutes: Sendable {
             : try await NIOThreadPool.singleton.runIfActive { [streams] in try streams.ingest(events, limits: limits, explain: explain) }
         context.note.record(users: scores.users.count)
         metrics.recordStream(figures, ingested: scores.batchEvents)
+        if settings.driftWindow > 0 { metrics.recordDrift(scores.table, model: scores.model, window: settings.driftWindow) }
         return PredictHandler.predictionResponse(try scores.rendered(as: format), format: format)
     }
 

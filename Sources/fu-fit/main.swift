@@ -15,6 +15,8 @@ struct Fit: FuTool {
               fu-fit -c 0.1 --threshold auto --metrics train-metrics.json \\
                 -o tuned-model.json train.csv
               fu-fit --calibrate sigmoid --folds 5 --seed 42 -o calibrated.json train.csv
+              fu-fit --threshold capacity:0.05 -o model.json train.csv
+              fu-fit --threshold cost:fp=1,fn=10 -o model.json train.csv
             """,
         version: fuVersion)
 
@@ -24,7 +26,9 @@ struct Fit: FuTool {
     @OptionGroup var foldOptions: FoldOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: ArgumentHelp("Decision threshold: a probability, or 'auto' for the F1-optimal one from k-fold out-of-fold predictions.", valueName: "x|auto"))
+    @Option(help: ArgumentHelp(
+        "Decision threshold: a probability; or chosen on k-fold out-of-fold predictions: 'auto' (best F1), 'capacity:R' (flag at most a share R of users), 'cost:fp=A,fn=B' (least A·FP + B·FN).",
+        valueName: "x|auto|capacity:R|cost:fp=A,fn=B"))
     var threshold = "0.5"
 
     @Option(help: ArgumentHelp("Also write the training-set metrics JSON here.", valueName: "file"), completion: .file())

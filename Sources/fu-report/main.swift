@@ -21,6 +21,8 @@ struct Report: FuTool {
               fu-report -m model.json --predictions predictions.csv --truth test.csv \\
                   --metrics test-metrics.json --cv cv.json --oof oof.csv \\
                   --curves-dir curves -o report.html
+              fu-report -m model.json --predictions predictions.csv --truth test.csv \\
+                  --baseline last-metrics.json -o report.html
             """,
         version: fuVersion)
 
@@ -51,13 +53,18 @@ struct Report: FuTool {
     @Option(help: ArgumentHelp("A digest of the input data, shown as its provenance (e.g. sha256:…).", valueName: "text"))
     var inputDigest: String?
 
+    @Option(help: ArgumentHelp("A previous run's metrics file (fu-score --metrics, or train.sh's): show each test metric's old value, new value and change: in the page, and on stderr.", valueName: "file"))
+    var baseline: String?
+
     @Flag(help: "Leave the date out of the report.")
     var noDate = false
 
     func execute(logger: Logger) throws {
-        let inputs = try ReportInputs.load(
+        var inputs = try ReportInputs.load(
             model: model, predictions: predictions, truth: truth, metrics: metrics, crossValidation: cv, outOfFold: oof,
             inputDigest: inputDigest, date: noDate ? nil : reportDate())
+        inputs.baseline = try baseline.map(MetricsComparison.baseline)
+        let comparison = inputs.baseline.map { MetricsComparison(old: $0, new: inputs.testMetrics) }
         let report = EvaluationReport(inputs)
         let output = try outputOptions.openOutput()
         try output.write(report.html)
@@ -72,6 +79,8 @@ struct Report: FuTool {
         }
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit(outputs)
+        // On stderr: stdout may be the page.
+        if let comparison { writeToStandardError(comparison.text) }
         logger.info("report written", metadata: ["users": "\(inputs.test.count)", "threshold": "\(inputs.threshold)"])
     }
 }

@@ -55,9 +55,13 @@ struct Serve: LoggingTool {
         guard (parseSize(maxBody) ?? 0) > 0 else {
             throw ValidationError("--max-body must be a positive size such as 1048576, 512K or 16M")
         }
+        guard driftWindow >= 0 else { throw ValidationError("--drift-window must be 0 or more") }
         guard maxEvents > 0 else { throw ValidationError("--max-events must be positive") }
         guard requestTimeout > 0, requestTimeout.isFinite else { throw ValidationError("--request-timeout must be positive") }
     }
+
+    @Option(help: ArgumentHelp("/metrics gives each feature's PSI (fu_feature_psi) over the last N users scored; 0 turns it off.", valueName: "n"))
+    var driftWindow = 1000
 
     func serve(logger: Logger) async throws {
         var settings = ServerSettings(modelPath: model)
@@ -65,6 +69,7 @@ struct Serve: LoggingTool {
         settings.port = port
         settings.maxBody = parseSize(maxBody)!
         settings.maxEvents = maxEvents
+        settings.driftWindow = driftWindow
         settings.requestTimeout = .milliseconds(Int64((requestTimeout * 1000).rounded()))
         settings.maxUsers = stream.maxUsers
         settings.statePath = stream.state

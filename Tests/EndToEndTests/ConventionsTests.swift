@@ -18,7 +18,7 @@ import Testing
     /// On a terminal with no file named, a one-line hint and exit 64, as zstd does.
     @Test func noInputOnATerminalIsAHint() throws {
         let work = try Workdir()
-        for tool in ["fu-featurize", "fu-split --test t.csv", "fu-fit", "fu-cv", "fu-score -m m.json"] {
+        for tool in ["fu-featurize", "fu-split --test t.csv", "fu-fit", "fu-cv", "fu-score -m m.json", "fu-drift -m m.json"] {
             let name = String(tool.split(separator: " ")[0])
             let result = try work.shell("script -qec '\(tool)' /dev/null")
             #expect(result.status == 64, "\(tool)")
@@ -29,7 +29,7 @@ import Testing
     @Test func errorsNameTheNextStep() throws {
         let work = try Workdir()
         #expect(try work.shell("fu-synth --users 50 -o events.csv && fu-featurize events.csv | fu-fit -o model.json").status == 0)
-        for tool in ["fu-fit", "fu-cv", "fu-score -m model.json"] {
+        for tool in ["fu-fit", "fu-cv", "fu-score -m model.json", "fu-drift -m model.json"] {
             let name = String(tool.split(separator: " ")[0])
             let result = try work.shell("\(tool) events.csv")
             #expect(result.status == 65)

@@ -221,7 +221,7 @@ import Testing
 }
 
 @Suite struct HelpAndVersion {
-    @Test(arguments: ["fu-synth", "fu-featurize", "fu-split", "fu-fit", "fu-cv", "fu-score", "fu-serve", "fu-partition", "fu-merge", "fu-watch"])
+    @Test(arguments: ["fu-synth", "fu-featurize", "fu-split", "fu-fit", "fu-cv", "fu-score", "fu-serve", "fu-partition", "fu-merge", "fu-watch", "fu-drift"])
     func everyToolHasAManualPage(_ tool: String) throws {
         let work = try Workdir()
         for flag in ["--help", "-h"] {

@@ -1,4 +1,5 @@
 import Foundation
+import FakeUserKit
 import Testing
 
 /// Features of the bundled reference data, made by the real fu-featurize.
@@ -195,7 +196,9 @@ func json(_ text: String) throws -> [String: Any] {
         let work = try Workdir()
         try work.write("f.csv", "UserId,Fake,a\nU1,0,1\nU2,1,2\n")
         try expectFailure("fu-cv", ["-i", "f.csv", "--folds", "1"], in: work, status: 64, message: "--folds must be at least 2")
-        try expectFailure("fu-fit", ["-i", "f.csv", "--threshold", "1.5"], in: work, status: 64, message: "--threshold must be a probability between 0 and 1, or 'auto'")
+        for threshold in ["1.5", "capacity:0", "capacity:1.5", "capacity:", "cost:fp=1", "cost:fp=1,fn=0", "cost:fp=1,fn=2,fp=3", "cost:fp=1,fx=2", "costs"] {
+            try expectFailure("fu-fit", ["-i", "f.csv", "--threshold", threshold], in: work, status: 64, message: "--threshold must be a probability between 0 and 1, 'auto', 'capacity:R' (a share of users in (0, 1]) or 'cost:fp=A,fn=B' (positive costs), not '\(threshold)'")
+        }
         try expectFailure("fu-fit", ["-i", "f.csv", "-c", "0"], in: work, status: 64, message: "--cost must be a positive number")
         for size in ["0", "1.5", "-0.2", "x"] {
             try expectFailure("fu-split", ["-i", "f.csv", "--test", "t.csv", "--test-size=\(size)"], in: work, status: 64, message: "--test-size must be a fraction in (0, 1) or a whole number of users, not '\(size)'")
@@ -235,5 +238,56 @@ func json(_ text: String) throws -> [String: Any] {
         try expectFailure("fu-score", ["-m", "model.json", "-i", "thin.csv"], in: work, status: 65, message: "the input lacks the model's features 'click_ad_ratio', 'send_email_ratio'")
         try work.write("nolabel.csv", String(try work.read(features).split(separator: "\n")[0]).replacingOccurrences(of: "Fake,", with: "") + "\n")
         try expectFailure("fu-score", ["-m", "model.json", "-i", "nolabel.csv", "--metrics", "m.json"], in: work, status: 65, message: "missing required column 'Fake'")
+    }
+}
+
+/// `--threshold capacity:R` and `cost:fp=A,fn=B` against fu-cv's out-of-fold predictions
+/// (the same folds and seed), with each rule computed here by a direct count.
+@Suite struct ThresholdRulesEndToEnd {
+    func outOfFold(_ work: Workdir) throws -> (labels: [Int], scores: [Double]) {
+        #expect(try work.shell("fu-synth --users 1500 --seed 9 | fu-featurize > features.csv && fu-cv --folds 4 --seed 3 --oof oof.csv features.csv > cv.json").status == 0)
+        let rows = csvRows(try work.read("oof.csv")).dropFirst()
+        return (rows.map { Int($0[1])! }, rows.map { Double($0[2])! })
+    }
+
+    func threshold(_ work: Workdir, _ rule: String) throws -> (Double, String) {
+        let fit = try work.run("fu-fit", ["--threshold", rule, "--folds", "4", "--seed", "3", "-o", "model.json", "features.csv"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let model = try JSONValue.parse(Array(try work.read("model.json").utf8))
+        return (model["threshold"]!.doubleValue!, model["training"]!["threshold_source"]!.stringValue!)
+    }
+
+    @Test func capacityFlagsAtMostTheShareOnOutOfFoldScores() throws {
+        let work = try Workdir()
+        let (_, scores) = try outOfFold(work)
+        let (chosen, source) = try threshold(work, "capacity:0.1")
+        let allowed = Set(scores).filter { t in Double(scores.filter { $0 >= t }.count) <= 0.1 * Double(scores.count) }
+        #expect(chosen == allowed.min())
+        #expect(source == "capacity 0.1 (4-fold out-of-fold: flags \(scores.filter { $0 >= chosen }.count) of 1500 users)")
+    }
+
+    @Test func aCapacityThatFlagsNoUserIsADataError() throws {
+        let work = try Workdir()
+        _ = try outOfFold(work)
+        try work.write("model.json", "previous\n")
+        let result = try work.run("fu-fit", ["--threshold", "capacity:0.0001", "--folds", "4", "--seed", "3", "-o", "model.json", "features.csv"])
+        #expect(result.status == 65)
+        #expect(result.stderr.hasPrefix("fu-fit: error: --threshold capacity:0.0001 flags no user: ") && result.stderr.hasSuffix("more than 0.0001 of 1,500 (0)\n"), "\(result.stderr)")
+        #expect(try work.read("model.json") == "previous\n")
+    }
+
+    @Test func costIsLeastOnOutOfFoldScores() throws {
+        let work = try Workdir()
+        let (labels, scores) = try outOfFold(work)
+        let (chosen, source) = try threshold(work, "cost:fp=1,fn=20")
+        func cost(_ t: Double) -> Double {
+            zip(labels, scores).reduce(0.0) { total, user in
+                total + (user.1 >= t && user.0 == 0 ? 1 : 0) + (user.1 < t && user.0 == 1 ? 20 : 0)
+            }
+        }
+        let candidates = Set(scores).union([1])
+        let least = candidates.map(cost).min()!
+        #expect(chosen == candidates.filter { cost($0) == least }.max())
+        #expect(source.hasPrefix("cost fp=1 fn=20 (4-fold out-of-fold: ") && source.hasSuffix("cost \(Int(least)))"))
     }
 }

@@ -159,6 +159,43 @@ import Testing
         #expect(try work.run("fu-report", ["--predictions", "predictions.csv"]).status == 64)
     }
 
+    /// `--baseline`: each test metric's old and new value and the change, on stderr (the
+    /// page may be on stdout) and in the page, against the two files.
+    @Test func aBaselineIsComparedOnStderr() throws {
+        let work = try Workdir()
+        #expect(try ReportEndToEnd.pipeline(work).status == 0)
+        #expect(try work.run("fu-score", ["-m", "model.json", "--threshold", "0.9", "--metrics", "old.json", "-i", "test.csv", "-o", "/dev/null"]).status == 0)
+        let arguments = ["-m", "model.json", "--predictions", "predictions.csv", "--truth", "test.csv", "--metrics", "test-metrics.json", "--no-date"]
+        let compared = try work.run("fu-report", arguments + ["--baseline", "old.json", "-o", "compared.html"])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        let lines = compared.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "metric                      old        new     change")
+        func number(_ name: String, _ path: [String]) throws -> Double {
+            var value: Any? = try JSONSerialization.jsonObject(with: Data(try work.read(name).utf8))
+            for key in path { value = (value as? [String: Any])?[key] ?? (value as? [Any]).map { $0[Int(key)!] } }
+            return (value as! NSNumber).doubleValue
+        }
+        for (label, path) in [("recall (fake)", ["1", "recall"]), ("false positives", ["confusion_matrix", "0", "1"]), ("threshold", ["threshold"])] {
+            let old = try number("old.json", path), new = try number("test-metrics.json", path)
+            let row = lines.first { $0.hasPrefix(label + " ") }?.split(separator: " ").suffix(3).map { Double($0)! }
+            #expect(row.map { abs($0[0] - old) < 5e-5 && abs($0[1] - new) < 5e-5 && abs($0[2] - (new - old)) < 1e-4 } == true, "\(label): \(String(describing: row))")
+        }
+        // The page shows them too, each number tagged with its file; without a baseline it does not.
+        let html = try work.read("compared.html")
+        let sources: [String: JSONValue] = ["test": try ReportEndToEnd.json(work, "test-metrics.json"), "model": try ReportEndToEnd.json(work, "model.json"),
+                                      "baseline": try ReportEndToEnd.json(work, "old.json")]
+        #expect(ReportEndToEnd.checkFigures(html, sources) > 20)
+        #expect(ReportEndToEnd.figures(html).filter { $0.source == "baseline" }.count == lines.count - 1)
+        #expect(html.contains("data-computed=\"change/confusion_matrix/0/1\" data-value=\"\(Int(try number("test-metrics.json", ["confusion_matrix", "0", "1"]) - (try number("old.json", ["confusion_matrix", "0", "1"]))))\""))
+        #expect(try work.run("fu-report", arguments + ["-o", "plain.html"]).status == 0)
+        #expect(!(try work.read("plain.html")).contains("id=\"baseline\""))
+        // A file that is not metrics: exit 65, the previous page kept.
+        let bad = try work.run("fu-report", arguments + ["--baseline", "cv.json", "-o", "compared.html"])
+        #expect(bad.status == 65)
+        #expect(bad.stderr == "fu-report: error: the baseline has none of the metrics compared (precision, recall, roc_auc, …): give fu-score's --metrics file or train.sh's metrics file (cv.json)\n")
+        #expect(try work.read("compared.html") == html)
+    }
+
     @Test func theDateIsSourceDateEpochOrLeftOut() throws {
         let work = try Workdir()
         #expect(try ReportEndToEnd.pipeline(work, reportArguments: ["--no-date"]).status == 0)
@@ -212,7 +249,9 @@ import Testing
 
     @Test func theReportRendersInChromium() throws {
         let work = try Workdir()
-        #expect(try ReportEndToEnd.pipeline(work).status == 0)
+        // With its own metrics as the baseline: the comparison card renders too.
+        #expect(try ReportEndToEnd.pipeline(work, reportArguments: ["--baseline", "test-metrics.json"]).status == 0)
+        #expect(try work.read("report.html").contains("<section class=\"card\" id=\"baseline\">"))
         let (dom, console) = try ReportEndToEnd.openInBrowser(work, "report.html")
         #expect(console.isEmpty, "console: \(console)")
         #expect(dom.contains("data-charts-checked=\"5\""), "the page's script did not run to its end")
@@ -226,15 +265,16 @@ import Testing
             "roc": ["test": "\(min(try rows("curves/roc.csv"), limit))", "oof": "\(min(oof.roc.rows.count, limit))"],
             "pr": ["test": "\(min(try rows("curves/pr.csv"), limit))", "oof": "\(min(oof.precisionRecall.rows.count, limit))"],
             "calibration": ["test": "\(try rows("curves/calibration.csv"))", "oof": "\(oof.calibration.rows.count)"],
-            "threshold": ["precision": "\(sweep)", "recall": "\(sweep)", "f1": "\(sweep)", "chosen": "3"],
+            "threshold": ["precision": "\(sweep)", "recall": "\(sweep)", "f1": "\(sweep)", "flagged": "\(sweep)", "chosen": "4"],
             "folds": ["f1": "5"],
         ]
         #expect(ReportEndToEnd.drawn(dom) == expected)
+        #expect(dom.contains("The model's threshold: default."))
         #expect(oof.roc.rows.count > limit)  // the out-of-fold curves are drawn downsampled
 
         // The numbers as the browser has them equal the files.
         let sources: [String: JSONValue] = ["test": try ReportEndToEnd.json(work, "test-metrics.json"), "cv": try ReportEndToEnd.json(work, "cv.json"),
-                                      "model": try ReportEndToEnd.json(work, "model.json")]
+                                      "model": try ReportEndToEnd.json(work, "model.json"), "baseline": try ReportEndToEnd.json(work, "test-metrics.json")]
         #expect(ReportEndToEnd.checkFigures(dom, sources) == ReportEndToEnd.figures(try work.read("report.html")).count)
         #expect(ReportEndToEnd.figures(dom).count > 100)
     }

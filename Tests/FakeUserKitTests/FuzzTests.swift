@@ -139,6 +139,12 @@ import Testing
                 let row = parsed.features.map { _ in 1.0 }
                 let p = row.withUnsafeBufferPointer { parsed.probability($0) }
                 #expect((0...1).contains(p))
+                // And, with a training distribution, a PSI of 0 or more for every feature.
+                if parsed.trainingDistribution != nil {
+                    let table = FeatureTable(ids: ["a", "b"], labels: nil, names: parsed.features, values: row + row.map { _ in -1e300 })
+                    let report = try DriftReport(model: parsed, table: table)
+                    #expect(report.measured.allSatisfy { $0.psi!.isFinite && $0.psi! >= 0 })
+                }
             }
         }
     }

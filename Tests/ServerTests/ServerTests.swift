@@ -535,6 +535,61 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
+    /// fu_feature_psi is the PSI of the last --drift-window users scored, as fu-drift
+    /// computes it for a table of them.
+    @Test func metricsGiveEachFeaturesPSIOverTheLastUsers() async throws {
+        var server = TestServer()
+        server.settings.driftWindow = 3
+        let model = try Model.load(modelPath)
+        let limits = EventBatchLimits(maxBytes: 1 << 20, maxEvents: 1000)
+        let first = try scoreEventBatch(Array(smallEvents.utf8), model: model, limits: limits).table!
+        let second = try scoreEventBatch(Array("UserId,Event,Category\nD4,phone_call,Jobs\n".utf8), model: model, limits: limits).table!
+        // The window keeps the last 3: B2 and C3 of the first batch, then D4.
+        var last = first
+        last.ids = Array(last.ids[1...]) + second.ids
+        last.values = Array(first.values[model.features.count...]) + second.values
+        let expected = try DriftReport(model: model, table: last)
+        try await server.run { client in
+            _ = try await client.post(smallEvents, type: "text/csv")
+            _ = try await client.post("UserId,Event,Category\nD4,phone_call,Jobs\n", type: "text/csv")
+            let text = try await client.execute(uri: "/metrics", method: .get).text
+            let series = text.split(separator: "\n").filter { $0.hasPrefix("fu_feature_psi{") }
+            #expect(series.count == expected.measured.count)
+            for feature in expected.measured {
+                let line = series.first { $0.hasPrefix("fu_feature_psi{feature=\"\(feature.feature)\"} ") }
+                let value = line.flatMap { Double($0.split(separator: " ").last!) }
+                #expect(value.map { abs($0 - feature.psi!) <= 1e-12 } == true, "\(feature.feature): \(String(describing: line))")
+            }
+        }
+    }
+
+    /// A reloaded model without training deciles leaves no fu_feature_psi series behind:
+    /// they would report the old model's last values for good.
+    @Test func aReloadedModelWithoutDecilesRemovesThePSISeries() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fu-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("model.json").path
+        let model = try Model.load(modelPath)
+        var withoutDeciles = model
+        withoutDeciles.trainingDistribution = nil
+        let older = withoutDeciles.json.rendered()
+        try model.json.rendered().write(toFile: path, atomically: true, encoding: .utf8)
+        var server = TestServer()
+        server.settings.modelPath = path
+        let store = ModelStore(try LoadedModel.load(path: path))
+        try await server.run(store: store) { client in
+            _ = try await client.post(smallEvents, type: "text/csv")
+            let before = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(before.contains("fu_feature_psi{feature=\"total_events\"} "))
+            try older.write(toFile: path, atomically: true, encoding: .utf8)
+            try store.reload()
+            _ = try await client.post(smallEvents, type: "text/csv")
+            let after = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(!after.contains("fu_feature_psi{"), "\(after)")
+        }
+    }
+
     @Test func oneAccessLogLinePerRequestWithIdStatusUsersAndLatency() async throws {
         let server = TestServer()
         try await server.run { client in

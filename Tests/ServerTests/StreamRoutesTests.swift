@@ -92,6 +92,8 @@ import Testing
             #expect(metrics.contains("fu_stream_evictions 1.0\n"))
             #expect(metrics.contains("fu_stream_events_total 6\n"))
             #expect(metrics.contains("fu_stream_users_flagged "))
+            // The users /events scores count in the drift window too.
+            #expect(metrics.contains(#"fu_feature_psi{feature="total_events"}"#), "\(metrics)")
             let deleted = try await client.execute(uri: "/users/A1", method: .delete)
             #expect(deleted.status == .noContent)
             #expect(try await client.execute(uri: "/users/A1", method: .get).status == .notFound)

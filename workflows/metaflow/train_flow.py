@@ -44,7 +44,8 @@ class FuTrainFlow(FlowSpec):
     test_size = Parameter("test-size", help="Fraction (or number) of users held out", default="0.2")
     cv_folds = Parameter("cv-folds", help="Cross-validation folds", type=int, default=5)
     random_state = Parameter("random-state", help="Seed of the split and the folds", type=int, default=42)
-    threshold = Parameter("threshold", help="Decision threshold, or auto", default="0.5")
+    threshold = Parameter(
+        "threshold", help="Decision threshold, or auto, capacity:R or cost:fp=A,fn=B (fu-fit's rules)", default="0.5")
     calibrate = Parameter("calibrate", help="none, or sigmoid: Platt calibration on out-of-fold scores", default="none")
     features = Parameter("features", help="Feature columns A,B,C (default: all)", default="")
     buckets = Parameter(
@@ -73,8 +74,8 @@ class FuTrainFlow(FlowSpec):
     def start(self):
         """Checks the parameters and lists the events files."""
         number(self.test_size)  # a ValueError here rather than after featurizing
-        if self.threshold != "auto":
-            float(self.threshold)
+        if not self.chosen_on_folds():
+            float(self.threshold)  # fu-fit checks the rules' own syntax
         if not 1 <= self.buckets <= 256:
             raise ValueError("--buckets must be between 1 and 256 (fu-partition's limit)")
         if self.calibrate not in ("none", "sigmoid"):
@@ -160,6 +161,10 @@ class FuTrainFlow(FlowSpec):
                 self.test_events_url, self.truth_url = tables.put(test_events), tables.put(truth)
         self.next(self.cv, self.fit)
 
+    def chosen_on_folds(self):
+        """auto, capacity:R and cost:fp=A,fn=B are chosen on out-of-fold scores."""
+        return self.threshold == "auto" or self.threshold.startswith(("capacity:", "cost:"))
+
     def feature_args(self):
         return ["--features", self.features] if self.features else []
 
@@ -180,13 +185,14 @@ class FuTrainFlow(FlowSpec):
     @resources(cpu=2, memory=4096)
     @step
     def fit(self):
-        """The model, fitted on all train users (the folds matter only for --threshold auto and --calibrate)."""
+        """The model, fitted on all train users (the folds matter only for a threshold chosen on
+        out-of-fold scores and for --calibrate)."""
         with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
             train = Tables(self.root, work).get(self.train_url)
             args = ["--threshold", self.threshold] + self.feature_args()
             if self.calibrate != "none":
                 args += ["--calibrate", self.calibrate]
-            if self.threshold == "auto" or self.calibrate != "none":
+            if self.chosen_on_folds() or self.calibrate != "none":
                 args += ["--folds", self.cv_folds, "--seed", self.random_state]
             model, metrics = os.path.join(work, "model.json"), os.path.join(work, "train_metrics.json")
             run("fu-fit", "-i", train, *args, "--metrics", metrics, "-o", model)

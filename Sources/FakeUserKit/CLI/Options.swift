@@ -83,6 +83,16 @@ public struct OutputOptions: ParsableArguments {
     }
 }
 
+/// The model a scoring or monitoring tool reads.
+public struct ModelOption: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"), completion: .file())
+    public var model: String
+
+    public init() {}
+
+    public func load() throws -> Model { try Model.load(model) }
+}
+
 /// How a tool that writes a table writes it.
 public struct FormatOption: ParsableArguments {
     @Option(help: "Output table format: csv or jsonl.")
@@ -93,8 +103,7 @@ public struct FormatOption: ParsableArguments {
 
 /// The model a scoring tool reads and how it answers: fu-score and fu-watch.
 public struct ScoringOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: ArgumentHelp("The model file (from fu-fit).", valueName: "file"), completion: .file())
-    public var model: String
+    @OptionGroup public var source: ModelOption
 
     @Option(help: ArgumentHelp("Decision threshold instead of the model's.", valueName: "x"))
     public var threshold: Double?
@@ -113,7 +122,7 @@ public struct ScoringOptions: ParsableArguments {
 
     /// The model, with `--explain` checked against its feature count (a usage error).
     public func loadModel() throws -> Model {
-        let loaded = try Model.load(model)
+        let loaded = try source.load()
         if let explain {
             do { try Reasons.check(explain, featureCount: loaded.features.count) } catch let error as ToolError {
                 throw ToolError.usage("--\(error.message)")

@@ -148,9 +148,16 @@ public func groupedDigits(_ value: Int) -> String {
 /// A score with three decimals (`0.912`), or `n/a`.
 public func threeDecimals(_ value: Double?) -> String {
     guard let value, value.isFinite else { return "n/a" }
-    let thousandths = Int((abs(value) * 1000).rounded())
-    let fraction = String(thousandths % 1000)
-    return (value < 0 && thousandths > 0 ? "-" : "") + "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    return fixedDecimals(value, 3)
+}
+
+/// `0.0123`: a finite number with `places` decimals (at most 9), rounded half away from zero.
+public func fixedDecimals(_ value: Double, _ places: Int) -> String {
+    var unit = 1
+    for _ in 0..<places { unit *= 10 }
+    let scaled = Int((abs(value) * Double(unit)).rounded())
+    let fraction = String(scaled % unit)
+    return (value < 0 && scaled > 0 ? "-" : "") + "\(scaled / unit)." + String(repeating: "0", count: places - fraction.count) + fraction
 }
 
 /// Counts the finished steps of one phase (models fitted, folds done) from any thread and

@@ -1,6 +1,9 @@
 /// Exit codes from sysexits.h, the contract of docs/design.md.
 public enum ExitStatus: Int32, Sendable {
     case ok = 0
+    /// A check the user asked for failed (fu-drift --fail-above): as diff and cmp say
+    /// "different" with 1, apart from the errors below.
+    case checkFailed = 1
     case usage = 64
     case dataError = 65
     case noInput = 66

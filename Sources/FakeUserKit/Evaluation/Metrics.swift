@@ -207,7 +207,7 @@ typealias CurvePoint = (truePositives: Int, falsePositives: Int, threshold: Doub
 
 /// Calls `body` with each curve point, from the highest score down. Each class's scores
 /// are sorted apart and walked together: 8 bytes a row and no list of points.
-private func forEachCurvePoint(labels: [UInt8], scores: [Double], _ body: (CurvePoint) -> Void) {
+func forEachCurvePoint(labels: [UInt8], scores: [Double], _ body: (CurvePoint) -> Void) {
     let positiveCount = labels.reduce(0) { $0 + Int($1) }
     var positive: [Double] = []
     var negative: [Double] = []

@@ -3,15 +3,43 @@ public enum ThresholdChoice: Sendable, Equatable {
     case fixed(Double)
     /// The F1-optimal threshold over out-of-fold probabilities of stratified k-fold.
     case auto(folds: Int, seed: UInt64)
+    /// Flag at most this share of users, on out-of-fold probabilities.
+    case capacity(share: Double, folds: Int, seed: UInt64)
+    /// The least expected cost on out-of-fold probabilities, a false positive costing
+    /// `falsePositive` and a false negative `falseNegative`.
+    case cost(falsePositive: Double, falseNegative: Double, folds: Int, seed: UInt64)
 
-    /// Parses `0.37` or `auto`.
+    /// Parses `0.37`, `auto`, `capacity:R` or `cost:fp=A,fn=B`.
     public init(parsing text: String, folds: Int, seed: UInt64) throws {
+        let usage = ToolError.usage(
+            "--threshold must be a probability between 0 and 1, 'auto', 'capacity:R' (a share of users in (0, 1]) or 'cost:fp=A,fn=B' (positive costs), not '\(text)'")
         if text == "auto" {
             self = .auto(folds: folds, seed: seed)
+        } else if text.hasPrefix("capacity:") {
+            guard let share = Double(text.dropFirst("capacity:".count)), share > 0, share <= 1 else { throw usage }
+            self = .capacity(share: share, folds: folds, seed: seed)
+        } else if text.hasPrefix("cost:") {
+            var costs: [String: Double] = [:]
+            for part in text.dropFirst("cost:".count).split(separator: ",", omittingEmptySubsequences: false) {
+                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+                guard pair.count == 2, ["fp", "fn"].contains(pair[0]), costs[pair[0]] == nil,
+                      let value = Double(pair[1]), value > 0, value.isFinite else { throw usage }
+                costs[pair[0]] = value
+            }
+            guard let fp = costs["fp"], let fn = costs["fn"] else { throw usage }
+            self = .cost(falsePositive: fp, falseNegative: fn, folds: folds, seed: seed)
         } else if let value = Double(text), (0...1).contains(value) {
             self = .fixed(value)
         } else {
-            throw ToolError.usage("--threshold must be a probability between 0 and 1, or 'auto'")
+            throw usage
+        }
+    }
+
+    /// The k-fold run a threshold chosen on out-of-fold scores needs; nil for a fixed one.
+    var folds: (k: Int, seed: UInt64)? {
+        switch self {
+        case .fixed: nil
+        case .auto(let folds, let seed), .capacity(_, let folds, let seed), .cost(_, _, let folds, let seed): (folds, seed)
         }
     }
 }
@@ -31,11 +59,12 @@ public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
     calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
 ) throws -> (model: Model, folds: [FoldResult]) {
-    var k = folds, foldSeed = seed
-    if case .auto(let autoFolds, let autoSeed) = threshold { (k, foldSeed) = (autoFolds, autoSeed) }
-    let needsFolds = calibration == .sigmoid || !isFixed(threshold)
+    let (k, foldSeed) = threshold.folds ?? (folds, seed)
+    let needsFolds = calibration == .sigmoid || threshold.folds != nil
     let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
     var model = try trainer.train(table, labels: labels, selection: nil)
+    // The same rows the scaler saw: fu-drift compares new users with them.
+    if table.rowCount > 0 { model.trainingDistribution = TrainingDistribution(table: table) }
     counter.advance()
     var validation: CrossValidation?
     if needsFolds {
@@ -46,16 +75,25 @@ public func fitModel(
     if calibration == .sigmoid, let validation {
         model.calibration = Calibration.fitSigmoid(decisions: validation.decisionValues, labels: labels)
     }
+    // On the probabilities the model will give: calibrated ones when calibrated.
+    let scores = validation.map { $0.decisionValues.map(model.probability(decision:)) } ?? []
     switch threshold {
     case .fixed(let value):
         model.threshold = value
         model.training.thresholdSource = value == 0.5 ? "default" : "fixed"
     case .auto(let folds, _):
-        // On the probabilities the model will give: calibrated ones when calibrated.
-        let scores = validation!.decisionValues.map(model.probability(decision:))
         let best = bestF1Threshold(labels: labels, scores: scores)
         model.threshold = best.threshold
         model.training.thresholdSource = "auto (\(folds)-fold out-of-fold F1 \(best.f1))"
+    case .capacity(let share, let folds, _):
+        let chosen = try capacityThreshold(scores: scores, share: share)
+        model.threshold = chosen.threshold
+        model.training.thresholdSource = "capacity \(share) (\(folds)-fold out-of-fold: flags \(chosen.flagged) of \(scores.count) users)"
+    case .cost(let falsePositive, let falseNegative, let folds, _):
+        let chosen = leastCostThreshold(labels: labels, scores: scores, falsePositive: falsePositive, falseNegative: falseNegative)
+        model.threshold = chosen.threshold
+        model.training.thresholdSource = "cost fp=\(shortest(falsePositive)) fn=\(shortest(falseNegative)) (\(folds)-fold out-of-fold: "
+            + "\(chosen.falsePositives) false positives, \(chosen.falseNegatives) false negatives, cost \(shortest(chosen.cost)))"
     }
     // Never hand out a model that fu's own loader would refuse.
     do {
@@ -64,9 +102,4 @@ public func fitModel(
         throw ToolError(.software, "\(error.message); not written")
     }
     return (model, validation?.folds ?? [])
-}
-
-private func isFixed(_ choice: ThresholdChoice) -> Bool {
-    if case .fixed = choice { return true }
-    return false
 }

@@ -56,10 +56,15 @@ public struct Model: Sendable, Equatable {
     public var training: TrainingFacts
     /// Platt scaling of the decision value; nil: the regression's own sigmoid.
     public var calibration: Calibration?
+    /// Each feature's training deciles, for fu-drift; nil in models fitted before fu kept
+    /// them. It changes no score, so it does not raise the format version: an fu that
+    /// ignores it scores the model the same.
+    public var trainingDistribution: TrainingDistribution?
 
     public init(
         features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double,
-        training: TrainingFacts, calibration: Calibration? = nil, eventTypeColumns: [String]? = nil
+        training: TrainingFacts, calibration: Calibration? = nil, eventTypeColumns: [String]? = nil,
+        trainingDistribution: TrainingDistribution? = nil
     ) {
         let perType = eventTypeColumns ?? Model.perEventTypeColumns(of: features)
         self.features = features
@@ -70,6 +75,7 @@ public struct Model: Sendable, Equatable {
         self.threshold = threshold
         self.training = training
         self.calibration = calibration
+        self.trainingDistribution = trainingDistribution
     }
 
     /// Events give only fu-featurize's columns: a model with a column of the user's own
@@ -206,7 +212,7 @@ public struct Model: Sendable, Equatable {
                 ("folds", training.folds.map { .integer($0) } ?? .null),
                 ("tool_version", .string(training.toolVersion)),
             ])),
-        ])
+        ] + (trainingDistribution.map { [("training_distribution", $0.json(names: features))] } ?? []))
     }
 
     /// Reads and validates a model file: format tag and version, lengths, finite values.
@@ -267,6 +273,12 @@ public struct Model: Sendable, Equatable {
             }
             return calibration
         }
+        var distribution: TrainingDistribution?
+        if let value = document["training_distribution"], value != .null {
+            do { distribution = try TrainingDistribution(json: value, names: features) } catch {
+                throw fail("'training_distribution' \(error.message)")
+            }
+        }
         let facts = document["training"]
         let weights = (try? numbers(facts?["class_weights"], "training.class_weights")) ?? [1, 1]
         let training = TrainingFacts(
@@ -283,6 +295,6 @@ public struct Model: Sendable, Equatable {
         return Model(
             features: features, scaler: StandardScaler(mean: mean, scale: scale), coefficients: coefficients,
             intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training,
-            calibration: calibration, eventTypeColumns: eventTypeColumns)
+            calibration: calibration, eventTypeColumns: eventTypeColumns, trainingDistribution: distribution)
     }
 }

@@ -42,6 +42,7 @@ public struct EvaluationReport: Sendable {
         case "test": return inputs.testMetrics
         case "cv": return inputs.crossValidation
         case "parameters": return inputs.parameters
+        case "baseline": return inputs.baseline
         default: return inputs.modelJSON
         }
     }
@@ -94,6 +95,7 @@ public struct EvaluationReport: Sendable {
     public var html: String {
         var cards: [String] = []
         cards.append(summaryCard)
+        if inputs.baseline != nil { cards.append(baselineCard) }
         cards.append(confusionCard)
         cards.append(rocCard)
         cards.append(precisionRecallCard)
@@ -166,6 +168,22 @@ public struct EvaluationReport: Sendable {
             body += "<p class=\"note\">Cross-validation F1 \(number("cv", "mean_f1")) ± \(number("cv", "std_f1")), ROC AUC \(number("cv", "mean/roc_auc")) ± \(number("cv", "std/roc_auc")).</p>"
         }
         return card("Test set", body, id: "summary")
+    }
+
+    /// This run's test metrics beside the baseline's (`--baseline`), as the terminal table.
+    var baselineCard: String {
+        let comparison = MetricsComparison(old: inputs.baseline ?? .null, new: inputs.testMetrics)
+        let rows = comparison.rows.map { row in
+            let change = row.change.map { change in
+                row.isCount ? "<span class=\"num\" data-computed=\"change/\(escapeHTML(row.key))\" data-value=\"\(shortest(change))\">\(change > 0 ? "+" : "")\(shortest(change))</span>"
+                    : (change > 0 ? "+" : "") + computed("change/\(escapeHTML(row.key))", change)
+            } ?? "<span class=\"missing\">—</span>"
+            return "<tr><th>\(row.metric)</th><td>\(number("baseline", row.key, count: row.isCount))</td>"
+                + "<td>\(number("test", row.key, count: row.isCount))</td><td>\(change)</td></tr>"
+        }
+        let body = "<table class=\"figures\"><tr><th></th><th>baseline</th><th>this run</th><th>change</th></tr>" + rows.joined() + "</table>"
+            + "<p class=\"note\">The baseline is a previous run's test metrics (<code>--baseline</code>); change is this run's value minus the baseline's.</p>"
+        return card("Compared with the baseline", body, id: "baseline")
     }
 
     func label(_ key: String) -> String {
@@ -253,22 +271,35 @@ public struct EvaluationReport: Sendable {
         for (name, style) in [("precision", "s-precision"), ("recall", "s-recall"), ("f1", "s-f1")] {
             chart.line(points(table, "threshold", name), series: name, style: style)
         }
+        // The capacity curve: the share of test users a threshold flags (probability ≥ it).
+        let users = Double(max(inputs.test.count, 1))
+        let flagged = zip(table.column("true_positives"), table.column("false_positives")).map { ($0 + $1) / users }
+        chart.line(downsample(Array(zip(table.column("threshold"), flagged)), limit: EvaluationReport.pointLimit), series: "flagged", style: "s-flagged")
         if let best = inputs.crossValidation?["best_threshold"]?.doubleValue {
             chart.vertical(at: best, style: "best", label: "F1-optimal out-of-fold threshold \(fixed(best, 4))")
         }
         let chosen = inputs.threshold
         chart.vertical(at: chosen, style: "chosen", label: "chosen threshold \(fixed(chosen, 4))")
-        let atChosen: [(x: Double, y: Double, title: String)] = [("precision", "1/precision"), ("recall", "1/recall"), ("F1", "1/f1-score")]
+        var atChosen: [(x: Double, y: Double, title: String)] = [("precision", "1/precision"), ("recall", "1/recall"), ("F1", "1/f1-score")]
             .compactMap { name, path in
                 EvaluationReport.lookup(inputs.testMetrics, path)?.doubleValue.map { (chosen, $0, "\(name) at the threshold: \(fixed($0, 4))") }
             }
+        let predictedFake = [0, 1].compactMap { EvaluationReport.lookup(inputs.testMetrics, "confusion_matrix/\($0)/1")?.intValue }
+        if predictedFake.count == 2 {
+            let share = Double(predictedFake[0] + predictedFake[1]) / users
+            atChosen.append((chosen, share, "share flagged at the threshold: \(fixed(share, 4))"))
+        }
         chart.markers(atChosen, series: "chosen", style: "s-chosen")
         var entries: [(style: String, label: String)] = [("s-precision", "precision"), ("s-recall", "recall"), ("s-f1", "F1"),
+                                                         ("s-flagged", "share flagged"),
                                                          ("chosen", "chosen \(number("test", "threshold", digits: 3))")]
         if inputs.crossValidation?["best_threshold"] != nil {
             entries.append(("best", "best out-of-fold F1 at \(number("cv", "best_threshold", digits: 3))"))
         }
-        return card("Precision, recall and F1 by threshold", chart.render(label: "Precision, recall and F1 against the threshold") + legend(entries),
+        // How the model's threshold was chosen (a review capacity, a cost), at the point it marks.
+        let note = "<p class=\"note\">The model's threshold: \(text("model", "training/threshold_source")).</p>"
+        return card("Precision, recall, F1 and users flagged by threshold",
+                    chart.render(label: "Precision, recall, F1 and the share of users flagged against the threshold") + legend(entries) + note,
                     id: "threshold-card")
     }
 
@@ -399,14 +430,14 @@ public struct EvaluationReport: Sendable {
         .s-test{stroke:var(--test);fill:var(--test)}polyline.s-test{fill:none}
         .s-oof{stroke:var(--oof);fill:var(--oof)}polyline.s-oof{fill:none;stroke-dasharray:6 3;stroke-width:1.6}
         .s-before{stroke:var(--muted);fill:var(--muted)}polyline.s-before{fill:none;stroke-dasharray:2 3;stroke-width:1.6}
-        .s-precision{stroke:#2563eb}.s-recall{stroke:#16a34a}.s-f1{stroke:#9333ea}
+        .s-precision{stroke:#2563eb}.s-recall{stroke:#16a34a}.s-f1{stroke:#9333ea}polyline.s-flagged{stroke:#64748b;stroke-dasharray:2 3;stroke-width:1.6}
         g.s-chosen circle{fill:#111827}
         line.chosen{stroke:#111827;stroke-width:1.5}line.best{stroke:var(--oof);stroke-dasharray:3 3;stroke-width:1.5}
         .bars rect{fill:var(--test);opacity:.85}polyline.mean{stroke:var(--oof);stroke-dasharray:5 3;stroke-width:1.5}
         .legend{display:flex;flex-wrap:wrap;gap:4px 14px;margin-top:6px;color:var(--muted);font-size:12.5px}
         .legend .key{display:inline-block;width:18px;height:0;border-top:3px solid;margin-right:6px;vertical-align:middle}
         .key.s-test{border-color:var(--test)}.key.s-oof{border-top-style:dashed;border-color:var(--oof)}.key.s-before{border-top-style:dotted;border-color:var(--muted)}
-        .key.s-precision{border-color:#2563eb}.key.s-recall{border-color:#16a34a}.key.s-f1{border-color:#9333ea}
+        .key.s-precision{border-color:#2563eb}.key.s-recall{border-color:#16a34a}.key.s-f1{border-color:#9333ea}.key.s-flagged{border-top-style:dotted;border-color:#64748b}
         .key.chosen{border-color:#111827;width:3px;height:12px;border-top:0;border-left:2px solid #111827}
         .key.best{border-color:var(--oof);width:3px;height:12px;border-top:0;border-left:2px dashed var(--oof)}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}

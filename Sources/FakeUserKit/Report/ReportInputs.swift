@@ -21,6 +21,8 @@ public struct ReportInputs: Sendable {
     /// train.sh's `parameters` (when the metrics file is the workflow's).
     public var parameters: JSONValue?
     public var inputDigest: String?
+    /// A previous run's test metrics (`--baseline`), shown beside these.
+    public var baseline: JSONValue?
     /// When the report was made, as text; nil leaves it out (a reproducible report).
     public var date: String?
 

@@ -46,6 +46,8 @@ public struct ScoredBatch: Sendable {
     public var events: Int
     /// Each user's strongest contributions, when asked for (`?explain=K`).
     public var reasons: Reasons? = nil
+    /// The users' features in the model's columns (for the drift window); nil without users.
+    public var table: FeatureTable? = nil
 
     public var fakeCount: Int { probabilities.count { $0 >= threshold } }
 
@@ -106,7 +108,7 @@ public func scoreEventBatch(
         }
         return ScoredBatch(
             ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows,
-            reasons: try explain.map { try Reasons(model: model, table: table, k: $0) })
+            reasons: try explain.map { try Reasons(model: model, table: table, k: $0) }, table: table)
     }
 }
 

@@ -16,7 +16,7 @@ public struct StreamScores: Sendable {
     public private(set) var users: [UserScore] = []
     /// Events in the batch these scores answer (`ingest`).
     public internal(set) var batchEvents = 0
-    let model: Model
+    public let model: Model
     /// K reasons a user, when asked for.
     let explain: Int?
 
@@ -38,12 +38,14 @@ public struct StreamScores: Sendable {
 
     public var flaggedCount: Int { users.count { $0.fake } }
 
+    /// The users' model features (for reasons, and for fu-serve's drift window).
+    public var table: FeatureTable {
+        FeatureTable(ids: users.map(\.id), labels: nil, names: model.features, values: users.flatMap(\.features))
+    }
+
     /// CSV, or JSON Lines (one object a user).
     public func write(to output: ByteOutput, format: TableFormat) throws {
-        let reasons = try explain.map { k in
-            let table = FeatureTable(ids: users.map(\.id), labels: nil, names: model.features, values: users.flatMap(\.features))
-            return try Reasons(model: model, table: table, k: k)
-        }
+        let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
         try writePredictions(
             ids: users.map(\.id), probabilities: users.map(\.probability), threshold: model.threshold, to: output, format: format,
             reasons: reasons, stream: (users.map(\.fake), users.map(\.events)))
