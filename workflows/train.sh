@@ -220,7 +220,8 @@ jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile t
 # out-of-fold scores, the metrics file (test metrics, cv, parameters). No wall-clock date:
 # SOURCE_DATE_EPOCH's when set (it is then part of the stage's key).
 input_digest=sha256:$(file_digest "$input" "no digest of the input for the report") || exit 1
-report_args=(--input-digest "$input_digest")
+# The name without its folder: the report must not depend on where the checkout is.
+report_args=(--input-digest "$input_digest" --input-name "$(basename "$input")")
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
     report_key="--input-digest $input_digest SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
 else

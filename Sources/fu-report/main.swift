@@ -53,6 +53,9 @@ struct Report: FuTool {
     @Option(help: ArgumentHelp("A digest of the input data, shown as its provenance (e.g. sha256:…).", valueName: "text"))
     var inputDigest: String?
 
+    @Option(help: ArgumentHelp("The input data's name (its path), shown beside its digest.", valueName: "text"))
+    var inputName: String?
+
     @Option(help: ArgumentHelp("A previous run's metrics file (fu-score --metrics, or train.sh's): show each test metric's old value, new value and change: in the page, and on stderr.", valueName: "file"))
     var baseline: String?
 
@@ -63,6 +66,7 @@ struct Report: FuTool {
         var inputs = try ReportInputs.load(
             model: model, predictions: predictions, truth: truth, metrics: metrics, crossValidation: cv, outOfFold: oof,
             inputDigest: inputDigest, date: noDate ? nil : reportDate())
+        inputs.inputName = inputName
         inputs.baseline = try baseline.map(MetricsComparison.baseline)
         let comparison = inputs.baseline.map { MetricsComparison(old: $0, new: inputs.testMetrics) }
         let report = EvaluationReport(inputs)

@@ -277,6 +277,26 @@ import Testing
                                       "model": try ReportEndToEnd.json(work, "model.json"), "baseline": try ReportEndToEnd.json(work, "test-metrics.json")]
         #expect(ReportEndToEnd.checkFigures(dom, sources) == ReportEndToEnd.figures(try work.read("report.html")).count)
         #expect(ReportEndToEnd.figures(dom).count > 100)
+
+        // Issue 19: the features' meanings, means by class (checked above with the model's
+        // numbers) and correlated pairs; the test users the model got wrong with reasons.
+        #expect(dom.contains("<small class=\"meaning\">events per distinct category (total_events / unique_categories)</small>"))
+        let pairs = try ReportEndToEnd.json(work, "model.json")["feature_summary"]?["correlated"]?.arrayValue?.count ?? -1
+        #expect(pairs > 0 && dom.components(separatedBy: "<li><code>").count - 1 == pairs)
+        let metrics = try ReportEndToEnd.json(work, "test-metrics.json")
+        let threshold = metrics["threshold"]?.doubleValue ?? -1
+        let predicted = Dictionary(uniqueKeysWithValues: csvRows(try work.read("predictions.csv")).dropFirst().map { ($0[0], Double($0[2])!) })
+        for (table, confusionKey, flagged) in [("false-positives", "0/1", true), ("false-negatives", "1/0", false)] {
+            let count = Int(ReportEndToEnd.lookup(metrics, "confusion_matrix/\(confusionKey)") ?? -1)
+            let listed = try Regex(#"data-computed="\#(table)/([^"]+)" data-value="([^"]+)""#)
+            let rows = dom.matches(of: listed).map { (String($0.output[1].substring!), Double($0.output[2].substring!)!) }
+            #expect(rows.count == min(count, EvaluationReport.mistakesShown), "\(table)")
+            for (user, probability) in rows {
+                #expect(predicted[user] == probability)
+                #expect((probability >= threshold) == flagged)
+            }
+        }
+        #expect(dom.contains("<td class=\"why\"><code>"), "the mistakes have their reasons")
     }
 
     /// The check above would see a broken page: a console error is reported, a failed

@@ -119,10 +119,10 @@ struct ReportTests {
             let expected = isExp ? exp(raw) : raw
             #expect(abs(shown - expected) <= 2 * expected.ulp, "\(part(1))/\(part(2)): shows \(shown), the file has \(expected)")
         }
-        #expect(html.contains("<th>a&lt;b</th>"))  // names are escaped
+        #expect(html.contains("<th>a&lt;b<br><small class=\"meaning\">a&lt;b events the user made</small></th>"))  // names are escaped
         #expect(html.contains("sha256:abc") && html.contains("not recorded"))
         // Sorted by |coefficient|: click_ad_ratio (2.25), a<b (-1), total_events (0.5).
-        let order = ["click_ad_ratio", "a&lt;b", "total_events"].map { html.range(of: "<th>\($0)</th>")!.lowerBound }
+        let order = ["click_ad_ratio", "a&lt;b", "total_events"].map { html.range(of: "<th>\($0)<br>")!.lowerBound }
         #expect(order == order.sorted())
         #expect(!html.contains("data-chart=\"folds\""))  // no cross-validation given
     }

@@ -162,3 +162,25 @@ struct FeatureSet {
         put(Double(counts.distinctPairs(user: user)))
     }
 }
+
+extension FeatureSet {
+    /// A feature's meaning in one line, for the report (docs/reference.md has the formulas).
+    public static func meaning(of name: String) -> String {
+        switch name {
+        case "total_events": return "events the user made"
+        case "click_ad_ratio": return "share of the user's events that are click_ad"
+        case "send_email_ratio": return "share of the user's events that are send_email"
+        case "unique_categories": return "distinct categories the user's events fell in"
+        case "category_repeat_ratio": return "events per distinct category (total_events / unique_categories)"
+        case "click_ratio": return "share of events that are clicks (click_ad or click_carrousel)"
+        case "unique_events": return "distinct event types the user made"
+        case "event_entropy": return "how evenly the user's events spread over types (0: one type only)"
+        case "category_entropy": return "how evenly the user's events spread over categories (0: one category only)"
+        case "top_category_share": return "share of events in the user's most frequent category"
+        case "unique_event_category_pairs": return "distinct (event type, category) pairs"
+        default:
+            if name.hasSuffix("_ratio") { return "share of the user's events that are \(name.dropLast("_ratio".count))" }
+            return "\(name) events the user made"
+        }
+    }
+}

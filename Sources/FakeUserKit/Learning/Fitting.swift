@@ -65,6 +65,8 @@ public func fitModel(
     var model = try trainer.train(table, labels: labels, selection: nil)
     // The same rows the scaler saw: fu-drift compares new users with them.
     if table.rowCount > 0 { model.trainingDistribution = TrainingDistribution(table: table) }
+    // For the report: what fakes and real users look like, and which features move together.
+    if table.rowCount > 0 { model.featureSummary = FeatureSummary(table: table, labels: labels) }
     counter.advance()
     var validation: CrossValidation?
     if needsFolds {

@@ -60,6 +60,9 @@ public struct Model: Sendable, Equatable {
     /// them. It changes no score, so it does not raise the format version: an fu that
     /// ignores it scores the model the same.
     public var trainingDistribution: TrainingDistribution?
+    /// Each feature's mean by class and the strongly correlated pairs, for the report;
+    /// nil in older models. Changes no score either.
+    public var featureSummary: FeatureSummary?
 
     public init(
         features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double,
@@ -212,7 +215,8 @@ public struct Model: Sendable, Equatable {
                 ("folds", training.folds.map { .integer($0) } ?? .null),
                 ("tool_version", .string(training.toolVersion)),
             ])),
-        ] + (trainingDistribution.map { [("training_distribution", $0.json(names: features))] } ?? []))
+        ] + (trainingDistribution.map { [("training_distribution", $0.json(names: features))] } ?? [])
+          + (featureSummary.map { [("feature_summary", $0.json(names: features))] } ?? []))
     }
 
     /// Reads and validates a model file: format tag and version, lengths, finite values.
@@ -279,6 +283,12 @@ public struct Model: Sendable, Equatable {
                 throw fail("'training_distribution' \(error.message)")
             }
         }
+        var summary: FeatureSummary?
+        if let value = document["feature_summary"], value != .null {
+            do { summary = try FeatureSummary(json: value, names: features) } catch {
+                throw fail("'feature_summary' \(error.message)")
+            }
+        }
         let facts = document["training"]
         let weights = (try? numbers(facts?["class_weights"], "training.class_weights")) ?? [1, 1]
         let training = TrainingFacts(
@@ -292,9 +302,11 @@ public struct Model: Sendable, Equatable {
             thresholdSource: facts?["threshold_source"]?.stringValue ?? "",
             seed: facts?["seed"]?.intValue.map { UInt64(truncatingIfNeeded: $0) }, folds: facts?["folds"]?.intValue,
             toolVersion: facts?["tool_version"]?.stringValue ?? "")
-        return Model(
+        var model = Model(
             features: features, scaler: StandardScaler(mean: mean, scale: scale), coefficients: coefficients,
             intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training,
             calibration: calibration, eventTypeColumns: eventTypeColumns, trainingDistribution: distribution)
+        model.featureSummary = summary
+        return model
     }
 }

@@ -30,6 +30,14 @@ public struct Reasons: Sendable {
         self.rank = rank
     }
 
+    /// Row `row`'s K strongest features with their raw values and contributions, strongest first.
+    func explanation(row: Int) -> [(feature: String, value: Double, contribution: Double)] {
+        var top = [Int](repeating: 0, count: k), terms = [Double](repeating: 0, count: k)
+        strongest(row: row, top: &top, terms: &terms)
+        let width = names.count
+        return zip(top, terms).map { (names[$0], table.values[row * width + $0], $1) }
+    }
+
     /// Row `row`'s K strongest features and their contributions into `top` and `terms`
     /// (each of K elements), strongest first.
     func strongest(row: Int, top: inout [Int], terms: inout [Double]) {

@@ -106,6 +106,7 @@ public struct EvaluationReport: Sendable {
         cards.append(dataCard)
         cards.append(provenanceCard)
         cards.append(featuresCard)
+        cards.append(mistakesCard)
         let model = inputs.model
         let subtitle = "Logistic regression on \(model.features.count) features · threshold \(number("test", "threshold", digits: 3))"
             + (inputs.date.map { " · made \(escapeHTML($0))" } ?? "")
@@ -154,16 +155,35 @@ public struct EvaluationReport: Sendable {
         ]
         // Keys this fu does not write itself (newer metrics), shown as they come.
         let known: Set<String> = ["0", "1", "accuracy", "macro avg", "weighted avg", "roc_auc", "average_precision", "confusion_matrix", "threshold"]
+        var leftOut: [String] = [], bounded: [Int] = []
         for (key, value) in inputs.testMetrics.objectPairs where !known.contains(key) {
             if value.doubleValue != nil {
                 rows.append((label(key), number("test", key)))
             } else {
                 for (inner, innerValue) in value.objectPairs where innerValue.doubleValue != nil {
+                    // Precision at k for k at least the test set's size is only its share of fakes.
+                    if key == "precision_at_k", let k = Int(inner) {
+                        if k >= inputs.test.count {
+                            leftOut.append(escapeHTML(inner))
+                            continue
+                        }
+                        // With fewer fakes than k, precision at k cannot pass fakes / k.
+                        if k > inputs.test.positives { bounded.append(k) }
+                    }
                     rows.append(("\(label(key)) · \(escapeHTML(inner))", number("test", "\(key)/\(inner)")))
                 }
             }
         }
         var body = "<table class=\"figures\">" + rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined() + "</table>"
+        if !leftOut.isEmpty {
+            body += "<p class=\"note\">Precision at k = \(leftOut.joined(separator: ", ")) is left out: the test set has only \(groupedInteger(inputs.test.count)) users, so it would be the share of fakes among them.</p>"
+        }
+        if !bounded.isEmpty {
+            let fakes = inputs.test.positives
+            body += "<p class=\"note\">The test set has \(groupedInteger(fakes)) fakes, so precision at k is at most "
+                + bounded.map { "\(fixed(Double(fakes) / Double($0), 3)) for k = \($0)" }.joined(separator: ", ") + ".</p>"
+        }
+        body += bestThresholdNote
         if inputs.crossValidation != nil {
             body += "<p class=\"note\">Cross-validation F1 \(number("cv", "mean_f1")) ± \(number("cv", "std_f1")), ROC AUC \(number("cv", "mean/roc_auc")) ± \(number("cv", "std/roc_auc")).</p>"
         }
@@ -359,15 +379,18 @@ public struct EvaluationReport: Sendable {
             let bar = coefficient >= 0
                 ? "<span class=\"bar up\" style=\"left:50%;width:\(fixed(width, 1))%\"></span>"
                 : "<span class=\"bar down\" style=\"left:\(fixed(50 - width, 1))%;width:\(fixed(width, 1))%\"></span>"
-            rows += "<tr><th>\(escapeHTML(model.features[index]))</th><td>\(number("model", "coefficients/\(index)"))</td>"
+            let name = model.features[index]
+            rows += "<tr><th>\(escapeHTML(name))<br><small class=\"meaning\">\(escapeHTML(FeatureSet.meaning(of: name)))</small></th><td>\(number("model", "coefficients/\(index)"))</td>"
                 + "<td class=\"barcell\"><span class=\"axis\"></span>\(bar)</td>"
                 + "<td>\(number("model", "coefficients/\(index)", digits: 3, function: "exp"))</td>"
+                + "<td>\(number("model", "feature_summary/mean_fake/\(index)", digits: 3))</td><td>\(number("model", "feature_summary/mean_real/\(index)", digits: 3))</td>"
                 + "<td>\(number("model", "scaler/scale/\(index)", digits: 3))</td><td>\(number("model", "scaler/mean/\(index)", digits: 3))</td></tr>"
         }
-        rows += "<tr class=\"total\"><th>intercept</th><td>\(number("model", "intercept"))</td><td class=\"note\">odds of fake for a user at every mean →</td><td>\(number("model", "intercept", digits: 3, function: "exp"))</td><td></td><td></td></tr>"
+        rows += "<tr class=\"total\"><th>intercept</th><td>\(number("model", "intercept"))</td><td class=\"note\">odds of fake for a user at every mean →</td><td>\(number("model", "intercept", digits: 3, function: "exp"))</td><td></td><td></td><td></td><td></td></tr>"
         let body = """
-            <p class="note">Coefficients are per standard deviation of the feature (the model standardizes with the training users' mean and SD), so the odds ratio e<sup>coefficient</sup> is how the odds of fake multiply when the feature rises by one SD. Sorted by |coefficient|; red raises P(fake), blue lowers it.</p>
-            <table class="features"><tr><th>feature</th><th>coefficient</th><th class="barcell">← real · fake →</th><th>odds ratio per SD</th><th>SD</th><th>mean</th></tr>
+            <p class="note">Coefficients are per standard deviation of the feature (the model standardizes with the training users' mean and SD), so the odds ratio e<sup>coefficient</sup> is how the odds of fake multiply when the feature rises by one SD <em>with the other features held still</em>. Sorted by |coefficient|; red raises P(fake), blue lowers it. The means by class are the training users' (what fakes and real users look like).</p>
+            \(correlatedNote)
+            <table class="features"><tr><th>feature</th><th>coefficient</th><th class="barcell">← real · fake →</th><th>odds ratio per SD</th><th>mean, fakes</th><th>mean, real</th><th>SD</th><th>mean</th></tr>
             \(rows)</table>
             """
         return card("Features", body, wide: true, id: "features")
@@ -389,7 +412,8 @@ public struct EvaluationReport: Sendable {
 
     var provenanceCard: String {
         var items: [(String, String)] = []
-        items.append(("input digest", inputs.inputDigest.map { "<code>\(escapeHTML($0))</code>" } ?? "<span class=\"missing\">not given</span>"))
+        items.append(("input", (inputs.inputName.map { "<code>\(escapeHTML($0))</code> " } ?? "")
+            + (inputs.inputDigest.map { "<code>\(escapeHTML($0))</code>" } ?? "<span class=\"missing\">digest not given</span>")))
         items.append(("model", "C \(text("model", "training/C")), class weight \(text("model", "training/class_weight")), \(text("model", "training/solver")), \(text("model", "training/iterations")) iterations, converged \(text("model", "training/converged"))"))
         items.append(("threshold source", text("model", "training/threshold_source")))
         if let calibration = inputs.modelJSON["calibration"], calibration != .null {

@@ -21,6 +21,11 @@ public struct ReportInputs: Sendable {
     /// train.sh's `parameters` (when the metrics file is the workflow's).
     public var parameters: JSONValue?
     public var inputDigest: String?
+    /// The input data's name, shown beside its digest.
+    public var inputName: String?
+    /// The test users' model features, when the truth file is the labelled test features
+    /// (as train.sh passes it): the mistakes are then listed with their reasons.
+    public var testFeatures: FeatureTable?
     /// A previous run's test metrics (`--baseline`), shown beside these.
     public var baseline: JSONValue?
     /// When the report was made, as text; nil leaves it out (a reproducible report).
@@ -52,6 +57,7 @@ public struct ReportInputs: Sendable {
         let modelJSON = try readFiniteJSON(modelPath, what: "model")
         let test = try ScoredUsers.read(predictions: predictions, truth: truth)
         var inputs = ReportInputs(model: model, modelJSON: modelJSON, test: test, testMetrics: .null, inputDigest: inputDigest, date: date)
+        inputs.testFeatures = try testFeatureTable(truth, model: model)
         if let metrics {
             let document = try readFiniteJSON(metrics, what: "metrics file")
             let testMetrics = document["test_metrics"] ?? document
@@ -91,6 +97,14 @@ public struct ReportInputs: Sendable {
         }
         return inputs
     }
+}
+
+/// The truth file's model features, when it has every one of them (fu-split's `--truth`
+/// file has only UserId and Fake: nil).
+func testFeatureTable(_ path: String, model: Model) throws -> FeatureTable? {
+    let reader = try TableReader(ByteInput(path: path))
+    guard model.features.allSatisfy({ reader.column($0) != nil }) else { return nil }
+    return try FeatureTable.read(reader, features: model.features)
 }
 
 /// A JSON input of the report whose numbers are all finite: an overflowing number
