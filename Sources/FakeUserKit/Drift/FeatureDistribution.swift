@@ -85,16 +85,7 @@ public struct FeatureDistribution: Sendable, Equatable {
 
     /// Checks what `stabilityIndex` and `bin` rely on; the message says what is wrong.
     init(json: JSONValue) throws(DistributionProblem) {
-        func numbers(_ key: String) throws(DistributionProblem) -> [Double] {
-            guard let items = json[key]?.arrayValue else { throw DistributionProblem("'\(key)' is missing or not an array") }
-            var values: [Double] = []
-            for item in items {
-                guard let value = item.doubleValue, value.isFinite else { throw DistributionProblem("'\(key)' has a value that is not a finite number") }
-                values.append(value)
-            }
-            return values
-        }
-        let edges = try numbers("edges"), shares = try numbers("shares")
+        let edges = try finiteNumbers(json, "edges"), shares = try finiteNumbers(json, "shares")
         guard (1...9).contains(edges.count), zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw DistributionProblem("'edges' must be 1 to 9 increasing numbers")
         }
@@ -110,6 +101,17 @@ public struct FeatureDistribution: Sendable, Equatable {
         }
         self.init(edges: edges, shares: shares, minimum: minimum, maximum: maximum)
     }
+}
+
+/// `json[key]` as finite numbers, or the problem named.
+func finiteNumbers(_ json: JSONValue, _ key: String) throws(DistributionProblem) -> [Double] {
+    guard let items = json[key]?.arrayValue else { throw DistributionProblem("'\(key)' is missing or not an array") }
+    var values: [Double] = []
+    for item in items {
+        guard let value = item.doubleValue, value.isFinite else { throw DistributionProblem("'\(key)' has a value that is not a finite number") }
+        values.append(value)
+    }
+    return values
 }
 
 struct DistributionProblem: Error {

@@ -77,14 +77,8 @@ public struct FeatureSummary: Sendable, Equatable {
     /// Checks lengths, finite numbers and that each pair names two different features.
     init(json: JSONValue, names: [String]) throws(DistributionProblem) {
         func numbers(_ key: String) throws(DistributionProblem) -> [Double] {
-            guard let items = json[key]?.arrayValue, items.count == names.count else {
-                throw DistributionProblem("'\(key)' must be one number a feature")
-            }
-            var values: [Double] = []
-            for item in items {
-                guard let value = item.doubleValue, value.isFinite else { throw DistributionProblem("'\(key)' has a value that is not a finite number") }
-                values.append(value)
-            }
+            let values = try finiteNumbers(json, key)
+            guard values.count == names.count else { throw DistributionProblem("'\(key)' must be one number a feature") }
             return values
         }
         let meanFake = try numbers("mean_fake"), meanReal = try numbers("mean_real")
