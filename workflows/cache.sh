@@ -20,7 +20,9 @@ Options:
 USAGE
 }
 
-die() { echo "$workflow: error: $*" >&2; exit 64; }
+# shellcheck source=workflows/messages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/messages.sh"
+die() { usage_error "$@"; }
 
 (($#)) || { usage >&2; exit 64; }
 case $1 in -h | --help) usage; exit 0 ;; esac
@@ -35,7 +37,7 @@ while (($#)); do
         --keep-days) keep_days=$2; shift 2 ;;
         --dry-run) dry_run=1; shift ;;
         -h | --help) usage; exit 0 ;;
-        *) usage >&2; die "unknown option: $1" ;;
+        *) unknown_option "$1" ;;
     esac
 done
 [[ $keep_days =~ ^[0-9]+$ ]] || die "--keep-days needs a whole number of days, not '$keep_days'"

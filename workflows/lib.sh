@@ -8,6 +8,8 @@
 # before every use: a file damaged later (a full disk, a stray edit) is rebuilt, not trusted.
 
 fu_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=workflows/messages.sh
+source "$fu_root/workflows/messages.sh"
 
 # Where the fu tools are: $FU_BIN, else the release build, else PATH.
 fu_tool() {
@@ -24,9 +26,12 @@ fu_tool() {
     fi
 }
 
-say() { echo "$workflow: $*" >&2; }
+# grouped N: N with thousands separated (1,600,000), as the tools' summaries write counts.
+grouped() {
+    printf '%s' "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'
+}
+
 die() { say "error: $*"; exit 1; }
-usage_error() { say "error: $*"; exit 64; }
 
 now() { date +%s.%N; }
 
@@ -43,12 +48,6 @@ stage_jobs=()
 trap 'stop_stages; rm -rf "$summary_file" "${pending_outputs[@]}" ${stage_temporary:+"$stage_temporary"}' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# shown TEXT: TEXT on one line (a newline or tab as \n, \t), for messages and .about.
-shown() {
-    local text=${1//$'\n'/\\n}
-    printf '%s' "${text//$'\t'/\\t}"
-}
 
 # file_digest FILE WHAT: prints the SHA-256 of FILE's content; when FILE cannot be read,
 # stops the workflow saying WHAT (in a $(…), the caller must exit too).

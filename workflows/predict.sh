@@ -40,10 +40,10 @@ while (($#)); do
         --threshold) score_args+=(--threshold "$2"); shift 2 ;;
         --log-dir) log_dir=$2; shift 2 ;;
         -h | --help) usage; exit 0 ;;
-        *) usage >&2; die "unknown option: $1" ;;
+        *) unknown_option "$1" ;;
     esac
 done
-[ -n "$data" ] || { usage >&2; die "-i/--input (the events) is required"; }
+[ -n "$data" ] || usage_error "-i/--input (the events) is required; 'predict.sh --help' lists the options"
 export FU_LOG_DIR=$log_dir
 
 # The features go to a temporary file, so that a failing fu-featurize is the one error

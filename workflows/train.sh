@@ -87,7 +87,7 @@ while (($#)); do
         --force) force=1; shift ;;
         --from) from_stage=$2; shift 2 ;;
         -h | --help) usage; exit 0 ;;
-        *) usage >&2; die "unknown option: $1" ;;
+        *) unknown_option "$1" ;;
     esac
 done
 
@@ -250,7 +250,7 @@ IFS=$'\t' read -r cv_mean cv_std cv_folds precision recall f1 auc cut tn fp fn t
     [$cv.mean_f1, $cv.std_f1, $cv.folds, $t["1"].precision, $t["1"].recall, $t["1"]["f1-score"], ($t.roc_auc // 0), $t.threshold,
      $m[0][0], $m[0][1], $m[1][0], $m[1][1]] | @tsv' "$metrics_output")
 say "$(LC_ALL=C printf 'cross-validation F1 %.3f ± %.3f over %d folds' "$cv_mean" "$cv_std" "$cv_folds")"
-say "$(LC_ALL=C printf 'test: precision %.3f, recall %.3f, F1 %.3f, ROC AUC %.4f at threshold %s' "$precision" "$recall" "$f1" "$auc" "$cut")"
-say "confusion matrix: TN $tn, FP $fp, FN $fn, TP $tp (FP: real users flagged, FN: fakes missed)"
+say "$(LC_ALL=C printf 'test: precision %.3f, recall %.3f, F1 %.3f, ROC AUC %.4f at threshold %.4g' "$precision" "$recall" "$f1" "$auc" "$cut")"
+say "confusion matrix: TN $(grouped "$tn"), FP $(grouped "$fp"), FN $(grouped "$fn"), TP $(grouped "$tp") (FP: real users flagged, FN: fakes missed)"
 say "model: $model_output; metrics: $metrics_output"
 say "report: $report_output (open it in a browser; curves in $curves_output/)"

@@ -82,7 +82,7 @@ struct Fit: FuTool {
         let facts = model.training
         var lines = [
             "fitted on \(groupedDigits(facts.rows)) users (\(groupedDigits(facts.positives)) fake), \(table.featureCount) features, "
-                + "\(facts.iterations) iterations, \(facts.converged ? "converged" : "NOT converged"); threshold \(model.threshold)",
+                + "\(facts.iterations) iterations, \(facts.converged ? "converged" : "NOT converged"); threshold \(briefNumber(model.threshold))",
         ]
         if let calibration = model.calibration, let folds = facts.folds {
             lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(threeDecimals(calibration.a)), b \(threeDecimals(calibration.b))")

@@ -28,6 +28,12 @@ struct Score: FuTool {
     @Option(help: ArgumentHelp("Write evaluation metrics here (the input must have Fake).", valueName: "file"), completion: .file())
     var metrics: String?
 
+    func validate() throws {
+        if metrics == "-" && [nil, "-"].contains(outputOptions.output) {
+            throw ValidationError("--metrics - would write the metrics into the predictions on stdout; give the predictions -o FILE, or the metrics a file")
+        }
+    }
+
     func execute(logger: Logger) throws {
         try inputOptions.requireInput()
         let model = try scoring.loadModel()
@@ -64,7 +70,7 @@ struct Score: FuTool {
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
-        var lines = ["scored \(groupedDigits(table.rowCount)) users: \(groupedDigits(probabilities.count { $0 >= cut })) fake at threshold \(cut)"]
+        var lines = ["scored \(groupedDigits(table.rowCount)) users: \(groupedDigits(probabilities.count { $0 >= cut })) fake at threshold \(briefNumber(cut))"]
         if let report {
             lines.append("F1 \(threeDecimals(report.positive.f1)), AUC \(threeDecimals(report.rocAUC)), Brier \(threeDecimals(report.brierScore))")
         }

@@ -107,6 +107,23 @@ extension Conventions {
 }
 
 extension Conventions {
+    /// Issue 21: `fu-score --metrics -` would mix the JSON into the predictions on stdout.
+    @Test func metricsOnStdoutNeedsThePredictionsElsewhere() throws {
+        let work = try Workdir()
+        let model = try work.fixtureFromRepository("models/fake_user_detector.json")
+        #expect(try work.shell("fu-synth --users 300 --seed 3 | fu-featurize > features.csv").status == 0)
+        let mixed = try work.run("fu-score", ["-m", model, "--metrics", "-", "features.csv"])
+        #expect(mixed.status == 64)
+        #expect(mixed.stderr.contains("--metrics - would write the metrics into the predictions on stdout"))
+        #expect(mixed.stdout.isEmpty)
+        let apart = try work.run("fu-score", ["-m", model, "--metrics", "-", "-o", "predictions.csv", "features.csv"])
+        #expect(apart.status == 0)
+        let predictions = try work.read("predictions.csv")
+        #expect(apart.stdout.hasPrefix("{") && predictions.hasPrefix("UserId,Fake,Probability\n"))
+    }
+}
+
+extension Conventions {
     /// Issue 21: every tool's help pastes at 80 columns: no example is wrapped mid-command.
     @Test func helpExamplesFitEightyColumns() throws {
         let work = try Workdir()

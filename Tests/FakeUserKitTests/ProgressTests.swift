@@ -59,3 +59,11 @@ import Testing
         #expect(Progress.Pace(delay: -1).delay == 0.5 && Progress.Pace(delay: .nan).delay == 0.5)
     }
 }
+
+@Test func summaryThresholdsHaveFourSignificantDigitsAtMost() {
+    #expect(briefNumber(0.7127385742938241) == "0.7127")
+    #expect(briefNumber(0.5) == "0.5")
+    #expect(briefNumber(0) == "0")
+    #expect(briefNumber(0.000123456) == "0.0001235")
+    #expect(briefNumber(1) == "1")
+}

@@ -145,6 +145,14 @@ public func groupedDigits(_ value: Int) -> String {
     return (value < 0 ? "-" : "") + out
 }
 
+/// A threshold for a summary line: four significant digits at most (`0.7127`, `0.5`); the
+/// model file has every digit.
+public func briefNumber(_ value: Double) -> String {
+    guard value.isFinite, value != 0 else { return shortest(value) }
+    let scale = pow(10, 3 - floor(log10(abs(value))))
+    return shortest((value * scale).rounded() / scale)
+}
+
 /// A score with three decimals (`0.912`), or `n/a`.
 public func threeDecimals(_ value: Double?) -> String {
     guard let value, value.isFinite else { return "n/a" }
