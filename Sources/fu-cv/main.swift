@@ -18,10 +18,12 @@ struct CrossValidate: FuTool {
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    // Not FormatOption: the metrics are JSON; only the --oof table has a format.
+    @Option(help: "Format of the --oof table: csv or jsonl.")
+    var format: TableFormat = .csv
+    @OptionGroup var logging: LoggingOptions
     @OptionGroup var learning: LearningOptions
     @OptionGroup var foldOptions: FoldOptions
-    @OptionGroup var formatOption: FormatOption
-    @OptionGroup var logging: LoggingOptions
 
     @Option(help: ArgumentHelp("Also write out-of-fold predictions (UserId,Fake,Probability,fold; Fake is the true label).", valueName: "file"), completion: .file())
     var oof: String?
@@ -48,7 +50,7 @@ struct CrossValidate: FuTool {
         if let oof {
             let side = try outputOptions.open(oof)
             file = side
-            let writer = try TableWriter(side, format: formatOption.format, columns: ["UserId", "Fake", "Probability", "fold"])
+            let writer = try TableWriter(side, format: format, columns: ["UserId", "Fake", "Probability", "fold"])
             for row in 0..<table.rowCount {
                 try writer.field(table.ids[row])
                 try writer.field(Int(labels[row]))

@@ -23,8 +23,6 @@ struct Drift: FuTool {
             """,
         version: fuVersion)
 
-    @OptionGroup var modelOption: ModelOption
-
     @Argument(help: ArgumentHelp("Feature tables, plain or zstd, read as one population (or directories of them); none or '-' reads stdin.", valueName: "file"), completion: .file())
     var files: [String] = []
 
@@ -33,6 +31,7 @@ struct Drift: FuTool {
 
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var modelOption: ModelOption
 
     @Option(help: ArgumentHelp("Exit with status 1 when a feature's PSI is above X.", valueName: "x"))
     var failAbove: Double?

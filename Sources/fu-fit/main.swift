@@ -22,9 +22,9 @@ struct Fit: FuTool {
 
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var logging: LoggingOptions
     @OptionGroup var learning: LearningOptions
     @OptionGroup var foldOptions: FoldOptions
-    @OptionGroup var logging: LoggingOptions
 
     @Option(help: ArgumentHelp(
         "Decision threshold: a probability; or chosen on k-fold out-of-fold predictions: 'auto' (best F1), 'capacity:R' (flag at most a share R of users), 'cost:fp=A,fn=B' (least A·FP + B·FN).",

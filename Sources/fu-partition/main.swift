@@ -24,8 +24,8 @@ struct Partition: FuTool {
     @Argument(help: ArgumentHelp("Event files, or directories of them; none or '-' reads stdin.", valueName: "file"), completion: .file())
     var files: [String] = []
 
-    @Option(help: ArgumentHelp("Number of buckets (1-\(PartitionOptions.maxBuckets)).", valueName: "n"))
-    var buckets: Int
+    @Flag(help: "Skip malformed rows, count them and report the count on stderr.")
+    var skipBadRows = false
 
     @Option(help: ArgumentHelp("Folder for the bucket files (created when missing).", valueName: "dir"), completion: .directory)
     var outputDir: String
@@ -36,10 +36,10 @@ struct Partition: FuTool {
     @Option(help: ArgumentHelp("zstd compression level (1-19).", valueName: "n"))
     var zstdLevel: Int32 = 3
 
-    @Flag(help: "Skip malformed rows, count them and report the count on stderr.")
-    var skipBadRows = false
-
     @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Number of buckets (1-\(PartitionOptions.maxBuckets)).", valueName: "n"))
+    var buckets: Int
 
     func validate() throws {
         guard (1...PartitionOptions.maxBuckets).contains(buckets) else {

@@ -107,6 +107,27 @@ extension Conventions {
 }
 
 extension Conventions {
+    /// Issue 21: one option order for every tool: the common options first (input, output,
+    /// format, logging, in that order, those a tool has), then the tool's own.
+    @Test func commonOptionsComeFirstInOneOrder() throws {
+        let work = try Workdir()
+        let common = ["--input", "--skip-bad-rows", "--output", "--output-dir", "--zstd", "--zstd-level", "--format", "--verbose", "--quiet", "--log-dir"]
+        for tool in try Workdir.toolNames() {
+            let help = try work.shell("COLUMNS=200 \(tool) --help").stdout
+            guard let start = help.range(of: "\nOPTIONS:\n") else { continue }
+            let longs = help[start.upperBound...].split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix("  -") else { return nil }
+                return line.split(separator: " ").map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: ","))) }
+                    .first { $0.hasPrefix("--") }?.components(separatedBy: "/").first
+            }.filter { $0 != "--help" && $0 != "--version" }
+            let shared = longs.filter(common.contains)
+            #expect(Array(longs.prefix(shared.count)) == shared, "\(tool): the common options are not first: \(longs)")
+            #expect(shared == common.filter(shared.contains), "\(tool): the common options are out of order: \(shared)")
+        }
+    }
+}
+
+extension Conventions {
     /// Issue 21: `fu-score --metrics -` would mix the JSON into the predictions on stdout.
     @Test func metricsOnStdoutNeedsThePredictionsElsewhere() throws {
         let work = try Workdir()
