@@ -24,16 +24,16 @@ public enum CalibrationChoice: String, Sendable, CaseIterable {
 }
 
 /// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen and,
-/// when asked, its probabilities calibrated. Both use one k-fold run (`folds`, `seed`),
-/// whose folds are returned too, for the tool to report their solver facts. `progress`
-/// counts the models fitted (the model, then each fold's).
+/// when asked, its probabilities calibrated and its stream policy chosen. All use one
+/// k-fold run (`folds`, `seed`), whose folds are returned too, for the tool to report their
+/// solver facts. `progress` counts the models fitted (the model, then each fold's).
 public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
-    calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
+    calibration: CalibrationChoice = .none, policy: PolicyRequest? = nil, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
 ) throws -> (model: Model, folds: [FoldResult]) {
     var k = folds, foldSeed = seed
     if case .auto(let autoFolds, let autoSeed) = threshold { (k, foldSeed) = (autoFolds, autoSeed) }
-    let needsFolds = calibration == .sigmoid || !isFixed(threshold)
+    let needsFolds = calibration == .sigmoid || !isFixed(threshold) || policy != nil
     let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
     var model = try trainer.train(table, labels: labels, selection: nil)
     counter.advance()
@@ -56,6 +56,13 @@ public func fitModel(
         let best = bestF1Threshold(labels: labels, scores: scores)
         model.threshold = best.threshold
         model.training.thresholdSource = "auto (\(folds)-fold out-of-fold F1 \(best.f1))"
+    }
+    // Last: on the probabilities and threshold the model will have.
+    if let policy, let validation {
+        let levels = try PolicySearch.replayOutOfFold(
+            events: policy.events, table: table, labels: labels, foldOfRow: validation.foldOfRow, foldModels: validation.models,
+            model: model, grid: PolicySearch.thresholdGrid(modelThreshold: model.threshold))
+        model.streamPolicy = try PolicySearch.choose(levels, model: model, bound: policy.bound, folds: k, seed: foldSeed)
     }
     // Never hand out a model that fu's own loader would refuse.
     do {

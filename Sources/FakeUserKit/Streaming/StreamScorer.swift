@@ -16,10 +16,10 @@ public enum EmitMode: String, CaseIterable, Sendable {
 public struct WatchOptions: Sendable {
     public var emit: EmitMode = .changes
     public var format: TableFormat = .csv
-    /// Instead of the model's threshold.
+    /// Instead of the model's threshold (and its stream policy).
     public var threshold: Double?
-    /// A user is flagged only from this many events on.
-    public var minEvents = 1
+    /// A user is flagged only from this many events on (instead of the model's stream policy).
+    public var minEvents: Int?
     /// Users kept at most; past it the least recently active is forgotten.
     public var maxUsers = WatchOptions.defaultMaxUsers
     /// Forget users with no event in the last N events of the stream.
@@ -62,24 +62,25 @@ public final class StreamScorer {
     var savedEvents: [String] = []
     var savedCategories: [String] = []
 
-    /// The features of the current vocabularies, and where each model feature is among them.
-    /// A class: copying the struct out per event retained each of its arrays.
-    private final class Columns {
-        let set: FeatureSet
-        let modelColumns: [Int]
-        init(set: FeatureSet, modelColumns: [Int]) { (self.set, self.modelColumns) = (set, modelColumns) }
-    }
-    private var columns: Columns?
-    private var knownEvents = -1
-    private var knownCategories = -1
+    private let rows: CounterRows
 
     public init(model: Model, options: WatchOptions) throws {
         self.model = model
         self.options = options
+        rows = CounterRows(features: model.features)
+        if options.threshold == nil && options.minEvents == nil, let stored = model.streamPolicy {
+            policy = stored
+        } else {
+            policy = .plain(minEvents: options.minEvents ?? 1, threshold: options.threshold ?? model.threshold)
+        }
         try model.checkScorableFromEvents(by: "fu-watch")
     }
 
+    /// The threshold of `--emit final`'s rows (fu-score's): the model's, or --threshold.
     public var threshold: Double { options.threshold ?? model.threshold }
+    /// When a user is flagged mid-stream: the model's stream policy, unless --threshold or
+    /// --min-events is given (then those, at 1 event and the model's threshold by default).
+    public let policy: StreamPolicy
     public var userCount: Int { index.count }
 
     // MARK: The stream
@@ -118,7 +119,7 @@ public final class StreamScorer {
             }
             if writer != nil || observe != nil {
                 let (probability, events) = score(slot, parser: parser, row: &row)
-                let decision = events >= options.minEvents && probability >= threshold
+                let decision = policy.flags(probability, events: events)
                 try observe?(event.userID, decision, events)
                 if let writer, options.emit == .every || decision != flagged[slot] {
                     try writer.field(bytes: index.id(slot))
@@ -146,21 +147,8 @@ public final class StreamScorer {
 
     /// The user's probability and number of events, from its counters.
     private func score(_ slot: Int, parser: EventRowParser, row: inout [Double]) -> (probability: Double, events: Int) {
-        if parser.events.count != knownEvents || parser.categories.count != knownCategories {
-            // A new type or category (rare): the columns fu-featurize would make now.
-            let set = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: parser.events.idsSortedByName())
-            let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
-            columns = Columns(set: set, modelColumns: model.features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
-            knownEvents = parser.events.count
-            knownCategories = parser.categories.count
-        }
-        let columns = columns!
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in
-            columns.set.values(user: slot, counts: counts, into: values)
-            for (f, column) in columns.modelColumns.enumerated() { row[f] = column < 0 ? 0 : values[column] }
-            let probability = row.withUnsafeBufferPointer { model.probability($0) }
-            return (probability, Int(values[0]))  // total_events
-        }
+        let events = rows.fill(&row, user: slot, counts: counts, parser: parser)
+        return (row.withUnsafeBufferPointer { model.probability($0) }, events)
     }
 
     // MARK: Slots
