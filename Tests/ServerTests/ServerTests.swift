@@ -494,20 +494,23 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
 
     /// A calibrated model says so on /model (format version 2, and its Platt map).
     @Test func modelShowsACalibration() async throws {
-        do {
-            let shown = try await modelShown { $0.calibration = Calibration(a: -1.5, b: 0.25) }
-            #expect(shown["version"] as? Int == 2)
-            let calibration = try #require(shown["calibration"] as? [String: Any])
-            #expect(calibration["method"] as? String == "sigmoid" && calibration["a"] as? Double == -1.5)
+        let shown = try await modelShown {
+            $0.calibration = Calibration(a: -1.5, b: 0.25)
+            $0.streamPolicy = nil  // the bundled model has one (version 3)
         }
-        try await TestServer().run { client in
-            let plain = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
-            #expect(plain["version"] as? Int == 1 && plain["calibration"] == nil)
-        }
+        #expect(shown["version"] as? Int == 2)
+        let calibration = try #require(shown["calibration"] as? [String: Any])
+        #expect(calibration["method"] as? String == "sigmoid" && calibration["a"] as? Double == -1.5)
+        let plain = try await modelShown { $0.streamPolicy = nil }
+        #expect(plain["version"] as? Int == 1 && plain["calibration"] == nil && plain["stream_policy"] == nil)
     }
 
-    /// A model with a stream policy shows it on /model (format version 3).
+    /// A model with a stream policy shows it on /model (format version 3), as the bundled one does.
     @Test func modelShowsAStreamPolicy() async throws {
+        try await TestServer().run { client in
+            let bundled = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
+            #expect(bundled["version"] as? Int == 3 && bundled["stream_policy"] is [String: Any])
+        }
         let shown = try await modelShown { $0.streamPolicy = StreamPolicy(bands: [.init(from: 2, threshold: 0.9), .init(from: 5, threshold: 0.6)]) }
         #expect(shown["version"] as? Int == 3)
         let policy = try #require(shown["stream_policy"] as? [String: Any])

@@ -15,6 +15,8 @@ public struct EarlyDetection {
 
     /// The shares of fakes caught within this many events.
     public static let horizons = [1, 2, 3, 5, 10, 20]
+    /// The curves (fakes caught, real users ever flagged, within n events) go to this n.
+    public static let curveLength = 30
 
     public init(truth: [String: UInt8], truthName: String, policy: StreamPolicy) {
         self.truth = truth
@@ -72,6 +74,12 @@ public struct EarlyDetection {
             ("real_ever_flagged", .integer(falseAlarms.count)),
             ("real_flagged_at_end", .integer(flaggedAtEnd)),
             ("events_to_false_alarm", quantiles(falseAlarms)),
+            // fu-report's two curves against events seen.
+            ("curve", .object([
+                ("events", .array((1...EarlyDetection.curveLength).map { .integer($0) })),
+                ("fakes_caught", .array((1...EarlyDetection.curveLength).map { n in share(caught.count { $0 <= n }, fakes) })),
+                ("real_ever_flagged", .array((1...EarlyDetection.curveLength).map { n in share(falseAlarms.count { $0 <= n }, real) })),
+            ])),
         ])
     }
 }
