@@ -59,6 +59,7 @@ struct Fit: FuTool {
             throw ValidationError("--calibrate must be 'none' or 'sigmoid', not '\(calibrate)'")
         }
         do { _ = try PolicyBound(parsing: policyBound) } catch let error as ToolError { throw ValidationError(error.message) }
+        if policyBound != "batch" && policyEvents == nil { throw ValidationError("--policy-bound needs --policy-events FILE") }
     }
 
     func execute(logger: Logger) throws {

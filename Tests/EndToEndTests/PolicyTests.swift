@@ -102,6 +102,8 @@ import Testing
         try trained(work, users: 300)
         let bound = try work.run("fu-fit", ["--policy-events", "events.csv", "--policy-bound", "2", "features.csv"])
         #expect(bound.status == 64 && bound.stderr.hasPrefix("fu-fit: error: --policy-bound must be 'batch' or a share of the real users between 0 and 1, not '2'"), "\(bound.stderr)")
+        let alone = try work.run("fu-fit", ["--policy-bound", "0.01", "features.csv"])
+        #expect(alone.status == 64 && alone.stderr.hasPrefix("fu-fit: error: --policy-bound needs --policy-events FILE"), "\(alone.stderr)")
         // A user of the events that the features lack, and a training user without events.
         #expect(try work.shell("(cat events.csv; echo 'STRANGER,send_sms,Phone,0') > more.csv && grep -v '^[^,]*5,' events.csv > fewer.csv").status == 0)
         let stranger = try work.run("fu-fit", ["--policy-events", "more.csv", "features.csv", "-o", "m.json"])
