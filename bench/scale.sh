@@ -162,22 +162,21 @@ for tool in "${tools[@]}"; do
     done
 done
 echo
+# ratios A B: A's time over B's at each size, wall and CPU.
+ratios() {
+    local size a_wall a_cpu b_wall b_cpu
+    for size in "${sizes[@]}"; do
+        IFS='|' read -r _ a_wall a_cpu _ <<<"${results[$1:$size]:-0|-|-|-}"
+        IFS='|' read -r _ b_wall b_cpu _ <<<"${results[$2:$size]:-0|-|-|-}"
+        awk -v size="$size" -v aw="$a_wall" -v ac="$a_cpu" -v bw="$b_wall" -v bc="$b_cpu" 'BEGIN {
+            if (aw == "-" || bw == "-" || bw <= 0 || bc <= 0) { printf "  %9s users: -\n", size; exit }
+            printf "  %9s users: %.2f wall, %.2f CPU\n", size, aw / bw, ac / bc }'
+    done
+}
 echo "fu-cv (5 folds) / fu-fit, wall and CPU:"
-for size in "${sizes[@]}"; do
-    IFS='|' read -r _ fit_wall fit_cpu _ <<<"${results[fu-fit:$size]:-0|-|-|-}"
-    IFS='|' read -r _ cv_wall cv_cpu _ <<<"${results[fu-cv:$size]:-0|-|-|-}"
-    awk -v size="$size" -v fw="$fit_wall" -v fc="$fit_cpu" -v cw="$cv_wall" -v cc="$cv_cpu" 'BEGIN {
-        if (fw == "-" || cw == "-" || fw <= 0 || fc <= 0) { printf "  %9s users: -\n", size; exit }
-        printf "  %9s users: %.2f wall, %.2f CPU\n", size, cw / fw, cc / fc }'
-done
+ratios fu-cv fu-fit
 echo "fit+policy (fu-fit --policy-events) / fu-cv, wall and CPU:"
-for size in "${sizes[@]}"; do
-    IFS='|' read -r _ policy_wall policy_cpu _ <<<"${results[fit+policy:$size]:-0|-|-|-}"
-    IFS='|' read -r _ cv_wall cv_cpu _ <<<"${results[fu-cv:$size]:-0|-|-|-}"
-    awk -v size="$size" -v pw="$policy_wall" -v pc="$policy_cpu" -v cw="$cv_wall" -v cc="$cv_cpu" 'BEGIN {
-        if (pw == "-" || cw == "-" || cw <= 0 || cc <= 0) { printf "  %9s users: -\n", size; exit }
-        printf "  %9s users: %.2f wall, %.2f CPU\n", size, pw / cw, pc / cc }'
-done
+ratios fit+policy fu-cv
 for size in "${sizes[@]}"; do
     IFS='|' read -r _ wall _ _ <<<"${results[fu-featurize:$size]:-0|-|-|-}"
     [[ $wall == - ]] || awk -v size="$size" -v e="${events_of[$size]}" -v w="$wall" 'BEGIN {

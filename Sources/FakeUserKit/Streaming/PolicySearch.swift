@@ -12,27 +12,24 @@
 
 /// Each training user's probability after each of its first `horizon` events, as the index
 /// of the highest grid threshold it reaches (0: none), and the highest after those: all a
-/// candidate's outcome depends on. 21 bytes a user.
+/// candidate's outcome depends on; then the level after its last event plus one (0: no
+/// event). 22 bytes a user, in one record: a replay's users arrive in random order, and
+/// each array touched per event is a cache miss.
 public struct PrefixLevels: Sendable {
     /// Events whose position the search tells apart.
     public static let horizon = 20
     static let stride = horizon + 1
+    static let recordSize = stride + 1
     /// Ascending thresholds; level l means the probability reached `grid[l - 1]`.
     public let grid: [Double]
     public let labels: [UInt8]
     var levels: [UInt8]
-    /// The probability after the user's last event: its whole-history out-of-fold score.
-    public private(set) var lastProbability: [Double]
-    /// Events seen per user.
-    public private(set) var events: [Int]
 
     public init(grid: [Double], labels: [UInt8]) {
         precondition(grid.count < 255 && zip(grid, grid.dropFirst()).allSatisfy { $0 < $1 }, "an ascending grid of fewer than 255 thresholds")
         self.grid = grid
         self.labels = labels
-        levels = [UInt8](repeating: 0, count: labels.count * PrefixLevels.stride)
-        lastProbability = [Double](repeating: 0, count: labels.count)
-        events = [Int](repeating: 0, count: labels.count)
+        levels = [UInt8](repeating: 0, count: labels.count * PrefixLevels.recordSize)
     }
 
     /// The same from every user's probabilities after each of its events (a test's oracle input).
@@ -46,12 +43,29 @@ public struct PrefixLevels: Sendable {
     /// The user's probability after `k` of its events (k counts up by one per call).
     @inline(__always)
     public mutating func record(user: Int, events k: Int, probability p: Double) {
-        var level = 0
-        while level < grid.count && grid[level] <= p { level += 1 }
-        let at = user * PrefixLevels.stride + min(k, PrefixLevels.stride) - 1
+        // The number of thresholds at or below p (binary search).
+        var level = 0, high = grid.count
+        while level < high {
+            let middle = (level + high) / 2
+            if grid[middle] <= p { level = middle + 1 } else { high = middle }
+        }
+        let base = user * PrefixLevels.recordSize
+        let at = base + min(k, PrefixLevels.stride) - 1
         levels[at] = max(levels[at], UInt8(level))
-        lastProbability[user] = p
-        events[user] = k
+        levels[base + PrefixLevels.stride] = UInt8(level + 1)
+    }
+
+    /// Loads the user's record ahead of `record` (see `replayOutOfFold`).
+    @inline(__always)
+    func touch(_ user: Int) -> UInt8 { levels[user * PrefixLevels.recordSize] }
+
+    /// Whether the user had an event.
+    public func hasEvents(_ user: Int) -> Bool { levels[user * PrefixLevels.recordSize + PrefixLevels.stride] != 0 }
+
+    /// Whether the user's probability after its last event (its whole-history score) is at
+    /// least `grid[index - 1]`.
+    public func endsAtLevel(_ user: Int, atLeast index: Int) -> Bool {
+        Int(levels[user * PrefixLevels.recordSize + PrefixLevels.stride]) - 1 >= index
     }
 }
 
@@ -153,7 +167,7 @@ public enum PolicySearch {
 
     static func outcomes(_ levels: PrefixLevels, minEvents m: Int, later: Int?) -> LayoutOutcomes {
         let count = levels.grid.count, size = count + 1, cap = PrefixLevels.horizon + 1
-        let stride = PrefixLevels.stride
+        let stride = PrefixLevels.stride, record = PrefixLevels.recordSize
         var first = [Int](repeating: 0, count: size), firstLate = first
         /// The events (from..<to) at which each level is first reached; returns the highest.
         func firstReached(_ base: Int, from: Int, to: Int, into first: inout [Int]) -> Int {
@@ -172,7 +186,7 @@ public enum PolicySearch {
             var realByLevel = [Int](repeating: 0, count: size)
             var capped = [Int](repeating: 0, count: size), caught = capped
             for user in levels.labels.indices {
-                let base = user * stride
+                let base = user * record
                 let highest = firstReached(base, from: m, to: stride, into: &first)
                 let overall = max(highest, Int(levels.levels[base + stride - 1]))
                 if levels.labels[user] == 0 {
@@ -195,7 +209,7 @@ public enum PolicySearch {
         // By the early band's highest level e: fakes' late-band capped events and catches at each late g.
         var lateCapped = [Int](repeating: 0, count: size * size), lateCaught = lateCapped
         for user in levels.labels.indices {
-            let base = user * stride
+            let base = user * record
             let early = firstReached(base, from: m, to: later, into: &first)
             let lateInWindow = firstReached(base, from: later, to: stride, into: &firstLate)
             let late = max(lateInWindow, Int(levels.levels[base + stride - 1]))
@@ -289,22 +303,43 @@ extension PolicySearch {
             _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
             counts.addUser()
         }
-        var parser = try EventRowParser(reader: reader, events: [])
         let rows = CounterRows(features: model.features)
         var row = [Double](repeating: 0, count: model.features.count)
-        while let event = try parser.next() {
-            let user = index.findOrInsert(event.userID, hash: event.hash)
-            guard user < table.rowCount else {
-                throw ToolError.data(
-                    "user '\(String(decoding: event.userID, as: UTF8.self))' is not among the training users: --policy-events takes their events only",
-                    at: reader.location(line: event.line))
+        let foldOfUser = foldOfRow.map { UInt8($0) }
+        // Users arrive in random order: each event's user lines (index slot, counters, levels)
+        // are loaded for a whole batch first, as fu-featurize does, so the misses overlap.
+        // Parsed on this thread, so the batch's vocabularies can be read between batches: they
+        // may hold types of later events of the batch, which change no feature value.
+        let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil, inline: true)
+        // Through a buffer: indexing the array copied a Model (retaining its arrays) per event.
+        try foldModels.withUnsafeBufferPointer { foldModels in
+            while let batch = try stage.nextBatch() {
+                for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
+                for i in 0..<batch.count {
+                    let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                    guard user < table.rowCount else {
+                        throw ToolError.data(
+                            "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
+                            at: reader.location(line: batch.lines[i]))
+                    }
+                    batch.users[i] = user
+                }
+                for i in 0..<batch.count {
+                    let user = batch.users[i]
+                    batch.touched[i] = UInt64(counts.touch(user: user)) &+ UInt64(levels.touch(user)) &+ UInt64(foldOfUser[user])
+                }
+                let vocabularies = stage.parser
+                for i in 0..<batch.count {
+                    let user = batch.users[i]
+                    counts.add(user: user, event: batch.events[i], category: batch.categories[i])
+                    let seen = rows.fill(&row, user: user, counts: counts, parser: vocabularies)
+                    let decision = row.withUnsafeBufferPointer { foldModels[Int(foldOfUser[user])].decisionValue($0) }
+                    levels.record(user: user, events: seen, probability: model.probability(decision: decision))
+                }
+                stage.recycle(batch)
             }
-            counts.add(user: user, event: event.event, category: event.category)
-            let seen = rows.fill(&row, user: user, counts: counts, parser: parser)
-            let decision = row.withUnsafeBufferPointer { foldModels[foldOfRow[user]].decisionValue($0) }
-            levels.record(user: user, events: seen, probability: model.probability(decision: decision))
         }
-        if let silent = levels.events.firstIndex(of: 0) {
+        if let silent = table.ids.indices.first(where: { !levels.hasEvents($0) }) {
             throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
         }
         return levels
@@ -314,7 +349,11 @@ extension PolicySearch {
     /// bound cannot be met.
     public static func choose(_ levels: PrefixLevels, model: Model, bound: PolicyBound, folds: Int, seed: UInt64) throws -> StreamPolicy {
         let real = levels.labels.count { $0 == 0 }
-        let batchFlagged = levels.labels.indices.count { levels.labels[$0] == 0 && levels.lastProbability[$0] >= model.threshold }
+        // The grid holds the model's threshold: its level says whether a whole history is flagged.
+        guard let thresholdLevel = levels.grid.firstIndex(of: model.threshold).map({ $0 + 1 }) else {
+            preconditionFailure("the grid holds the model's threshold")
+        }
+        let batchFlagged = levels.labels.indices.count { levels.labels[$0] == 0 && levels.endsAtLevel($0, atLeast: thresholdLevel) }
         let limit: Int
         switch bound {
         case .batch: limit = batchFlagged
