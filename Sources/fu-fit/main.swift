@@ -15,7 +15,8 @@ struct Fit: FuTool {
               fu-fit -c 0.1 --threshold auto --metrics train-metrics.json \\
                 -o tuned-model.json train.csv
               fu-fit --calibrate sigmoid --folds 5 --seed 42 -o calibrated.json train.csv
-              fu-fit --policy-events train-events.csv -o model.json train.csv
+              fu-featurize train-events.csv | fu-fit -o policy.json \\
+                --policy-events train-events.csv
 
             --policy-events adds a stream policy for fu-watch: the minimum number of events \
             and the thresholds by events seen that catch fakes soonest while the real users \
