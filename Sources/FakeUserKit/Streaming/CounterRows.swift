@@ -17,15 +17,17 @@ final class CounterRows {
     init(features: [String]) { self.features = features }
 
     /// Fills `row` (the model's features) with the user's values; returns its events seen.
+    /// `events` and `categories` are the parser's vocabularies: those when the event was
+    /// read, or later ones (types and categories the user has not shown change no value).
     @inline(__always)
-    func fill(_ row: inout [Double], user: Int, counts: EventCounts, parser: EventRowParser) -> Int {
-        if parser.events.count != knownEvents || parser.categories.count != knownCategories {
+    func fill(_ row: inout [Double], user: Int, counts: EventCounts, events: Vocabulary, categories: Vocabulary) -> Int {
+        if events.count != knownEvents || categories.count != knownCategories {
             // A new type or category (rare): the columns fu-featurize would make now.
-            let set = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: parser.events.idsSortedByName())
+            let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
             let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
             columns = Columns(set: set, modelColumns: features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
-            knownEvents = parser.events.count
-            knownCategories = parser.categories.count
+            knownEvents = events.count
+            knownCategories = categories.count
         }
         let columns = columns!
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in

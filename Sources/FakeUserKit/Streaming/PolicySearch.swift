@@ -306,11 +306,14 @@ extension PolicySearch {
         let rows = CounterRows(features: model.features)
         var row = [Double](repeating: 0, count: model.features.count)
         let foldOfUser = foldOfRow.map { UInt8($0) }
-        // Users arrive in random order: each event's user lines (index slot, counters, levels)
-        // are loaded for a whole batch first, as fu-featurize does, so the misses overlap.
-        // Parsed on this thread, so the batch's vocabularies can be read between batches: they
-        // may hold types of later events of the batch, which change no feature value.
-        let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil, inline: true)
+        // Parsed on fu-featurize's background thread, in batches. Users arrive in random
+        // order: each event's user lines (index slot, counters, levels) are loaded for a whole
+        // batch first, as fu-featurize does, so the misses overlap. A batch carries the
+        // vocabularies at its end: they may hold types of its later events, which change no
+        // feature value of a user that has not shown them.
+        let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
+        let name = reader.name
+        defer { stage.stop() }
         // Through a buffer: indexing the array copied a Model (retaining its arrays) per event.
         try foldModels.withUnsafeBufferPointer { foldModels in
             while let batch = try stage.nextBatch() {
@@ -320,7 +323,7 @@ extension PolicySearch {
                     guard user < table.rowCount else {
                         throw ToolError.data(
                             "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
-                            at: reader.location(line: batch.lines[i]))
+                            at: InputLocation(file: name, line: batch.lines[i]))
                     }
                     batch.users[i] = user
                 }
@@ -328,11 +331,11 @@ extension PolicySearch {
                     let user = batch.users[i]
                     batch.touched[i] = UInt64(counts.touch(user: user)) &+ UInt64(levels.touch(user)) &+ UInt64(foldOfUser[user])
                 }
-                let vocabularies = stage.parser
+                guard let (events, categories) = batch.vocabularies else { preconditionFailure("a filled batch has vocabularies") }
                 for i in 0..<batch.count {
                     let user = batch.users[i]
                     counts.add(user: user, event: batch.events[i], category: batch.categories[i])
-                    let seen = rows.fill(&row, user: user, counts: counts, parser: vocabularies)
+                    let seen = rows.fill(&row, user: user, counts: counts, events: events, categories: categories)
                     let decision = row.withUnsafeBufferPointer { foldModels[Int(foldOfUser[user])].decisionValue($0) }
                     levels.record(user: user, events: seen, probability: model.probability(decision: decision))
                 }

@@ -147,7 +147,7 @@ public final class StreamScorer {
 
     /// The user's probability and number of events, from its counters.
     private func score(_ slot: Int, parser: EventRowParser, row: inout [Double]) -> (probability: Double, events: Int) {
-        let events = rows.fill(&row, user: slot, counts: counts, parser: parser)
+        let events = rows.fill(&row, user: slot, counts: counts, events: parser.events, categories: parser.categories)
         return (row.withUnsafeBufferPointer { model.probability($0) }, events)
     }
 
