@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How fu's steps grow with the number of users: fu-featurize, fu-split, fu-fit, fu-cv
-# (5 folds) and fu-score at several sizes, each the median of a few runs, with time and
-# peak memory per user and the growth of time per user against the smallest size.
+# (5 folds), fu-fit --policy-events (the stream policy search) and fu-score at several
+# sizes, each the median of a few runs, with time and peak memory per user and the growth
+# of time per user against the smallest size.
 set -euo pipefail
 
 usage() {
@@ -15,12 +16,15 @@ then times, in pipeline order, each step on the previous step's output:
   fu-split     -i features.csv -o train.csv --test test.csv     (20% test)
   fu-fit       -i train.csv -o model.json
   fu-cv        -i train.csv --folds 5 -o cv.json
+  fu-fit       -i train.csv --policy-events train-events.csv.zst -o policy.json   (fit+policy)
   fu-score     -m model.json -i test.csv -o predictions.csv
 
-and prints per tool and size: median wall and CPU (user + system) seconds, median
+(train-events.csv.zst, the train users' events, is made once by fu-split on the events,
+untimed), and prints per tool and size: median wall and CPU (user + system) seconds, median
 peak RSS (/usr/bin/time -f %M), each per user of the tool's input (µs/user,
-bytes/user; fu-fit and fu-cv read the 80% train side, fu-score the 20% test side),
-the ratio of time per user to that at the first size, and fu-cv's time over fu-fit's.
+bytes/user; fu-fit, fit+policy and fu-cv read the 80% train side, fu-score the 20% test side),
+the ratio of time per user to that at the first size, fu-cv's time over fu-fit's, and
+fit+policy's over fu-cv's (issue 18: the policy search within 2× fu-cv).
 
 Options:
   --sizes LIST   comma-separated user counts, smallest first; k and M suffixes allowed
@@ -82,7 +86,7 @@ rows() { echo $(($(wc -l <"$1") - 1)); }
 
 # results[tool:size] = "users|wall|cpu|kb"
 declare -A results
-tools=(fu-featurize fu-split fu-fit fu-cv fu-score)
+tools=(fu-featurize fu-split fu-fit fu-cv fit+policy fu-score)
 
 measure() {
     local tool=$1 size=$2 users=$3
@@ -115,6 +119,11 @@ for size in "${sizes[@]}"; do
     train=$(rows "$dir/train.csv")
     measure fu-fit "$size" "$train" "$fu_bin/fu-fit" -i "$dir/train.csv" -o "$dir/model.json"
     measure fu-cv "$size" "$train" "$fu_bin/fu-cv" -i "$dir/train.csv" --folds 5 -o "$dir/cv.json"
+    # The train users' events (fu-split's default seed and test size: the users of train.csv).
+    if [[ ! -f $dir/train-events.csv.zst || $zst -nt $dir/train-events.csv.zst ]]; then
+        "$fu_bin/fu-split" -i "$zst" --test /dev/null -o "$dir/train-events.csv.zst" || die "cannot split the events"
+    fi
+    measure fit+policy "$size" "$train" "$fu_bin/fu-fit" -i "$dir/train.csv" --policy-events "$dir/train-events.csv.zst" -o "$dir/policy.json"
     [[ -f $dir/model.json ]] || continue
     measure fu-score "$size" "$(rows "$dir/test.csv")" \
         "$fu_bin/fu-score" -m "$dir/model.json" -i "$dir/test.csv" -o "$dir/predictions.csv"
@@ -153,14 +162,21 @@ for tool in "${tools[@]}"; do
     done
 done
 echo
+# ratios A B: A's time over B's at each size, wall and CPU.
+ratios() {
+    local size a_wall a_cpu b_wall b_cpu
+    for size in "${sizes[@]}"; do
+        IFS='|' read -r _ a_wall a_cpu _ <<<"${results[$1:$size]:-0|-|-|-}"
+        IFS='|' read -r _ b_wall b_cpu _ <<<"${results[$2:$size]:-0|-|-|-}"
+        awk -v size="$size" -v aw="$a_wall" -v ac="$a_cpu" -v bw="$b_wall" -v bc="$b_cpu" 'BEGIN {
+            if (aw == "-" || bw == "-" || bw <= 0 || bc <= 0) { printf "  %9s users: -\n", size; exit }
+            printf "  %9s users: %.2f wall, %.2f CPU\n", size, aw / bw, ac / bc }'
+    done
+}
 echo "fu-cv (5 folds) / fu-fit, wall and CPU:"
-for size in "${sizes[@]}"; do
-    IFS='|' read -r _ fit_wall fit_cpu _ <<<"${results[fu-fit:$size]:-0|-|-|-}"
-    IFS='|' read -r _ cv_wall cv_cpu _ <<<"${results[fu-cv:$size]:-0|-|-|-}"
-    awk -v size="$size" -v fw="$fit_wall" -v fc="$fit_cpu" -v cw="$cv_wall" -v cc="$cv_cpu" 'BEGIN {
-        if (fw == "-" || cw == "-" || fw <= 0 || fc <= 0) { printf "  %9s users: -\n", size; exit }
-        printf "  %9s users: %.2f wall, %.2f CPU\n", size, cw / fw, cc / fc }'
-done
+ratios fu-cv fu-fit
+echo "fit+policy (fu-fit --policy-events) / fu-cv, wall and CPU:"
+ratios fit+policy fu-cv
 for size in "${sizes[@]}"; do
     IFS='|' read -r _ wall _ _ <<<"${results[fu-featurize:$size]:-0|-|-|-}"
     [[ $wall == - ]] || awk -v size="$size" -v e="${events_of[$size]}" -v w="$wall" 'BEGIN {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Trains the fake-user model from events: featurize → split → cv → fit → score → report,
-# each stage cached. The parameters and defaults are the original train.py's.
+# Trains the fake-user model from events: featurize → split → cv → fit (with its stream
+# policy) → score → early detection → report, each stage cached. The parameters and defaults are the original train.py's.
 set -euo pipefail
 workflow=train.sh
 # shellcheck source=workflows/lib.sh
@@ -11,8 +11,11 @@ usage() {
 Usage: workflows/train.sh [options]
 
 Featurizes the events, splits users into train and test (stratified), cross-validates,
-fits the model on the train users, scores the test users, and writes the model, a
-metrics file and an HTML evaluation report (with its curves as CSV files). Every stage's output is cached under the cache folder, keyed by the
+fits the model on the train users with a stream policy chosen on their events (fu-fit
+--policy-events), scores the test users, replays their events through fu-watch (the
+metrics file's early_detection, with the policy, and early_detection_without_policy, at
+the threshold alone), and writes the model, a metrics file and an HTML evaluation report
+(with its curves as CSV files). Every stage's output is cached under the cache folder, keyed by the
 content of its inputs, its arguments and the fu version: a rerun with nothing changed
 runs no tool.
 
@@ -32,6 +35,8 @@ Options:
                              on out-of-fold scores (fu-fit --threshold) [0.5]
   --calibrate none|sigmoid   Platt-calibrate the probabilities on out-of-fold scores
                              (fu-fit --calibrate); the report shows before and after [none]
+  --policy-bound batch|X     real train users the stream policy may ever flag: as many as
+                             the model flags on whole histories, or a share (fu-fit) [batch]
   --features A,B,C           feature columns (default: all)
   --test-events-output FILE  also write the test users' events without Fake, and their
                              ground truth beside it (FILE's name with .truth.csv)
@@ -40,7 +45,8 @@ Options:
   --cache-dir DIR            [.fu-cache]
   --log-dir DIR              FU_LOG_DIR for every tool [logs]
   --force                    ignore the cache
-  --from STAGE               rerun from STAGE on (featurize, split, cv, fit, score, report)
+  --from STAGE               rerun from STAGE on (featurize, split, test-events, cv, fit,
+                             score, early-detection, report)
 
 The report carries no date, so the same input gives the same bytes, unless
 SOURCE_DATE_EPOCH is set: then it shows that date.
@@ -58,6 +64,7 @@ folds=5
 seed=42
 threshold=0.5
 calibrate=none
+policy_bound="batch"
 features=""
 test_events_output=""
 shards=1
@@ -65,7 +72,7 @@ cache_dir=.fu-cache
 log_dir=logs
 force=0
 from_stage=""
-stage_order=(featurize split test-events cv fit score report)
+stage_order=(featurize split test-events cv fit score early-detection report)
 
 while (($#)); do
     case $1 in
@@ -79,6 +86,7 @@ while (($#)); do
         --seed | --random-state) seed=$2; shift 2 ;;
         --threshold) threshold=$2; shift 2 ;;
         --calibrate) calibrate=$2; shift 2 ;;
+        --policy-bound) policy_bound=$2; shift 2 ;;
         --features) features=$2; shift 2 ;;
         --test-events-output) test_events_output=$2; shift 2 ;;
         --shards) shards=$2; shift 2 ;;
@@ -115,10 +123,11 @@ cv=$(fu_tool fu-cv)
 fit=$(fu_tool fu-fit)
 score=$(fu_tool fu-score)
 report=$(fu_tool fu-report)
+watch=$(fu_tool fu-watch)
 partition=$(fu_tool fu-partition)
 merge=$(fu_tool fu-merge)
 # The version and the binaries themselves: a rebuilt tool invalidates what it made.
-fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" "$partition" "$merge" | sha256sum | cut -d' ' -f1)" ||
+fu_version="$("$featurize" --version) $(cat "$featurize" "$split" "$cv" "$fit" "$score" "$report" "$watch" "$partition" "$merge" | sha256sum | cut -d' ' -f1)" ||
     die "cannot hash the fu tools for the cache keys"
 feature_args=()
 [ -z "$features" ] || feature_args=(--features "$features")
@@ -167,14 +176,19 @@ test_file=$stage_dir/test.csv.zst
 name_stage_file "$train_file" "the train users' features of '$(shown "$input")' (stage split)"
 name_stage_file "$test_file" "the test users' features of '$(shown "$input")' (stage split)"
 
-if [ -n "$test_events_output" ]; then
-    test_events_stage() {
-        "$split" -i "$input" --test-size "$test_size" --seed "$seed" --drop-label \
-            --test "$1/test_events.csv.zst" --truth "$1/truth.csv.zst" -o /dev/null
-    }
-    run_stage test-events "--test-size $test_size --seed $seed" test_events_stage "$input"
-    test_events_dir=$stage_dir
-fi
+# --- the same split of the events: the train users' events choose the stream policy, the
+# test users' events (without Fake) and their truth are replayed through fu-watch.
+test_events_stage() {
+    "$split" -i "$input" --test-size "$test_size" --seed "$seed" --drop-label \
+        --test "$1/test_events.csv.zst" --truth "$1/truth.csv.zst" -o "$1/train_events.csv.zst"
+}
+run_stage test-events "--test-size $test_size --seed $seed --train-events" test_events_stage "$input"
+test_events_dir=$stage_dir
+train_events_file=$stage_dir/train_events.csv.zst
+test_events_file=$stage_dir/test_events.csv.zst
+truth_file=$stage_dir/truth.csv.zst
+name_stage_file "$train_events_file" "the train users' events of '$(shown "$input")' (stage test-events)"
+name_stage_file "$test_events_file" "the test users' events of '$(shown "$input")' (stage test-events)"
 
 # --- cv on the train users, keeping the out-of-fold predictions for the report.
 cv_stage() { "$cv" -i "$train_file" --folds "$folds" --seed "$seed" "${feature_args[@]}" --oof "$1/oof.csv.zst" -o "$1/cv.json"; }
@@ -183,15 +197,13 @@ cv_file=$stage_dir/cv.json
 oof_file=$stage_dir/oof.csv.zst
 name_stage_file "$oof_file" "the out-of-fold scores of the train users of '$(shown "$input")' (stage cv)"
 
-# --- fit on all train users (the folds matter only for a threshold chosen on out-of-fold
-# scores and for --calibrate).
+# --- fit on all train users; the folds choose the stream policy (and the threshold with
+# auto, the calibration with sigmoid) out of fold.
 fit_args=(--threshold "$threshold" "${feature_args[@]}")
 [ "$calibrate" = none ] || fit_args+=(--calibrate "$calibrate")
-if [[ $threshold =~ ^(auto|capacity:.*|cost:.*)$ ]] || [ "$calibrate" != none ]; then
-    fit_args+=(--folds "$folds" --seed "$seed")
-fi
-fit_stage() { "$fit" -i "$train_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
-run_stage fit "${fit_args[*]}" fit_stage "$train_file"
+fit_args+=(--policy-bound "$policy_bound" --folds "$folds" --seed "$seed")
+fit_stage() { "$fit" -i "$train_file" --policy-events "$train_events_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
+run_stage fit "${fit_args[*]} --policy-events" fit_stage "$train_file" "$train_events_file"
 model_file=$stage_dir/model.json
 train_metrics=$stage_dir/train_metrics.json
 name_stage_file "$model_file" "the model fitted on the train users of '$(shown "$input")' (stage fit)"
@@ -203,6 +215,16 @@ test_metrics=$stage_dir/test_metrics.json
 predictions_file=$stage_dir/predictions.csv.zst
 name_stage_file "$predictions_file" "the scores of the test users of '$(shown "$input")' (stage score)"
 
+# --- early detection: the test users' events replayed in arrival order, with the model's
+# stream policy and with its threshold alone (--min-events 1 sets the policy aside).
+early_stage() {
+    "$watch" -m "$model_file" --truth "$truth_file" --summary "$1/early.json" -o /dev/null "$test_events_file" &&
+        "$watch" -m "$model_file" --min-events 1 --truth "$truth_file" --summary "$1/early_without_policy.json" -o /dev/null "$test_events_file"
+}
+run_stage early-detection "" early_stage "$model_file" "$test_events_file" "$truth_file"
+early_file=$stage_dir/early.json
+early_plain_file=$stage_dir/early_without_policy.json
+
 # --- publish: the model, one metrics file with the original's top-level keys, the report
 # and its curves, test events; all written beside their targets first, then renamed together.
 prepare_output "$model_file" "$model_output"
@@ -210,10 +232,14 @@ new_output "$metrics_output"
 metrics_draft=$output_file
 name_stage_file "$metrics_draft" "the metrics file being made for '$(shown "$metrics_output")'"
 jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
+    --slurpfile early "$early_file" --slurpfile plain "$early_plain_file" \
     --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg calibrate "$calibrate" --arg features "$features" \
+    --arg policy_bound "$policy_bound" \
     '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],
+      early_detection: $early[0].early_detection, early_detection_without_policy: $plain[0].early_detection,
       parameters: {test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
-                   threshold: $threshold, calibrate: $calibrate, features: (if $features == "" then "all" else $features end)}}' > "$output_file" ||
+                   threshold: $threshold, calibrate: $calibrate, features: (if $features == "" then "all" else $features end),
+                   policy_bound: $policy_bound}}' > "$output_file" ||
     die "cannot make the metrics file (no output was changed)"
 
 # --- report: the test users' scores beside their truth (the labelled test features), the
@@ -252,5 +278,9 @@ IFS=$'\t' read -r cv_mean cv_std cv_folds precision recall f1 auc cut tn fp fn t
 say "$(LC_ALL=C printf 'cross-validation F1 %.3f ± %.3f over %d folds' "$cv_mean" "$cv_std" "$cv_folds")"
 say "$(LC_ALL=C printf 'test: precision %.3f, recall %.3f, F1 %.3f, ROC AUC %.4f at threshold %.4g' "$precision" "$recall" "$f1" "$auc" "$cut")"
 say "confusion matrix: TN $(grouped "$tn"), FP $(grouped "$fp"), FN $(grouped "$fn"), TP $(grouped "$tp") (FP: real users flagged, FN: fakes missed)"
+IFS=$'\t' read -r caught fakes median p90 ever plain_ever < <(jq -r '
+    .early_detection as $e | [$e.fakes_caught, $e.fakes, $e.events_to_flag.median, ($e.events_to_flag.p90 | if . == null then null else (. * 10 | round) / 10 end), $e.real_ever_flagged,
+    .early_detection_without_policy.real_ever_flagged] | map(. // "-") | @tsv' "$metrics_output")
+say "stream (test events replayed with the model's policy): $caught of $fakes fakes caught, by event $median (median), $p90 (p90); real users ever flagged $ever (threshold alone: $plain_ever)"
 say "model: $model_output; metrics: $metrics_output"
 say "report: $report_output (open it in a browser; curves in $curves_output/)"

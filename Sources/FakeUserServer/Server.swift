@@ -78,7 +78,7 @@ func modelDescription(_ loaded: LoadedModel) -> JSONValue {
         ("loaded_at", .string(loaded.loadedAt.ISO8601Format())),
     ]
     if case .object(let model) = loaded.model.json {
-        let keep: Set<String> = ["format", "version", "kind", "features", "threshold", "calibration", "training"]
+        let keep: Set<String> = ["format", "version", "kind", "features", "threshold", "calibration", "stream_policy", "training"]
         pairs += model.filter { keep.contains($0.0) }
     }
     return .object(pairs)

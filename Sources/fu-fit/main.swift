@@ -17,6 +17,13 @@ struct Fit: FuTool {
               fu-fit --calibrate sigmoid --folds 5 --seed 42 -o calibrated.json train.csv
               fu-fit --threshold capacity:0.05 -o model.json train.csv
               fu-fit --threshold cost:fp=1,fn=10 -o model.json train.csv
+              fu-featurize train-events.csv | fu-fit -o policy.json \\
+                --policy-events train-events.csv
+
+            --policy-events adds a stream policy for fu-watch: the minimum number of events \
+            and the thresholds by events seen that catch fakes soonest while the real users \
+            ever flagged stay within --policy-bound, chosen by replaying the training users' \
+            events through the fold models that did not see them (--folds, --seed).
             """,
         version: fuVersion)
 
@@ -39,6 +46,16 @@ struct Fit: FuTool {
         valueName: "none|sigmoid"), completion: .list(["none", "sigmoid"]))
     var calibrate = "none"
 
+    @Option(help: ArgumentHelp(
+        "The training users' events (those of the features' users, in arrival order): choose a stream policy for fu-watch out of fold and store it in the model.",
+        valueName: "file"))
+    var policyEvents: String?
+
+    @Option(help: ArgumentHelp(
+        "Real training users the policy may ever flag: 'batch' (as many as the model flags on their whole histories, out of fold) or a share of them.",
+        valueName: "batch|x"))
+    var policyBound = "batch"
+
     func validate() throws {
         do { _ = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed) } catch let error as ToolError {
             throw ValidationError(error.message)
@@ -46,6 +63,8 @@ struct Fit: FuTool {
         guard CalibrationChoice(rawValue: calibrate) != nil else {
             throw ValidationError("--calibrate must be 'none' or 'sigmoid', not '\(calibrate)'")
         }
+        do { _ = try PolicyBound(parsing: policyBound) } catch let error as ToolError { throw ValidationError(error.message) }
+        if policyBound != "batch" && policyEvents == nil { throw ValidationError("--policy-bound needs --policy-events FILE") }
     }
 
     func execute(logger: Logger) throws {
@@ -58,9 +77,10 @@ struct Fit: FuTool {
         totals = "\(groupedDigits(table.rowCount)) users"
         let labels = try table.requireLabels(reader.location(line: 1))
         let choice = try ThresholdChoice(parsing: threshold, folds: foldOptions.folds, seed: foldOptions.seed)
+        let policy = try policyEvents.map { PolicyRequest(events: try TableReader(ByteInput(path: $0)), bound: try PolicyBound(parsing: policyBound)) }
         let (model, folds) = try fitModel(
             table, labels: labels, trainer: learning.trainer, threshold: choice,
-            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, folds: foldOptions.folds, seed: foldOptions.seed,
+            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, policy: policy, folds: foldOptions.folds, seed: foldOptions.seed,
             progress: progress)
         let fitFacts = model.training
         logger.reportSolver("the fit", converged: fitFacts.converged, iterations: fitFacts.iterations, gradientNorm: fitFacts.gradientNorm, stopReason: fitFacts.stopReason)
@@ -86,6 +106,12 @@ struct Fit: FuTool {
         ]
         if let calibration = model.calibration, let folds = facts.folds {
             lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(threeDecimals(calibration.a)), b \(threeDecimals(calibration.b))")
+        }
+        if let policy = model.streamPolicy, case .object(let facts)? = policy.chosenOn {
+            let fact = Dictionary(facts, uniquingKeysWith: { a, _ in a })
+            let bands = policy.bands.map { "from \($0.from) events at \($0.threshold)" }.joined(separator: ", ")
+            lines.append("stream policy: \(bands); out of fold, real users ever flagged \(fact["real_ever_flagged"]?.intValue ?? 0) "
+                + "(batch \(fact["real_flagged_batch"]?.intValue ?? 0)), fakes caught \(fact["fakes_caught"]?.intValue ?? 0) of \(fact["fakes"]?.intValue ?? 0)")
         }
         progress?.finish(totals)  // the totals line before the summary
         summarizeOnTerminal(tool: "fu-fit", lines)

@@ -16,6 +16,11 @@ struct Watch: FuTool {
             caused them has been read. At the end of a finite input, --emit final gives exactly \
             the rows of fu-featurize | fu-score -m MODEL.
 
+            A user is flagged as the model's stream policy says (fu-fit --policy-events: a \
+            minimum number of events and thresholds by events seen), or, for a model without \
+            one, at the model's threshold from the first event. --threshold or --min-events \
+            replaces the stored policy with that one rule.
+
             Examples:
               tail -F events.csv | fu-watch -m model.json
               tail -F events.csv | fu-watch -m model.json --explain 3 --format jsonl
@@ -33,8 +38,10 @@ struct Watch: FuTool {
     @Option(help: ArgumentHelp("changes: a line when a user's decision changes; every: a line per event; final: one line per user at the end of the input.", valueName: "changes|every|final"), completion: .list(["changes", "every", "final"]))
     var emit = "changes"
 
-    @Option(help: ArgumentHelp("Flag a user only from this many events on.", valueName: "n"))
-    var minEvents = 1
+    @Option(help: ArgumentHelp(
+        "Flag a user only from this many events on; given, it (with --threshold, default the model's) replaces the model's stream policy, as --threshold alone does.",
+        valueName: "n"))
+    var minEvents: Int?
 
     @Option(help: ArgumentHelp("Forget users with no event in the last N events of the stream.", valueName: "n"))
     var idle: Int?
@@ -49,7 +56,7 @@ struct Watch: FuTool {
 
     func validate() throws {
         guard EmitMode(rawValue: emit) != nil else { throw ValidationError("--emit must be changes, every or final, not '\(emit)'") }
-        guard minEvents >= 1 else { throw ValidationError("--min-events must be at least 1") }
+        if let minEvents, minEvents < 1 { throw ValidationError("--min-events must be at least 1") }
         if let idle, idle < 1 { throw ValidationError("--idle must be at least 1") }
         guard (truth == nil) == (summary == nil) else { throw ValidationError("--truth and --summary go together") }
     }

@@ -299,6 +299,39 @@ import Testing
         #expect(dom.contains("<td class=\"why\"><code>"), "the mistakes have their reasons")
     }
 
+    /// train.sh's metrics file with the test users' events replayed: the early-detection
+    /// card draws both curves for the policy and for the threshold alone, and its numbers
+    /// are the replay summaries'.
+    @Test func theEarlyDetectionCurvesRenderInChromium() throws {
+        let work = try Workdir()
+        let steps = """
+            set -e
+            fu-synth --users 1500 --seed 4 -o events.csv
+            fu-featurize events.csv -o features.csv
+            fu-split --seed 42 --test test.csv features.csv -o train.csv
+            fu-split --seed 42 --test test-events.csv --drop-label --truth truth.csv events.csv -o train-events.csv
+            fu-fit --policy-events train-events.csv train.csv -o model.json
+            fu-score -m model.json --metrics test-metrics.json test.csv -o predictions.csv
+            fu-watch -m model.json --truth truth.csv --summary early.json test-events.csv -o /dev/null
+            fu-watch -m model.json --min-events 1 --truth truth.csv --summary plain.json test-events.csv -o /dev/null
+            jq -n --slurpfile t test-metrics.json --slurpfile e early.json --slurpfile p plain.json \
+                '{test_metrics: $t[0], early_detection: $e[0].early_detection, early_detection_without_policy: $p[0].early_detection}' > metrics.json
+            fu-report -m model.json --predictions predictions.csv --truth test.csv --metrics metrics.json -o report.html
+            """
+        let built = try work.shell(steps)
+        #expect(built.status == 0, "\(built.stderr)")
+        let (dom, console) = try ReportEndToEnd.openInBrowser(work, "report.html")
+        #expect(console.isEmpty, "console: \(console)")
+        #expect(dom.contains("data-charts-checked=\"5\""), "the page's script did not run to its end")
+        let points = "\(EarlyDetection.curveLength)"
+        #expect(ReportEndToEnd.drawn(dom)["early"] == ["fakescaught": points, "realeverflagged": points, "fakescaughtplain": points, "realeverflaggedplain": points])
+        let metrics = try ReportEndToEnd.json(work, "metrics.json")
+        let sources: [String: JSONValue] = ["test": metrics["test_metrics"]!, "model": try ReportEndToEnd.json(work, "model.json"),
+                                            "early": metrics["early_detection"]!, "earlyplain": metrics["early_detection_without_policy"]!]
+        #expect(ReportEndToEnd.checkFigures(dom, sources) == ReportEndToEnd.figures(try work.read("report.html")).count)
+        #expect(ReportEndToEnd.figures(dom).count { $0.source.hasPrefix("early") } == 12)
+    }
+
     /// The check above would see a broken page: a console error is reported, a failed
     /// script leaves no `data-charts-checked`.
     @Test func theBrowserCheckSeesAScriptError() throws {

@@ -30,12 +30,20 @@ import Testing
         let first = try train(work, "--input events.csv --test-events-output out/test_events.csv")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(Set(statuses(first).values) == ["ran"])
-        #expect(Set(statuses(first).keys) == ["featurize", "split", "test-events", "cv", "fit", "score", "report"])
+        #expect(Set(statuses(first).keys) == ["featurize", "split", "test-events", "cv", "fit", "score", "early-detection", "report"])
         let metrics = try JSONSerialization.jsonObject(with: Data(try work.read("out/metrics.json").utf8)) as! [String: Any]
         let cv = metrics["cross_validation"] as! [String: Any]
         #expect((cv["f1_scores"] as! [Double]).count == 5)
         #expect(cv["mean_f1"] is Double && cv["std_f1"] is Double)
         #expect(metrics["train_metrics"] is [String: Any] && metrics["test_metrics"] is [String: Any])
+        // The test users' events replayed with the model's stream policy and with its threshold alone.
+        let early = try #require(metrics["early_detection"] as? [String: Any])
+        let plain = try #require(metrics["early_detection_without_policy"] as? [String: Any])
+        let policy = try #require((try JSONSerialization.jsonObject(with: Data(try work.read("out/model.json").utf8)) as? [String: Any])?["stream_policy"] as? [String: Any])
+        #expect((early["policy"] as? [String: Any])?["bands"] as? NSArray == policy["bands"] as? NSArray)
+        #expect((plain["policy"] as? [String: Any])?["min_events"] as? Int == 1)
+        #expect(early["real_users"] as? Int == plain["real_users"] as? Int && (early["real_users"] as? Int ?? 0) > 0)
+        #expect((metrics["parameters"] as? [String: Any])?["policy_bound"] as? String == "batch")
         #expect(try work.files().contains("logs"))
         let model = try work.read("out/model.json")
         let metricsText = try work.read("out/metrics.json")
@@ -44,7 +52,7 @@ import Testing
         let report = try work.read("out/report.html")
         #expect(report.contains("data-src=\"test\" data-key=\"roc_auc\""))
         for line in ["train.sh: cross-validation F1 ", "train.sh: test: precision ", "train.sh: confusion matrix: TN ",
-                     "train.sh: report: out/report.html"] {
+                     "train.sh: stream (test events replayed with the model's policy): ", "train.sh: report: out/report.html"] {
             #expect(first.stderr.contains(line), "no '\(line)' in the summary")
         }
 
@@ -71,10 +79,13 @@ import Testing
         #expect(try train(work, "--input events.csv").status == 0)
         let changed = try train(work, "--input events.csv --cv-folds 4")
         #expect(changed.status == 0)
-        // The report shows the cross-validation: it reruns too.
-        #expect(statuses(changed) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached", "report": "ran"])
+        // The folds choose the stream policy: fit and what follows rerun (the report shows the
+        // cross-validation too).
+        #expect(statuses(changed) == ["featurize": "cached", "split": "cached", "test-events": "cached", "cv": "ran", "fit": "ran", "score": "ran",
+                                      "early-detection": "ran", "report": "ran"])
         let forced = try train(work, "--input events.csv --cv-folds 4 --from fit")
-        #expect(statuses(forced) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran", "report": "ran"])
+        #expect(statuses(forced) == ["featurize": "cached", "split": "cached", "test-events": "cached", "cv": "cached", "fit": "ran", "score": "ran",
+                                     "early-detection": "ran", "report": "ran"])
     }
 
     /// --calibrate sigmoid reaches fu-fit (with the folds and seed), the metrics file's
@@ -85,7 +96,8 @@ import Testing
         #expect(try train(work, "--input events.csv").status == 0)
         let calibrated = try train(work, "--input events.csv --calibrate sigmoid")
         #expect(calibrated.status == 0, "\(calibrated.stderr)")
-        #expect(statuses(calibrated) == ["featurize": "cached", "split": "cached", "cv": "cached", "fit": "ran", "score": "ran", "report": "ran"])
+        #expect(statuses(calibrated) == ["featurize": "cached", "split": "cached", "test-events": "cached", "cv": "cached", "fit": "ran", "score": "ran",
+                                         "early-detection": "ran", "report": "ran"])
         let model = try ReportEndToEnd.json(work, "out/model.json")
         #expect(model["calibration"]?["method"]?.stringValue == "sigmoid")
         #expect(model["training"]?["folds"]?.intValue == 5 && model["training"]?["seed"]?.intValue == 42)
@@ -136,8 +148,8 @@ import Testing
         let sharded = try train(work, "--input events.csv --shards 2")
         #expect(sharded.status == 0, "\(sharded.stderr)")
         #expect(statuses(sharded) == ["featurize-partition": "ran", "featurize-shard-0-of-2": "ran", "featurize-shard-1-of-2": "ran",
-                                      "featurize-merge": "ran", "split": "cached", "cv": "cached", "fit": "cached", "score": "cached",
-                                      "report": "cached"])
+                                      "featurize-merge": "ran", "split": "cached", "test-events": "cached", "cv": "cached", "fit": "cached",
+                                      "score": "cached", "early-detection": "cached", "report": "cached"])
         #expect(try work.shell("cmp .fu-cache/featurize/*/features.csv.zst .fu-cache/featurize-merge/*/features.csv.zst").status == 0)
         #expect(try work.read("out/model.json") == model)
         #expect(try work.read("out/metrics.json") == metrics)
@@ -224,7 +236,7 @@ import Testing
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(rerun.stderr.contains("train.sh: warning: stage '\(damage.stage)': damaged cache entry .fu-cache/\(damage.stage)/"))
         #expect(rerun.stderr.contains("rebuilding it"))
-        var expected = Dictionary(uniqueKeysWithValues: ["featurize", "split", "test-events", "cv", "fit", "score", "report"].map { ($0, "cached") })
+        var expected = Dictionary(uniqueKeysWithValues: ["featurize", "split", "test-events", "cv", "fit", "score", "early-detection", "report"].map { ($0, "cached") })
         expected[damage.stage] = "ran"
         #expect(statuses(rerun) == expected)
         #expect(try names.map { try work.read("out/\($0)") } == outputs)
@@ -301,7 +313,7 @@ import Testing
         #expect(list.status == 0)
         let lines = list.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("stage") == true)
-        #expect(Set(lines.dropFirst().map { String($0.split(separator: " ")[0]) }) == ["featurize", "split", "cv", "fit", "score", "report"])
+        #expect(Set(lines.dropFirst().map { String($0.split(separator: " ")[0]) }) == ["featurize", "split", "test-events", "cv", "fit", "score", "early-detection", "report"])
         #expect(lines.contains { $0.hasPrefix("cv ") && $0.contains("--folds 5") && $0.contains("train.csv") })
         #expect(lines.contains { $0.hasPrefix("featurize ") && $0.contains("<- events.csv@") })
         // The cv entry was last used 40 days ago.
@@ -313,7 +325,8 @@ import Testing
         #expect(gc.stderr.hasPrefix("cache.sh: removed 1 entries"))
         #expect(!(try work.shell("\(cache) list").stdout.contains("\ncv ")))
         let rerun = try train(work, "--input events.csv")
-        #expect(statuses(rerun) == ["featurize": "cached", "split": "cached", "cv": "ran", "fit": "cached", "score": "cached", "report": "cached"])
+        #expect(statuses(rerun) == ["featurize": "cached", "split": "cached", "test-events": "cached", "cv": "ran", "fit": "cached", "score": "cached",
+                                    "early-detection": "cached", "report": "cached"])
         #expect(try work.shell("\(cache) gc --keep-days 0 && test -z \"$(find .fu-cache -mindepth 2)\"").status == 0)
         let bad = try work.shell("\(cache) gc --keep-days soon")
         #expect(bad.status == 64)

@@ -217,14 +217,28 @@ func expectClose(_ a: [Double], _ b: [Double], tolerance: Double, relative: Bool
         #expect(try Model.parse(bytes, name: "m.json") == calibrated)
     }
 
+    /// A model with a stream policy is format version 3 (a version-2 reader would ignore
+    /// the policy), calibrated or not, and reads back the same.
+    @Test func aModelWithAStreamPolicyIsVersion3() throws {
+        var model = try model()
+        model.streamPolicy = StreamPolicy(bands: [.init(from: 3, threshold: 0.8), .init(from: 10, threshold: 0.5)], chosenOn: .object([("seed", .integer(4))]))
+        #expect(model.json["version"]?.intValue == 3)
+        #expect(try Model.parse(Array(model.json.rendered().utf8), name: "m.json") == model)
+        model.calibration = Calibration(a: -1.5, b: 0.25)
+        #expect(model.json["version"]?.intValue == 3)
+        #expect(try Model.parse(Array(model.json.rendered().utf8), name: "m.json") == model)
+    }
+
     @Test func invalidFiles() throws {
         let folder = try temporaryFolder()
         let good = try model().json.rendered()
         let cases: [(String, String)] = [
             ("not json at all", "invalid model... "),
-            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 3"), "invalid model: format version 3 is not supported (this fu reads versions 1 to 2)"),
+            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 4"), "invalid model: format version 4 is not supported (this fu reads versions 1 to 3)"),
             (good.replacingOccurrences(of: "\"fu-model\"", with: "\"other\""), "invalid model: not an fu model (format tag is not 'fu-model')"),
             (good.replacingOccurrences(of: "\"intercept\": ", with: "\"intercept\": null, \"x\": "), "invalid model: 'intercept' is missing or not a finite number"),
+            (good.replacingOccurrences(of: "\"intercept\": ", with: "\"stream_policy\": {\"bands\": [{\"from_events\": 0, \"threshold\": 0.5}]}, \"intercept\": "),
+             "invalid model: \(StreamPolicy.shape)"),
         ]
         for (text, message) in cases {
             let path = folder.appendingPathComponent("m.json").path

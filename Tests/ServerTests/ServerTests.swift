@@ -479,23 +479,45 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
         }
     }
 
-    /// A calibrated model says so on /model (format version 2, and its Platt map).
-    @Test func modelShowsACalibration() async throws {
+    /// /model's text from a server of the bundled model changed by `change`.
+    func modelShown(_ change: (inout Model) -> Void) async throws -> [String: Any] {
         var model = try Model.load(modelPath)
-        model.calibration = Calibration(a: -1.5, b: 0.25)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fu-calibrated-\(UUID().uuidString).json").path
+        change(&model)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fu-changed-\(UUID().uuidString).json").path
         try model.json.rendered().write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
+        let shown = Mutex("")
         try await TestServer(settings: ServerSettings(modelPath: path)).run { client in
-            let shown = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
-            #expect(shown["version"] as? Int == 2)
-            let calibration = try #require(shown["calibration"] as? [String: Any])
-            #expect(calibration["method"] as? String == "sigmoid" && calibration["a"] as? Double == -1.5)
+            let text = try await client.execute(uri: "/model", method: .get).text
+            shown.withLock { $0 = text }
         }
+        return try jsonObject(shown.withLock { $0 })
+    }
+
+    /// A calibrated model says so on /model (format version 2, and its Platt map).
+    @Test func modelShowsACalibration() async throws {
+        let shown = try await modelShown {
+            $0.calibration = Calibration(a: -1.5, b: 0.25)
+            $0.streamPolicy = nil  // the bundled model has one (version 3)
+        }
+        #expect(shown["version"] as? Int == 2)
+        let calibration = try #require(shown["calibration"] as? [String: Any])
+        #expect(calibration["method"] as? String == "sigmoid" && calibration["a"] as? Double == -1.5)
+        let plain = try await modelShown { $0.streamPolicy = nil }
+        #expect(plain["version"] as? Int == 1 && plain["calibration"] == nil && plain["stream_policy"] == nil)
+    }
+
+    /// A model with a stream policy shows it on /model (format version 3), as the bundled one does.
+    @Test func modelShowsAStreamPolicy() async throws {
         try await TestServer().run { client in
-            let plain = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
-            #expect(plain["version"] as? Int == 1 && plain["calibration"] == nil)
+            let bundled = try jsonObject(try await client.execute(uri: "/model", method: .get).text)
+            #expect(bundled["version"] as? Int == 3 && bundled["stream_policy"] is [String: Any])
         }
+        let shown = try await modelShown { $0.streamPolicy = StreamPolicy(bands: [.init(from: 2, threshold: 0.9), .init(from: 5, threshold: 0.6)]) }
+        #expect(shown["version"] as? Int == 3)
+        let policy = try #require(shown["stream_policy"] as? [String: Any])
+        let bands = try #require(policy["bands"] as? [[String: Any]])
+        #expect(bands.map { $0["from_events"] as? Int } == [2, 5] && bands.map { $0["threshold"] as? Double } == [0.9, 0.6])
     }
 
     @Test func unknownPathsAndMethodsAreJSON404And405() async throws {

@@ -157,7 +157,7 @@ import boto3
 keys = [o['Key'] for o in boto3.client('s3').list_objects_v2(Bucket='fu-test', Prefix='metaflow/data/fu-tables/FuTrainFlow/$s3_run/').get('Contents', [])]
 print(' '.join(sorted({k.split('/')[5] + '/' + k.split('/')[-1] for k in keys})))" 2>&1)
 check "the S3 run's tables are in S3 [$tables]" test "$tables" = \
-    "featurize/features.csv.zst merge/features.csv.zst partition/bucket-00000-of-00003.csv.zst partition/bucket-00001-of-00003.csv.zst partition/bucket-00002-of-00003.csv.zst score/predictions.csv.zst split/test.csv.zst split/test_events.csv.zst split/train.csv.zst split/truth.csv.zst"
+    "featurize/features.csv.zst merge/features.csv.zst partition/bucket-00000-of-00003.csv.zst partition/bucket-00001-of-00003.csv.zst partition/bucket-00002-of-00003.csv.zst score/predictions.csv.zst split/test.csv.zst split/test_events.csv.zst split/train.csv.zst split/train_events.csv.zst split/truth.csv.zst"
 check "the S3 run wrote no local tables" test ! -e "$work/.metaflow/fu-tables/FuTrainFlow/$s3_run"
 
 say "$(($(date +%s) - started)) s"

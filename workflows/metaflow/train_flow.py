@@ -47,6 +47,11 @@ class FuTrainFlow(FlowSpec):
     threshold = Parameter(
         "threshold", help="Decision threshold, or auto, capacity:R or cost:fp=A,fn=B (fu-fit's rules)", default="0.5")
     calibrate = Parameter("calibrate", help="none, or sigmoid: Platt calibration on out-of-fold scores", default="none")
+    policy_bound = Parameter(
+        "policy-bound",
+        help="Real train users the stream policy may ever flag: batch, or a share (fu-fit --policy-bound)",
+        default="batch",
+    )
     features = Parameter("features", help="Feature columns A,B,C (default: all)", default="")
     buckets = Parameter(
         "buckets",
@@ -142,23 +147,26 @@ class FuTrainFlow(FlowSpec):
     @resources(cpu=1, memory=4096)
     @step
     def split(self):
-        """Users → train and test, stratified (and the test users' events, if asked)."""
+        """Users → train and test, stratified; their events split the same way (the train
+        users' choose the stream policy, the test users' are replayed through fu-watch)."""
         with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
             tables = Tables(self.root, work)
             features = tables.get(self.features_url)
             train, test = os.path.join(work, "train.csv.zst"), os.path.join(work, "test.csv.zst")
             run("fu-split", "-i", features, "--test-size", self.test_size, "--seed", self.random_state, "--test", test, "-o", train)
             self.train_url, self.test_url = tables.put(train), tables.put(test)
-            self.test_events_url = self.truth_url = None
-            if self.test_events:
-                events = tables.get_many(self.inputs)
-                if len(events) > 1:
-                    run("fu-partition", "--buckets", 1, "--output-dir", os.path.join(work, "joined"), *events)
-                    events = [os.path.join(work, "joined", "bucket-00000-of-00001.csv.zst")]
-                test_events, truth = os.path.join(work, "test_events.csv.zst"), os.path.join(work, "truth.csv.zst")
-                run("fu-split", "-i", events[0], "--test-size", self.test_size, "--seed", self.random_state,
-                    "--drop-label", "--test", test_events, "--truth", truth, "-o", "/dev/null")
-                self.test_events_url, self.truth_url = tables.put(test_events), tables.put(truth)
+            events = tables.get_many(self.inputs)
+            if len(events) > 1:
+                run("fu-partition", "--buckets", 1, "--output-dir", os.path.join(work, "joined"), *events)
+                events = [os.path.join(work, "joined", "bucket-00000-of-00001.csv.zst")]
+            train_events = os.path.join(work, "train_events.csv.zst")
+            test_events, truth = os.path.join(work, "test_events.csv.zst"), os.path.join(work, "truth.csv.zst")
+            run("fu-split", "-i", events[0], "--test-size", self.test_size, "--seed", self.random_state,
+                "--drop-label", "--test", test_events, "--truth", truth, "-o", train_events)
+            self.train_events_url = tables.put(train_events)
+            self.replay_events_url, self.replay_truth_url = tables.put(test_events), tables.put(truth)
+            # Published (get_outputs.py --test-events-output) only when asked, as train.sh.
+            self.test_events_url, self.truth_url = (self.replay_events_url, self.replay_truth_url) if self.test_events else (None, None)
         self.next(self.cv, self.fit)
 
     def chosen_on_folds(self):
@@ -185,17 +193,16 @@ class FuTrainFlow(FlowSpec):
     @resources(cpu=2, memory=4096)
     @step
     def fit(self):
-        """The model, fitted on all train users (the folds matter only for a threshold chosen on
-        out-of-fold scores and for --calibrate)."""
+        """The model, fitted on all train users, with the stream policy chosen out of fold on their events."""
         with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
-            train = Tables(self.root, work).get(self.train_url)
+            tables = Tables(self.root, work)
+            train, train_events = tables.get(self.train_url), tables.get(self.train_events_url)
             args = ["--threshold", self.threshold] + self.feature_args()
             if self.calibrate != "none":
                 args += ["--calibrate", self.calibrate]
-            if self.chosen_on_folds() or self.calibrate != "none":
-                args += ["--folds", self.cv_folds, "--seed", self.random_state]
+            args += ["--policy-bound", self.policy_bound, "--folds", self.cv_folds, "--seed", self.random_state]
             model, metrics = os.path.join(work, "model.json"), os.path.join(work, "train_metrics.json")
-            run("fu-fit", "-i", train, *args, "--metrics", metrics, "-o", model)
+            run("fu-fit", "-i", train, "--policy-events", train_events, *args, "--metrics", metrics, "-o", model)
             with open(model) as f:
                 self.model = f.read()  # the bytes fu-fit wrote, as train.sh's model file
             with open(metrics) as f:
@@ -206,8 +213,10 @@ class FuTrainFlow(FlowSpec):
     @resources(cpu=1, memory=2048)
     @step
     def score(self, inputs):
-        """Scores the test users; the metrics have train.sh's keys."""
-        self.merge_artifacts(inputs, include=["root", "inputs", "test_url", "test_events_url", "truth_url", "features_url", "train_url"])
+        """Scores the test users and replays their events (fu-watch, with the model's stream
+        policy and with its threshold alone); the metrics have train.sh's keys."""
+        self.merge_artifacts(inputs, include=["root", "inputs", "test_url", "test_events_url", "truth_url", "replay_events_url",
+                                              "replay_truth_url", "features_url", "train_url"])
         self.model, self.train_metrics = inputs.fit.model, inputs.fit.train_metrics
         self.cv_metrics = inputs.cv.cv_metrics
         with tempfile.TemporaryDirectory(prefix="fu-task-") as work:
@@ -221,10 +230,18 @@ class FuTrainFlow(FlowSpec):
             with open(metrics) as f:
                 self.test_metrics = json.load(f)
             self.predictions_url = tables.put(predictions)
+            events, truth = tables.get(self.replay_events_url), tables.get(self.replay_truth_url)
+            early = {}
+            for key, extra in (("early_detection", []), ("early_detection_without_policy", ["--min-events", 1])):
+                summary = os.path.join(work, key + ".json")
+                run("fu-watch", "-m", model, *extra, "--truth", truth, "--summary", summary, "-o", "/dev/null", events)
+                with open(summary) as f:
+                    early[key] = json.load(f)["early_detection"]
             self.metrics = {
                 "cross_validation": self.cv_metrics,
                 "train_metrics": self.train_metrics,
                 "test_metrics": self.test_metrics,
+                **early,
                 "parameters": {
                     "test_size": number(self.test_size),
                     "cv_folds": self.cv_folds,
@@ -232,6 +249,7 @@ class FuTrainFlow(FlowSpec):
                     "threshold": self.threshold,
                     "calibrate": self.calibrate,
                     "features": self.features or "all",
+                    "policy_bound": self.policy_bound,
                 },
             }
         self.next(self.end)

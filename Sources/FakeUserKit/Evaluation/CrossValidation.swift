@@ -21,6 +21,9 @@ public struct CrossValidation: Sendable {
     public var probabilities: [Double]
     public var decisionValues: [Double]
     public var foldOfRow: [Int]
+    /// Each fold's model, fitted on the other folds (fu-fit's stream policy search scores
+    /// the fold's users with it after each of their events).
+    public var models: [Model]
     public var bestThreshold: (threshold: Double, f1: Double)
     public var outOfFold: Metrics
     public var seed: UInt64
@@ -29,7 +32,7 @@ public struct CrossValidation: Sendable {
     /// result does not depend on how they were scheduled. `counter` advances as each fold ends.
     public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer, counter: StepCounter? = nil) throws {
         let foldOfRow = try stratifiedFolds(labels: labels, folds: k, seed: seed)
-        let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double], [Double]) in
+        let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double], [Double], Model) in
             // Training rows as 4-byte numbers: a fold holds little beside the table.
             var trainRows: [UInt32] = []
             var testRows: [Int] = []
@@ -47,11 +50,11 @@ public struct CrossValidation: Sendable {
                 fold: fold, trainRows: trainRows.count, metrics: metrics,
                 iterations: model.training.iterations, converged: model.training.converged,
                 gradientNorm: model.training.gradientNorm, stopReason: model.training.stopReason)
-            return (result, testRows, probabilities, decisions)
+            return (result, testRows, probabilities, decisions, model)
         }
         var probabilities = [Double](repeating: 0, count: labels.count)
         var decisionValues = probabilities
-        for (_, rows, values, decisions) in results {
+        for (_, rows, values, decisions, _) in results {
             for (row, value) in zip(rows, values) { probabilities[row] = value }
             for (row, value) in zip(rows, decisions) { decisionValues[row] = value }
         }
@@ -59,6 +62,7 @@ public struct CrossValidation: Sendable {
         self.probabilities = probabilities
         self.decisionValues = decisionValues
         self.foldOfRow = foldOfRow
+        models = results.map(\.4)
         self.seed = seed
         bestThreshold = bestF1Threshold(labels: labels, scores: probabilities)
         outOfFold = Metrics(labels: labels, probabilities: probabilities, threshold: 0.5)

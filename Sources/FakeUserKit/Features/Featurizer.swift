@@ -365,6 +365,9 @@ struct EventRowParser {
 final class EventBatch {
     static let capacity = 4096
     private(set) var count = 0
+    /// The parser's vocabularies when the batch was filled: a copy the consumer may read
+    /// while the parsing thread goes on (the stream policy replay scores as it counts).
+    var vocabularies: (events: Vocabulary, categories: Vocabulary)?
     let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
     let events = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
     let categories = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
@@ -482,13 +485,17 @@ final class ParseStage: @unchecked Sendable {
         batch.removeAll()
         do {
             while batch.count < EventBatch.capacity {
-                guard let event = try parser.next() else { return (true, nil) }
+                guard let event = try parser.next() else {
+                    batch.vocabularies = (parser.events, parser.categories)
+                    return (true, nil)
+                }
                 rows += 1
                 if rows > maxRows { throw TooManyRows(limit: maxRows) }
                 if let shard, !shard.contains(hash: event.hash) { continue }
                 batch.append(event)
             }
             progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead, fraction: parser.reader.input.fractionRead)
+            batch.vocabularies = (parser.events, parser.categories)
             return (false, nil)
         } catch {
             return (true, error)

@@ -52,15 +52,15 @@ public enum CalibrationChoice: String, Sendable, CaseIterable {
 }
 
 /// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen and,
-/// when asked, its probabilities calibrated. Both use one k-fold run (`folds`, `seed`),
-/// whose folds are returned too, for the tool to report their solver facts. `progress`
-/// counts the models fitted (the model, then each fold's).
+/// when asked, its probabilities calibrated and its stream policy chosen. All use one
+/// k-fold run (`folds`, `seed`), whose folds are returned too, for the tool to report their
+/// solver facts. `progress` counts the models fitted (the model, then each fold's).
 public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
-    calibration: CalibrationChoice = .none, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
+    calibration: CalibrationChoice = .none, policy: PolicyRequest? = nil, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
 ) throws -> (model: Model, folds: [FoldResult]) {
     let (k, foldSeed) = threshold.folds ?? (folds, seed)
-    let needsFolds = calibration == .sigmoid || threshold.folds != nil
+    let needsFolds = calibration == .sigmoid || threshold.folds != nil || policy != nil
     let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
     var model = try trainer.train(table, labels: labels, selection: nil)
     // The same rows the scaler saw: fu-drift compares new users with them.
@@ -96,6 +96,13 @@ public func fitModel(
         model.threshold = chosen.threshold
         model.training.thresholdSource = "cost fp=\(shortest(falsePositive)) fn=\(shortest(falseNegative)) (\(folds)-fold out-of-fold: "
             + "\(chosen.falsePositives) false positives, \(chosen.falseNegatives) false negatives, cost \(shortest(chosen.cost)))"
+    }
+    // Last: on the probabilities and threshold the model will have.
+    if let policy, let validation {
+        let levels = try PolicySearch.replayOutOfFold(
+            events: policy.events, table: table, labels: labels, foldOfRow: validation.foldOfRow, foldModels: validation.models,
+            model: model, grid: PolicySearch.thresholdGrid(modelThreshold: model.threshold))
+        model.streamPolicy = try PolicySearch.choose(levels, model: model, bound: policy.bound, folds: k, seed: foldSeed)
     }
     // Never hand out a model that fu's own loader would refuse.
     do {

@@ -37,12 +37,13 @@ public struct TrainingFacts: Sendable, Equatable {
 public struct Model: Sendable, Equatable {
     public static let formatTag = "fu-model"
     /// The newest format this fu reads and writes. A model is written with the oldest
-    /// version that holds it: 1, or 2 when it has a calibration, so that a reader of
-    /// version 1 refuses a calibrated model instead of silently ignoring its calibration.
-    public static let formatVersion = 2
+    /// version that holds it: 1, 2 when it has a calibration, 3 when it has a stream
+    /// policy, so that an older reader refuses it instead of silently ignoring what it
+    /// cannot apply.
+    public static let formatVersion = 3
 
     /// The version this model is written with.
-    public var formatVersion: Int { calibration == nil ? 1 : 2 }
+    public var formatVersion: Int { streamPolicy != nil ? 3 : calibration != nil ? 2 : 1 }
 
     public var features: [String]
     /// The features fu-featurize makes per event type, in `features` order: the only ones
@@ -63,6 +64,8 @@ public struct Model: Sendable, Equatable {
     /// Each feature's mean by class and the strongly correlated pairs, for the report;
     /// nil in older models. Changes no score either.
     public var featureSummary: FeatureSummary?
+    /// When fu-watch flags a user as its events arrive; nil: at `threshold` from the first event.
+    public var streamPolicy: StreamPolicy?
 
     public init(
         features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double,
@@ -198,7 +201,7 @@ public struct Model: Sendable, Equatable {
             ("coefficients", .numbers(coefficients)),
             ("intercept", .number(intercept)),
             ("threshold", .number(threshold)),
-        ] + (calibration.map { [("calibration", $0.json)] } ?? []) + [
+        ] + (calibration.map { [("calibration", $0.json)] } ?? []) + (streamPolicy.map { [("stream_policy", $0.json)] } ?? []) + [
             ("training", .object([
                 ("rows", .integer(training.rows)),
                 ("positives", .integer(training.positives)),
@@ -289,6 +292,11 @@ public struct Model: Sendable, Equatable {
                 throw fail("'feature_summary' \(error.message)")
             }
         }
+        let streamPolicy = try document["stream_policy"].flatMap { value -> StreamPolicy? in
+            if value == .null { return nil }
+            guard let policy = StreamPolicy(json: value) else { throw fail(StreamPolicy.shape) }
+            return policy
+        }
         let facts = document["training"]
         let weights = (try? numbers(facts?["class_weights"], "training.class_weights")) ?? [1, 1]
         let training = TrainingFacts(
@@ -307,6 +315,7 @@ public struct Model: Sendable, Equatable {
             intercept: try number(document["intercept"], "intercept"), threshold: threshold, training: training,
             calibration: calibration, eventTypeColumns: eventTypeColumns, trainingDistribution: distribution)
         model.featureSummary = summary
+        model.streamPolicy = streamPolicy
         return model
     }
 }

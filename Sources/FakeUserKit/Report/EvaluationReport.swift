@@ -43,6 +43,8 @@ public struct EvaluationReport: Sendable {
         case "cv": return inputs.crossValidation
         case "parameters": return inputs.parameters
         case "baseline": return inputs.baseline
+        case "early": return inputs.earlyDetection
+        case "earlyplain": return inputs.earlyDetectionWithoutPolicy
         default: return inputs.modelJSON
         }
     }
@@ -102,6 +104,7 @@ public struct EvaluationReport: Sendable {
         cards.append(calibrationCard)
         cards.append(thresholdCard)
         if inputs.crossValidation != nil { cards.append(crossValidationCard) }
+        if inputs.earlyDetection != nil { cards.append(earlyDetectionCard) }
         cards.append(classReportCard)
         cards.append(dataCard)
         cards.append(provenanceCard)
@@ -323,6 +326,37 @@ public struct EvaluationReport: Sendable {
                     id: "threshold-card")
     }
 
+    /// The test users' events replayed in arrival order: fakes caught and real users ever
+    /// flagged within n events, with the model's stream policy and with its threshold alone.
+    var earlyDetectionCard: String {
+        var chart = SVGChart(id: "early", xLabel: "Events seen", yLabel: "Share of users")
+        chart.xRange = 0...Double(EarlyDetection.curveLength)
+        chart.xTicks = stride(from: 0, through: EarlyDetection.curveLength, by: 5).map(Double.init)
+        chart.tickDigits = 0
+        let runs = [("early", "", "policy"), ("earlyplain", "plain", "threshold alone")]
+        var entries: [(style: String, label: String)] = []
+        var rows: [String] = []
+        for (name, suffix, label) in runs {
+            guard let replay = source(name), let events = replay["curve"]?["events"]?.arrayValue else { continue }
+            for (curve, series, style, what) in [("fakes_caught", "fakescaught", "s-fakes", "fakes caught"),
+                                                 ("real_ever_flagged", "realeverflagged", "s-real", "real users ever flagged")] {
+                let shares = replay["curve"]?[curve]?.arrayValue ?? []
+                let points = zip(events, shares).compactMap { event, share in event.doubleValue.flatMap { x in share.doubleValue.map { (x, $0) } } }
+                chart.line(points, series: series + suffix, style: style + (suffix.isEmpty ? "" : "-plain"))
+                entries.append((style + (suffix.isEmpty ? "" : "-plain"), "\(what), \(label)"))
+            }
+            rows.append("<tr><th>\(label)</th><td>\(number(name, "fakes_caught", count: true)) of \(number(name, "fakes", count: true))</td>"
+                + "<td>\(number(name, "events_to_flag/median", digits: -1)) / \(number(name, "events_to_flag/p90", digits: 3))</td>"
+                + "<td>\(number(name, "real_ever_flagged", count: true))</td><td>\(number(name, "real_flagged_at_end", count: true))</td></tr>")
+        }
+        let table = "<table class=\"kv\"><tr><th></th><th>fakes caught</th><th>events to flag (median / p90)</th><th>real users ever flagged</th><th>flagged at the end</th></tr>"
+            + rows.joined() + "</table>"
+        let note = "<p class=\"note\">The test users' events replayed in arrival order, each user scored after each event (fu-watch --truth). "
+            + "Real users ever flagged are false alarms a reviewer sees, even when later events clear them; the policy was chosen on training users only.</p>"
+        return card("Early detection in a stream", chart.render(label: "Fakes caught and real users ever flagged against events seen") + legend(entries) + table + note,
+                    wide: true, id: "early-card")
+    }
+
     var crossValidationCard: String {
         let folds = inputs.crossValidation?["per_fold"]?.arrayValue ?? []
         var chart = SVGChart(id: "folds", xLabel: "Fold", yLabel: "F1 (fake)")
@@ -455,6 +489,8 @@ public struct EvaluationReport: Sendable {
         .s-oof{stroke:var(--oof);fill:var(--oof)}polyline.s-oof{fill:none;stroke-dasharray:6 3;stroke-width:1.6}
         .s-before{stroke:var(--muted);fill:var(--muted)}polyline.s-before{fill:none;stroke-dasharray:2 3;stroke-width:1.6}
         .s-precision{stroke:#2563eb}.s-recall{stroke:#16a34a}.s-f1{stroke:#9333ea}polyline.s-flagged{stroke:#64748b;stroke-dasharray:2 3;stroke-width:1.6}
+        polyline.s-fakes,polyline.s-real,polyline.s-fakes-plain,polyline.s-real-plain{fill:none}
+        .s-fakes{stroke:#16a34a}.s-real{stroke:#dc2626}.s-fakes-plain{stroke:#16a34a;stroke-dasharray:6 3}.s-real-plain{stroke:#dc2626;stroke-dasharray:6 3}
         g.s-chosen circle{fill:#111827}
         line.chosen{stroke:#111827;stroke-width:1.5}line.best{stroke:var(--oof);stroke-dasharray:3 3;stroke-width:1.5}
         .bars rect{fill:var(--test);opacity:.85}polyline.mean{stroke:var(--oof);stroke-dasharray:5 3;stroke-width:1.5}
@@ -462,6 +498,7 @@ public struct EvaluationReport: Sendable {
         .legend .key{display:inline-block;width:18px;height:0;border-top:3px solid;margin-right:6px;vertical-align:middle}
         .key.s-test{border-color:var(--test)}.key.s-oof{border-top-style:dashed;border-color:var(--oof)}.key.s-before{border-top-style:dotted;border-color:var(--muted)}
         .key.s-precision{border-color:#2563eb}.key.s-recall{border-color:#16a34a}.key.s-f1{border-color:#9333ea}.key.s-flagged{border-top-style:dotted;border-color:#64748b}
+        .key.s-fakes{border-color:#16a34a}.key.s-real{border-color:#dc2626}.key.s-fakes-plain{border-top-style:dashed;border-color:#16a34a}.key.s-real-plain{border-top-style:dashed;border-color:#dc2626}
         .key.chosen{border-color:#111827;width:3px;height:12px;border-top:0;border-left:2px solid #111827}
         .key.best{border-color:var(--oof);width:3px;height:12px;border-top:0;border-left:2px dashed var(--oof)}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}

@@ -20,6 +20,10 @@ public struct ReportInputs: Sendable {
     public var outOfFold: ScoredUsers?
     /// train.sh's `parameters` (when the metrics file is the workflow's).
     public var parameters: JSONValue?
+    /// train.sh's `early_detection` (the test users' events replayed with the model's stream
+    /// policy) and `early_detection_without_policy` (at the model's threshold from event 1).
+    public var earlyDetection: JSONValue?
+    public var earlyDetectionWithoutPolicy: JSONValue?
     public var inputDigest: String?
     /// The input data's name, shown beside its digest.
     public var inputName: String?
@@ -75,6 +79,8 @@ public struct ReportInputs: Sendable {
             inputs.testMetrics = testMetrics
             inputs.parameters = document["parameters"]
             inputs.crossValidation = document["cross_validation"]
+            inputs.earlyDetection = document["early_detection"]
+            inputs.earlyDetectionWithoutPolicy = document["early_detection_without_policy"]
         } else {
             inputs.testMetrics = Metrics(labels: test.labels, probabilities: test.probabilities, threshold: model.threshold).json
         }

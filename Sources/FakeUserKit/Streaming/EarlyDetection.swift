@@ -11,17 +11,17 @@ public struct EarlyDetection {
     private let truthName: String
     /// Per user seen: the events at its first flag (0: never), and its last decision.
     private var users: [String: (firstFlag: Int, last: Bool)] = [:]
-    public let threshold: Double
-    public let minEvents: Int
+    public let policy: StreamPolicy
 
     /// The shares of fakes caught within this many events.
     public static let horizons = [1, 2, 3, 5, 10, 20]
+    /// The curves (fakes caught, real users ever flagged, within n events) go to this n.
+    public static let curveLength = 30
 
-    public init(truth: [String: UInt8], truthName: String, threshold: Double, minEvents: Int) {
+    public init(truth: [String: UInt8], truthName: String, policy: StreamPolicy) {
         self.truth = truth
         self.truthName = truthName
-        self.threshold = threshold
-        self.minEvents = minEvents
+        self.policy = policy
     }
 
     /// One decision: `user` after `events` of its events. A user the truth does not name is
@@ -60,7 +60,11 @@ public struct EarlyDetection {
             return .object([("median", .number(percentile(sorted, 0.5))), ("p90", .number(percentile(sorted, 0.9)))])
         }
         return .object([
-            ("policy", .object([("threshold", .number(threshold)), ("min_events", .integer(minEvents))])),
+            // threshold and min_events: the first band's (the whole rule without a stored policy).
+            ("policy", .object([
+                ("threshold", .number(policy.bands[0].threshold)), ("min_events", .integer(policy.minEvents)),
+                ("bands", policy.json["bands"] ?? .null),
+            ])),
             ("fakes", .integer(fakes)),
             ("fakes_caught", .integer(caught.count)),
             ("fakes_flagged_at_end", .integer(fakesFlaggedAtEnd)),
@@ -70,6 +74,12 @@ public struct EarlyDetection {
             ("real_ever_flagged", .integer(falseAlarms.count)),
             ("real_flagged_at_end", .integer(flaggedAtEnd)),
             ("events_to_false_alarm", quantiles(falseAlarms)),
+            // fu-report's two curves against events seen.
+            ("curve", .object([
+                ("events", .array((1...EarlyDetection.curveLength).map { .integer($0) })),
+                ("fakes_caught", .array((1...EarlyDetection.curveLength).map { n in share(caught.count { $0 <= n }, fakes) })),
+                ("real_ever_flagged", .array((1...EarlyDetection.curveLength).map { n in share(falseAlarms.count { $0 <= n }, real) })),
+            ])),
         ])
     }
 }

@@ -16,10 +16,10 @@ public enum EmitMode: String, CaseIterable, Sendable {
 public struct WatchOptions: Sendable {
     public var emit: EmitMode = .changes
     public var format: TableFormat = .csv
-    /// Instead of the model's threshold.
+    /// Instead of the model's threshold (and its stream policy).
     public var threshold: Double?
-    /// A user is flagged only from this many events on.
-    public var minEvents = 1
+    /// A user is flagged only from this many events on (instead of the model's stream policy).
+    public var minEvents: Int?
     /// Users kept at most; past it the least recently active is forgotten.
     public var maxUsers = WatchOptions.defaultMaxUsers
     /// Forget users with no event in the last N events of the stream.
@@ -43,7 +43,6 @@ public struct WatchSummary: Sendable, Equatable {
 
 /// Per-user counters in slots, with a least-recently-active list for eviction.
 public final class StreamScorer {
-    public private(set) var model: Model
     public let options: WatchOptions
     /// Input events consumed, over every run that carried this state on.
     public private(set) var consumed = 0
@@ -71,31 +70,43 @@ public final class StreamScorer {
     private var batchSlots: Set<Int>?
     private var batchEvicted: [(slot: Int, score: UserScore)] = []
 
-    /// The model, the features of the current vocabularies, and where each model feature is
-    /// among them. A class with constants: reading the model or the struct from the
-    /// scorer's own properties per event copied them, retaining each of their arrays.
-    private final class Columns {
+    /// The model, its feature rows from counters and its stream policy, in one class of
+    /// constants: reading a struct model from the scorer's own variable per event copied
+    /// it, retaining each of its arrays. Replaced whole by a reload (`replaceModel`).
+    private final class Scoring {
         let model: Model
-        let set: FeatureSet
-        let modelColumns: [Int]
-        init(model: Model, set: FeatureSet, modelColumns: [Int]) { (self.model, self.set, self.modelColumns) = (model, set, modelColumns) }
+        let rows: CounterRows
+        let policy: StreamPolicy
+        init(model: Model, options: WatchOptions) {
+            self.model = model
+            rows = CounterRows(features: model.features)
+            if options.threshold == nil && options.minEvents == nil, let stored = model.streamPolicy {
+                policy = stored
+            } else {
+                policy = .plain(minEvents: options.minEvents ?? 1, threshold: options.threshold ?? model.threshold)
+            }
+        }
     }
-    private var columns: Columns?
-    private var knownEvents = -1
-    private var knownCategories = -1
+    private var scoring: Scoring
 
     public init(model: Model, options: WatchOptions) throws {
-        self.model = model
         self.options = options
+        scoring = Scoring(model: model, options: options)
         try model.checkScorableFromEvents(by: "fu-watch")
     }
+
+    public var model: Model { scoring.model }
 
     deinit {
         flagged.deallocate()
         activity.deallocate()
     }
 
+    /// The threshold of `--emit final`'s rows (fu-score's): the model's, or --threshold.
     public var threshold: Double { options.threshold ?? model.threshold }
+    /// When a user is flagged mid-stream: the model's stream policy, unless --threshold or
+    /// --min-events is given (then those, at 1 event and the model's threshold by default).
+    public var policy: StreamPolicy { scoring.policy }
     public var userCount: Int { index.count }
 
     // MARK: The stream
@@ -170,7 +181,7 @@ public final class StreamScorer {
     /// Whether a user with this probability after this many events is flagged.
     @inline(__always)
     func decide(probability: Double, events: Int) -> Bool {
-        events >= options.minEvents && probability >= threshold
+        scoring.policy.flags(probability, events: events)
     }
 
     /// A parser for `reader` that carries on this stream's event types and categories.
@@ -251,9 +262,7 @@ public final class StreamScorer {
     /// Scores every user again with `newModel` (a reload), from the kept counters.
     public func replaceModel(_ newModel: Model) throws {
         try newModel.checkScorableFromEvents(by: "fu-serve's stream")
-        model = newModel
-        columns = nil
-        knownEvents = -1
+        scoring = Scoring(model: newModel, options: options)
         var row = [Double](repeating: 0, count: model.features.count)
         for slot in slotsByActivity() {
             let (probability, seen) = score(slot, row: &row)
@@ -272,21 +281,9 @@ public final class StreamScorer {
 
     /// The user's probability and number of events, from its counters.
     private func score(_ slot: Int, row: inout [Double]) -> (probability: Double, events: Int) {
-        if events.count != knownEvents || categories.count != knownCategories {
-            // A new type or category (rare): the columns fu-featurize would make now.
-            let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
-            let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
-            columns = Columns(model: model, set: set, modelColumns: model.features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
-            knownEvents = events.count
-            knownCategories = categories.count
-        }
-        let columns = columns!
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in
-            columns.set.values(user: slot, counts: counts, into: values)
-            for (f, column) in columns.modelColumns.enumerated() { row[f] = column < 0 ? 0 : values[column] }
-            let probability = row.withUnsafeBufferPointer { columns.model.probability($0) }
-            return (probability, Int(values[0]))  // total_events
-        }
+        let scoring = self.scoring
+        let seen = scoring.rows.fill(&row, user: slot, counts: counts, events: events, categories: categories)
+        return (row.withUnsafeBufferPointer { scoring.model.probability($0) }, seen)
     }
 
     // MARK: Slots

@@ -20,7 +20,7 @@ public struct WatchSession {
         let statePath = self.statePath
         let save = { if let statePath { try scorer.save(to: statePath) } }
         var replay = try truthPath.map {
-            EarlyDetection(truth: try ScoredUsers.readTruth($0), truthName: $0, threshold: scorer.threshold, minEvents: scorer.options.minEvents)
+            EarlyDetection(truth: try ScoredUsers.readTruth($0), truthName: $0, policy: scorer.policy)
         }
         stop.lock()
         reader.readHooks = (before: { try output.flush(); stop.unlock() }, after: { stop.lock() })

@@ -1,0 +1,385 @@
+/// fu-fit --policy-events: the stream policy that catches fakes soonest while the real users
+/// ever flagged stay within a bound, chosen out of fold on the training users. Each user is
+/// scored after each of its events, in arrival order, by the model of the fold that did
+/// not see it (`replayOutOfFold`); every candidate policy is then judged on those scores
+/// (`PolicySearch.best`).
+///
+/// Candidates: a minimum number of events m, one threshold from m on, or a higher one from
+/// m and a lower one from K > m on (K in 3, 5, 10, 20), thresholds from `thresholdGrid`.
+/// Judged by, in order: the sum over fakes of the events seen when first flagged, capped
+/// at 21 (a fake not flagged within 20 events counts 21: the area above the "share caught
+/// within n events" curve up to 20), then more fakes caught, then fewer real users flagged.
+
+/// Each training user's probability after each of its first `horizon` events, as the index
+/// of the highest grid threshold it reaches (0: none), and the highest after those: all a
+/// candidate's outcome depends on; then the level after its last event plus one (0: no
+/// event). 22 bytes a user, in one record: a replay's users arrive in random order, and
+/// each array touched per event is a cache miss.
+public struct PrefixLevels: Sendable {
+    /// Events whose position the search tells apart.
+    public static let horizon = 20
+    static let stride = horizon + 1
+    static let recordSize = stride + 1
+    /// Ascending thresholds; level l means the probability reached `grid[l - 1]`.
+    public let grid: [Double]
+    public let labels: [UInt8]
+    var levels: [UInt8]
+
+    public init(grid: [Double], labels: [UInt8]) {
+        precondition(grid.count < 255 && zip(grid, grid.dropFirst()).allSatisfy { $0 < $1 }, "an ascending grid of fewer than 255 thresholds")
+        self.grid = grid
+        self.labels = labels
+        levels = [UInt8](repeating: 0, count: labels.count * PrefixLevels.recordSize)
+    }
+
+    /// The same from every user's probabilities after each of its events (a test's oracle input).
+    public init(grid: [Double], labels: [UInt8], probabilities: [[Double]]) {
+        self.init(grid: grid, labels: labels)
+        for (user, sequence) in probabilities.enumerated() {
+            for (k, p) in sequence.enumerated() { record(user: user, events: k + 1, probability: p) }
+        }
+    }
+
+    /// The user's probability after `k` of its events (k counts up by one per call).
+    @inline(__always)
+    public mutating func record(user: Int, events k: Int, probability p: Double) {
+        // The number of thresholds at or below p (binary search).
+        var level = 0, high = grid.count
+        while level < high {
+            let middle = (level + high) / 2
+            if grid[middle] <= p { level = middle + 1 } else { high = middle }
+        }
+        let base = user * PrefixLevels.recordSize
+        let at = base + min(k, PrefixLevels.stride) - 1
+        levels[at] = max(levels[at], UInt8(level))
+        levels[base + PrefixLevels.stride] = UInt8(level + 1)
+    }
+
+    /// Loads the user's record ahead of `record` (see `replayOutOfFold`).
+    @inline(__always)
+    func touch(_ user: Int) -> UInt8 { levels[user * PrefixLevels.recordSize] }
+
+    /// Whether the user had an event.
+    public func hasEvents(_ user: Int) -> Bool { levels[user * PrefixLevels.recordSize + PrefixLevels.stride] != 0 }
+
+    /// Whether the user's probability after its last event (its whole-history score) is at
+    /// least `grid[index - 1]`.
+    public func endsAtLevel(_ user: Int, atLeast index: Int) -> Bool {
+        Int(levels[user * PrefixLevels.recordSize + PrefixLevels.stride]) - 1 >= index
+    }
+}
+
+public enum PolicySearch {
+    /// 0.05 to 0.95 by 0.05, then 0.97, 0.98, 0.99, 0.995, 0.999, and the model's threshold.
+    public static func thresholdGrid(modelThreshold: Double) -> [Double] {
+        let steps = (1...19).map { Double($0) / 20 } + [0.97, 0.98, 0.99, 0.995, 0.999]
+        return Array(Set(steps + [modelThreshold])).sorted()
+    }
+
+    /// Minimum numbers of events, and the starts of a later band.
+    static let minimums = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20]
+    static let laterStarts = [3, 5, 10, 20]
+
+    /// One candidate: from `minEvents` at grid threshold `early` (1-based), and from `later`
+    /// (if any) at the lower `late`.
+    public struct Candidate: Sendable, Equatable {
+        public var minEvents: Int
+        public var early: Int
+        public var later: Int?
+        public var late: Int
+
+        public func policy(grid: [Double]) -> StreamPolicy {
+            var bands = [StreamPolicy.Band(from: minEvents, threshold: grid[early - 1])]
+            if let later { bands.append(StreamPolicy.Band(from: later, threshold: grid[late - 1])) }
+            return StreamPolicy(bands: bands)
+        }
+    }
+
+    /// What a candidate does on the training users.
+    public struct Outcome: Sendable, Equatable {
+        /// Σ over fakes of min(events seen when first flagged, 21), 21 when never within 20.
+        public var cappedEventsToFlag: Int
+        public var fakesCaught: Int
+        public var realFlagged: Int
+
+        /// Earlier catches first, then more fakes caught, then fewer real users flagged.
+        public func isBetter(than other: Outcome) -> Bool {
+            if cappedEventsToFlag != other.cappedEventsToFlag { return cappedEventsToFlag < other.cappedEventsToFlag }
+            if fakesCaught != other.fakesCaught { return fakesCaught > other.fakesCaught }
+            return realFlagged < other.realFlagged
+        }
+    }
+
+    /// Band layouts (minimum, later start or nil), in the order candidates are tried.
+    static var layouts: [(minEvents: Int, later: Int?)] {
+        minimums.flatMap { m in [(m, nil)] + laterStarts.filter { $0 > m }.map { (m, $0) } }
+    }
+
+    /// Every candidate for a grid of `count` thresholds, in the order they are tried: on a
+    /// tie the first wins, and higher thresholds come first.
+    public static func candidates(gridCount count: Int) -> [Candidate] {
+        layouts.flatMap { layout -> [Candidate] in
+            if let later = layout.later {
+                guard count >= 2 else { return [] }
+                return (2...count).reversed().flatMap { early in
+                    (1..<early).reversed().map { Candidate(minEvents: layout.minEvents, early: early, later: later, late: $0) }
+                }
+            }
+            return (1...count).reversed().map { Candidate(minEvents: layout.minEvents, early: $0, later: nil, late: $0) }
+        }
+    }
+
+    /// The best candidate that catches a fake and flags at most `maxRealFlagged` real users,
+    /// with its outcome; nil when none does.
+    public static func best(_ levels: PrefixLevels, maxRealFlagged: Int) -> (candidate: Candidate, outcome: Outcome)? {
+        let tables = parallelMap(layouts) { outcomes(levels, minEvents: $0.minEvents, later: $0.later) }
+        var best: (candidate: Candidate, outcome: Outcome)?
+        var layoutIndex = 0
+        var previous: (Int, Int?)?
+        for candidate in candidates(gridCount: levels.grid.count) {
+            if let previous, previous != (candidate.minEvents, candidate.later) { layoutIndex += 1 }
+            previous = (candidate.minEvents, candidate.later)
+            let outcome = tables[layoutIndex].outcome(candidate)
+            // A policy that catches no fake would meet any bound by never flagging.
+            guard outcome.realFlagged <= maxRealFlagged, outcome.fakesCaught > 0 else { continue }
+            if best == nil || outcome.isBetter(than: best!.outcome) { best = (candidate, outcome) }
+        }
+        return best
+    }
+
+    /// Every threshold pair's outcome for one band layout, from one pass over the users.
+    /// Index g is a grid threshold (1-based): a band flags a user whose level reaches g.
+    struct LayoutOutcomes {
+        let size: Int  // grid count + 1
+        let real: Int
+        /// Two bands: real users not flagged, by (early, late) through 2-D prefix sums of
+        /// (early band's highest level, late band's highest level); one band: by its level.
+        var realNotFlagged: [Int]
+        var capped: [Int]
+        var caught: [Int]
+        let twoBands: Bool
+
+        func outcome(_ candidate: Candidate) -> Outcome {
+            let at = twoBands ? candidate.early * size + candidate.late : candidate.early
+            return Outcome(cappedEventsToFlag: capped[at], fakesCaught: caught[at], realFlagged: real - realNotFlagged[at])
+        }
+    }
+
+    static func outcomes(_ levels: PrefixLevels, minEvents m: Int, later: Int?) -> LayoutOutcomes {
+        let count = levels.grid.count, size = count + 1, cap = PrefixLevels.horizon + 1
+        let stride = PrefixLevels.stride, record = PrefixLevels.recordSize
+        var first = [Int](repeating: 0, count: size), firstLate = first
+        /// The events (from..<to) at which each level is first reached; returns the highest.
+        func firstReached(_ base: Int, from: Int, to: Int, into first: inout [Int]) -> Int {
+            var highest = 0
+            for k in from..<to {
+                let level = Int(levels.levels[base + k - 1])
+                if level > highest {
+                    for g in (highest + 1)...level { first[g] = k }
+                    highest = level
+                }
+            }
+            return highest
+        }
+        var real = 0
+        guard let later else {
+            var realByLevel = [Int](repeating: 0, count: size)
+            var capped = [Int](repeating: 0, count: size), caught = capped
+            for user in levels.labels.indices {
+                let base = user * record
+                let highest = firstReached(base, from: m, to: stride, into: &first)
+                let overall = max(highest, Int(levels.levels[base + stride - 1]))
+                if levels.labels[user] == 0 {
+                    real += 1
+                    realByLevel[overall] += 1
+                    continue
+                }
+                for g in 1...count {
+                    capped[g] += g <= highest ? first[g] : cap
+                    if g <= overall { caught[g] += 1 }
+                }
+            }
+            // Not flagged at g: the highest level is below g.
+            var notFlagged = [Int](repeating: 0, count: size)
+            for g in 1..<size { notFlagged[g] = notFlagged[g - 1] + realByLevel[g - 1] }
+            return LayoutOutcomes(size: size, real: real, realNotFlagged: notFlagged, capped: capped, caught: caught, twoBands: false)
+        }
+        var realByLevels = [Int](repeating: 0, count: size * size)
+        var earlyCapped = [Int](repeating: 0, count: size), earlyCaught = earlyCapped
+        // By the early band's highest level e: fakes' late-band capped events and catches at each late g.
+        var lateCapped = [Int](repeating: 0, count: size * size), lateCaught = lateCapped
+        for user in levels.labels.indices {
+            let base = user * record
+            let early = firstReached(base, from: m, to: later, into: &first)
+            let lateInWindow = firstReached(base, from: later, to: stride, into: &firstLate)
+            let late = max(lateInWindow, Int(levels.levels[base + stride - 1]))
+            if levels.labels[user] == 0 {
+                real += 1
+                realByLevels[early * size + late] += 1
+                continue
+            }
+            if early >= 1 {
+                for g in 1...early {
+                    earlyCapped[g] += first[g]
+                    earlyCaught[g] += 1
+                }
+            }
+            for g in 1...count {
+                lateCapped[early * size + g] += g <= lateInWindow ? firstLate[g] : cap
+                if g <= late { lateCaught[early * size + g] += 1 }
+            }
+        }
+        // At (e, g): fakes flagged early (level ≥ e) by the early counts; the others (early
+        // level below e) by the late ones, summed over their early levels.
+        var capped = [Int](repeating: 0, count: size * size), caught = capped, notFlagged = capped
+        var lateCappedBelow = [Int](repeating: 0, count: size), lateCaughtBelow = lateCappedBelow
+        for e in 1..<size {
+            for g in 1..<size {
+                lateCappedBelow[g] += lateCapped[(e - 1) * size + g]
+                lateCaughtBelow[g] += lateCaught[(e - 1) * size + g]
+                capped[e * size + g] = earlyCapped[e] + lateCappedBelow[g]
+                caught[e * size + g] = earlyCaught[e] + lateCaughtBelow[g]
+                // Real users with early level < e and late level < g.
+                notFlagged[e * size + g] = notFlagged[(e - 1) * size + g] + notFlagged[e * size + g - 1]
+                    - notFlagged[(e - 1) * size + g - 1] + realByLevels[(e - 1) * size + g - 1]
+            }
+        }
+        return LayoutOutcomes(size: size, real: real, realNotFlagged: notFlagged, capped: capped, caught: caught, twoBands: true)
+    }
+}
+
+/// fu-fit's `--policy-bound`: how many real training users the chosen policy may ever flag.
+public enum PolicyBound: Sendable, Equatable, CustomStringConvertible {
+    /// As many as the model flags out of fold on their whole histories.
+    case batch
+    /// This share of the real users.
+    case share(Double)
+
+    /// Parses `batch` or a share between 0 and 1.
+    public init(parsing text: String) throws {
+        if text == "batch" {
+            self = .batch
+        } else if let value = Double(text), (0...1).contains(value) {
+            self = .share(value)
+        } else {
+            throw ToolError.usage("--policy-bound must be 'batch' or a share of the real users between 0 and 1, not '\(text)'")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .batch: "batch"
+        case .share(let value): "\(value)"
+        }
+    }
+}
+
+/// What fu-fit needs to choose a stream policy: the training users' events and the bound.
+public struct PolicyRequest {
+    public var events: TableReader
+    public var bound: PolicyBound
+
+    public init(events: TableReader, bound: PolicyBound) {
+        self.events = events
+        self.bound = bound
+    }
+}
+
+extension PolicySearch {
+    /// Scores each training user after each of its events (in the order of `events`) with
+    /// the model of its fold (fitted on the other folds), through the final model's
+    /// calibration when it has one: what fu-watch would say of a user it had not trained on.
+    /// Every user of the events must be a row of `table`, and every row must have events.
+    public static func replayOutOfFold(
+        events reader: TableReader, table: FeatureTable, labels: [UInt8], foldOfRow: [Int], foldModels: [Model], model: Model,
+        grid: [Double]
+    ) throws -> PrefixLevels {
+        var levels = PrefixLevels(grid: grid, labels: labels)
+        // Users numbered as the table's rows: the ids first, in row order.
+        let index = UserIndex()
+        let counts = EventCounts(users: max(table.rowCount, 1))
+        for id in table.ids {
+            var id = id
+            _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
+            counts.addUser()
+        }
+        let rows = CounterRows(features: model.features)
+        var row = [Double](repeating: 0, count: model.features.count)
+        let foldOfUser = foldOfRow.map { UInt8($0) }
+        // Parsed on fu-featurize's background thread, in batches. Users arrive in random
+        // order: each event's user lines (index slot, counters, levels) are loaded for a whole
+        // batch first, as fu-featurize does, so the misses overlap. A batch carries the
+        // vocabularies at its end: they may hold types of its later events, which change no
+        // feature value of a user that has not shown them.
+        let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
+        let name = reader.name
+        defer { stage.stop() }
+        // Through a buffer: indexing the array copied a Model (retaining its arrays) per event.
+        try foldModels.withUnsafeBufferPointer { foldModels in
+            while let batch = try stage.nextBatch() {
+                for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
+                for i in 0..<batch.count {
+                    let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                    guard user < table.rowCount else {
+                        throw ToolError.data(
+                            "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
+                            at: InputLocation(file: name, line: batch.lines[i]))
+                    }
+                    batch.users[i] = user
+                }
+                for i in 0..<batch.count {
+                    let user = batch.users[i]
+                    batch.touched[i] = UInt64(counts.touch(user: user)) &+ UInt64(levels.touch(user)) &+ UInt64(foldOfUser[user])
+                }
+                guard let (events, categories) = batch.vocabularies else { preconditionFailure("a filled batch has vocabularies") }
+                for i in 0..<batch.count {
+                    let user = batch.users[i]
+                    counts.add(user: user, event: batch.events[i], category: batch.categories[i])
+                    let seen = rows.fill(&row, user: user, counts: counts, events: events, categories: categories)
+                    let decision = row.withUnsafeBufferPointer { foldModels[Int(foldOfUser[user])].decisionValue($0) }
+                    levels.record(user: user, events: seen, probability: model.probability(decision: decision))
+                }
+                stage.recycle(batch)
+            }
+        }
+        if let silent = table.ids.indices.first(where: { !levels.hasEvents($0) }) {
+            throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
+        }
+        return levels
+    }
+
+    /// The chosen policy with its out-of-fold figures (`chosen_on`), or an error saying the
+    /// bound cannot be met.
+    public static func choose(_ levels: PrefixLevels, model: Model, bound: PolicyBound, folds: Int, seed: UInt64) throws -> StreamPolicy {
+        let real = levels.labels.count { $0 == 0 }
+        // The grid holds the model's threshold: its level says whether a whole history is flagged.
+        guard let thresholdLevel = levels.grid.firstIndex(of: model.threshold).map({ $0 + 1 }) else {
+            preconditionFailure("the grid holds the model's threshold")
+        }
+        let batchFlagged = levels.labels.indices.count { levels.labels[$0] == 0 && levels.endsAtLevel($0, atLeast: thresholdLevel) }
+        let limit: Int
+        switch bound {
+        case .batch: limit = batchFlagged
+        case .share(let share): limit = Int((share * Double(real)).rounded(.down))
+        }
+        guard let (candidate, outcome) = best(levels, maxRealFlagged: limit) else {
+            throw ToolError.data(
+                "no stream policy catches a fake while flagging at most \(limit) of the \(real) real training users (--policy-bound \(bound)): allow more with --policy-bound")
+        }
+        var policy = candidate.policy(grid: levels.grid)
+        let fakes = levels.labels.count - real
+        policy.chosenOn = .object([
+            ("method", .string("\(folds)-fold out-of-fold replay of the training users' events")),
+            ("seed", .integer(Int(truncatingIfNeeded: seed))),
+            ("bound", .string(bound.description)),
+            ("real_users", .integer(real)),
+            ("real_flagged_batch", .integer(batchFlagged)),
+            ("max_real_ever_flagged", .integer(limit)),
+            ("real_ever_flagged", .integer(outcome.realFlagged)),
+            ("fakes", .integer(fakes)),
+            ("fakes_caught", .integer(outcome.fakesCaught)),
+            ("mean_events_to_flag_capped_21", .number(fakes == 0 ? 0 : Double(outcome.cappedEventsToFlag) / Double(fakes))),
+        ])
+        return policy
+    }
+}
