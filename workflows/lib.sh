@@ -28,7 +28,7 @@ fu_tool() {
 
 # grouped N: N with thousands separated (1,600,000), as the tools' summaries write counts.
 grouped() {
-    printf '%s' "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'
+    awk -v n="$1" 'BEGIN { s = n ""; while (match(s, /[0-9][0-9][0-9][0-9]([,]|$)/)) s = substr(s, 1, RSTART) "," substr(s, RSTART + 1); print s }'
 }
 
 die() { say "error: $*"; exit 1; }

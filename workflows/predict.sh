@@ -49,8 +49,9 @@ export FU_LOG_DIR=$log_dir
 # The features go to a temporary file, so that a failing fu-featurize is the one error
 # shown (fu-score would complain of an empty pipe) while fu-score keeps the terminal for
 # its progress and summary.
-features=$(mktemp "${TMPDIR:-/tmp}/fu-predict-XXXXXX.csv.zst")
-trap 'rm -f "$features"' EXIT
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/fu-predict-XXXXXX")
+pending_outputs+=("$scratch")  # removed at exit by lib.sh, with its other temporaries
+features=$scratch/features.csv.zst
 "$(fu_tool fu-featurize)" -i "$data" -o "$features" || exit 1
 "$(fu_tool fu-score)" -m "$model" "${score_args[@]}" ${output:+-o "$output"} "$features" || exit 1
 # Said always (after the run, so that a failure shows its one error): without -m it is the

@@ -20,13 +20,12 @@ public func makeServer(
     ])
     let router = Router(context: ServeContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: routes take the middleware added before them.
-    metrics.recordStream(streams.figures, ingested: 0)
     let log = AccessLog(logger: logger, metrics: metrics)
     router.add(middleware: AccessLogMiddleware(log: log, routes: routes))
     router.add(middleware: RouteTableMiddleware(routes: routes))
     let predict = PredictHandler(store: store, settings: settings, metrics: metrics)
     router.post("/predict") { request, context in try await predict.handle(request, context: context) }
-    let stream = StreamRoutes(streams: streams, settings: settings, metrics: metrics)
+    let stream = StreamRoutes(streams: streams, settings: settings, metrics: metrics, logger: logger)
     router.post("/events") { request, context in try await stream.ingest(request, context: context) }
     router.get("/users/:id") { request, context in try stream.user(request, context: context) }
     router.delete("/users/:id") { request, context in try stream.forget(request, context: context) }
@@ -38,7 +37,7 @@ public func makeServer(
     router.get("/metrics") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.rendered())))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.rendered(stream: streams.figures))))
     }
     return Application(
         router: router,
@@ -94,18 +93,19 @@ struct ModelReloadService: Service {
 
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reload()
+            await reload()
         }
     }
 
-    func reload() {
+    func reload() async {
         do {
             let loaded = try store.reload()
+            // The stream's users are scored again from their counters (LoadedModel checked
+            // that events give every feature, so this does not fail on the new model), on
+            // the thread pool: it takes a while with many users.
+            try await NIOThreadPool.singleton.runIfActive { [streams] in try streams.replaceModel(loaded.model) }
             metrics.recordReload(succeeded: true)
             logger.notice("model reloaded", metadata: ["path": "\(loaded.path)", "sha256": "\(loaded.sha256)"])
-            // The stream's users are scored again from their counters (LoadedModel checked
-            // that events give every feature, so this does not fail on the new model).
-            metrics.recordStream(try streams.replaceModel(loaded.model), ingested: 0)
         } catch {
             metrics.recordReload(succeeded: false)
             logger.error("model reload failed, still serving the previous model: \(error)")

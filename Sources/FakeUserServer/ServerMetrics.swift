@@ -13,6 +13,7 @@ public final class ServerMetrics: Sendable {
     private let streamFlagged: Prometheus.Gauge
     private let streamEvents: Prometheus.Counter
     private let streamEvictions: Prometheus.Gauge
+    private let streamCheckpointFailures: Prometheus.Counter
     /// The last users scored, for `fu_feature_psi`; made on the first batch.
     private let drift = Mutex<DriftWindow?>(nil)
     /// The features `fu_feature_psi` has a series for.
@@ -33,14 +34,23 @@ public final class ServerMetrics: Sendable {
         streamEvents = registry.makeCounter(name: "fu_stream_events_total", help: "Events added by POST /events since the server started")
         streamEvictions = registry.makeGauge(
             name: "fu_stream_evictions", help: "Users forgotten at --max-users, over the stream's life (its state carries the count)")
+        streamCheckpointFailures = registry.makeCounter(
+            name: "fu_stream_checkpoint_failures_total", help: "Checkpoints of the stream's state (--checkpoint-every) that could not be written")
     }
 
-    /// The stream's figures after a request that changed them.
-    func recordStream(_ figures: StreamStore.Figures, ingested: Int) {
+    /// Events added by POST /events.
+    func recordIngested(_ events: Int) {
+        if events > 0 { streamEvents.increment(by: Int64(events)) }
+    }
+
+    func recordCheckpointFailure() { streamCheckpointFailures.increment() }
+
+    /// The stream's figures, set when /metrics is read (from one look at the state, so
+    /// they never go backwards as concurrent requests would set them).
+    private func setStreamFigures(_ figures: StreamStore.Figures) {
         streamUsers.set(Int64(figures.users))
         streamFlagged.set(Int64(figures.flagged))
         streamEvictions.set(Int64(figures.evictions))
-        if ingested > 0 { streamEvents.increment(by: Int64(ingested)) }
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
@@ -92,8 +102,9 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The text exposition format.
-    func rendered() -> [UInt8] {
+    func rendered(stream: StreamStore.Figures) -> [UInt8] {
         updateDriftGauges()
+        setStreamFigures(stream)
         return registry.emitToBuffer()
     }
 }

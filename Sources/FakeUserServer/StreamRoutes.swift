@@ -1,5 +1,6 @@
 import FakeUserKit
 import Foundation
+import Logging
 import Hummingbird
 import NIOCore
 import NIOPosix
@@ -11,28 +12,31 @@ struct StreamRoutes: Sendable {
     let streams: StreamStore
     let settings: ServerSettings
     let metrics: ServerMetrics
+    let logger: Logger
 
     static let usersPrefix = "/users/"
 
     func ingest(_ request: Request, context: ServeContext) async throws -> Response {
         let format = PredictHandler.predictionFormat(accept: request.headers[.accept])
         let events = try await PredictHandler.events(of: request, settings: settings)
-        let explain = try PredictHandler.explainCount(request.uri.queryParameters.get("explain"), model: streams.model)
+        let explain = request.uri.queryParameters.get("explain")
         let limits = settings.batchLimits
-        let (scores, figures) = events.count < settings.inlineScoringLimit && !startsWithZstdFrame(events)
+        let (scores, checkpointFailure) = events.count < settings.inlineScoringLimit && !startsWithZstdFrame(events)
             ? try streams.ingest(events, limits: limits, explain: explain)
             : try await NIOThreadPool.singleton.runIfActive { [streams] in try streams.ingest(events, limits: limits, explain: explain) }
+        if let checkpointFailure {
+            logger.error("checkpoint of the stream's state failed, tried again after --checkpoint-every more events: \(checkpointFailure)")
+            metrics.recordCheckpointFailure()
+        }
         context.note.record(users: scores.users.count)
-        metrics.recordStream(figures, ingested: scores.batchEvents)
-        if settings.driftWindow > 0 { metrics.recordDrift(scores.table, model: scores.model, window: settings.driftWindow) }
+        metrics.recordIngested(scores.batchEvents)
         return PredictHandler.predictionResponse(try scores.rendered(as: format), format: format)
     }
 
     /// One user's current score: a JSON object (or CSV with its header), 404 if not held.
     func user(_ request: Request, context: ServeContext) throws -> Response {
         let id = try Self.userID(request)
-        let explain = try PredictHandler.explainCount(request.uri.queryParameters.get("explain"), model: streams.model)
-        guard let scores = try streams.score(id: id, explain: explain) else { throw Self.unknown(id) }
+        guard let scores = try streams.score(id: id, explain: request.uri.queryParameters.get("explain")) else { throw Self.unknown(id) }
         context.note.record(users: 1)
         let format = PredictHandler.predictionFormat(accept: request.headers[.accept])
         let output = ByteOutput(inMemory: ())
@@ -43,10 +47,8 @@ struct StreamRoutes: Sendable {
     /// Forgets a user (an erasure request): 204, or 404 if not held.
     func forget(_ request: Request, context: ServeContext) throws -> Response {
         let id = try Self.userID(request)
-        let (forgotten, figures) = streams.forget(id: id)
-        guard forgotten else { throw Self.unknown(id) }
+        guard streams.forget(id: id) else { throw Self.unknown(id) }
         context.note.record(users: 1)
-        metrics.recordStream(figures, ingested: 0)
         return Response(status: .noContent)
     }
 

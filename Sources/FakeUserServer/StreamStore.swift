@@ -21,6 +21,9 @@ public final class StreamStore: Sendable {
         let scorer = try StreamScorer(model: model, options: options)
         if let path = settings.statePath, FileManager.default.fileExists(atPath: path) {
             try scorer.load(from: path)
+            // The saved flags are those of the rule that wrote the state (fu-watch's
+            // --threshold, another model): scored again with this server's.
+            try scorer.replaceModel(model)
         }
         state = Mutex(State(scorer: scorer))
         statePath = settings.statePath
@@ -35,39 +38,42 @@ public final class StreamStore: Sendable {
         public var evictions: Int
     }
 
-    /// Adds a request's events; the affected users' scores, and the figures after them.
-    func ingest(_ body: [UInt8], limits: EventBatchLimits, explain: Int?) throws -> (StreamScores, Figures) {
+    /// Adds a request's events and answers the affected users' scores. `explain` is the
+    /// request's `?explain=K`, checked against the model the scores come from (a reload
+    /// cannot slip between). A checkpoint that cannot be written does not fail the request,
+    /// whose events are counted: it is returned, to be logged, and tried again after
+    /// another --checkpoint-every events.
+    func ingest(_ body: [UInt8], limits: EventBatchLimits, explain text: String?) throws -> (scores: StreamScores, checkpointFailure: (any Error)?) {
         try state.withLock { state in
             let scorer = state.scorer
+            let explain = try PredictHandler.explainCount(text, model: scorer.model)
             let scores = try readEventBatch(body, limits: limits, noEvents: { scorer.noScores(explain: explain) }) { reader, _ in
                 try scorer.ingest(reader: reader, maxEvents: limits.maxEvents, explain: explain)
             }
             state.eventsSinceSave += scores.batchEvents
+            var failure: (any Error)?
             if let checkpointEvery, state.eventsSinceSave >= checkpointEvery {
-                try save(state.scorer)
                 state.eventsSinceSave = 0
+                do { try save(scorer) } catch { failure = error }
             }
-            return (scores, Self.figures(scorer))
+            return (scores, failure)
         }
     }
 
-    func score(id: String, explain: Int?) throws -> StreamScores? {
-        try state.withLock { try $0.scorer.score(id: id, explain: explain) }
+    func score(id: String, explain text: String?) throws -> StreamScores? {
+        try state.withLock { state in
+            try state.scorer.score(id: id, explain: try PredictHandler.explainCount(text, model: state.scorer.model))
+        }
     }
 
-    func forget(id: String) -> (Bool, Figures) {
-        state.withLock { ($0.scorer.forget(id: id), Self.figures($0.scorer)) }
+    func forget(id: String) -> Bool {
+        state.withLock { $0.scorer.forget(id: id) }
     }
 
     /// Rescores every user with a reloaded model.
-    func replaceModel(_ model: Model) throws -> Figures {
-        try state.withLock { state in
-            try state.scorer.replaceModel(model)
-            return Self.figures(state.scorer)
-        }
+    func replaceModel(_ model: Model) throws {
+        try state.withLock { try $0.scorer.replaceModel(model) }
     }
-
-    var model: Model { state.withLock { $0.scorer.model } }
 
     public var figures: Figures { state.withLock { Self.figures($0.scorer) } }
 

@@ -240,6 +240,7 @@ import Testing
             (["--checkpoint-every", "10"], "--checkpoint-every needs --state FILE"),
             (["--emit", "sometimes"], "--emit must be changes, every or final, not 'sometimes'"),
             (["--max-users", "0"], "--max-users must be at least 1"),
+            (["--state", "-"], "--state needs a file: '-' would mix the state into stdout"),
         ] {
             let result = try work.run("fu-watch", ["-m", "model.json"] + arguments + ["events.csv"])
             #expect(result.status == 64 && result.stderr.hasPrefix("fu-watch: error: \(message)"), "\(result.stderr)")

@@ -149,6 +149,7 @@ public struct StreamStateOptions: ParsableArguments {
 
     public func validate() throws {
         guard maxUsers >= 1 else { throw ValidationError("--max-users must be at least 1") }
+        if state == "-" { throw ValidationError("--state needs a file: '-' would mix the state into stdout") }
         if let checkpointEvery {
             guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
             guard state != nil else { throw ValidationError("--checkpoint-every needs --state FILE") }

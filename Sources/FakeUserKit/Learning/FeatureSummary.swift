@@ -40,12 +40,16 @@ public struct FeatureSummary: Sendable, Equatable {
         }
         meanFake = sumFake.map { fakes == 0 ? 0 : $0 / Double(fakes) }
         meanReal = sumReal.map { rows == fakes ? 0 : $0 / Double(rows - fakes) }
-        // Pearson r of every pair, from centred sums (one pass over the rows a pair).
+        // Pearson r of every pair, from sums centred on the sampled rows' own means.
+        let step = max(1, (rows + Self.correlationRows - 1) / Self.correlationRows)
+        let sample = stride(from: 0, to: rows, by: step)
         var mean = [Double](repeating: 0, count: width)
-        for f in 0..<width { mean[f] = (sumFake[f] + sumReal[f]) / Double(max(rows, 1)) }
+        for row in sample { for f in 0..<width { mean[f] += table.values[row * width + f] } }
+        let sampled = Double(max((rows + step - 1) / step, 1))
+        for f in 0..<width { mean[f] /= sampled }
         var cross = [Double](repeating: 0, count: width * width)
         var centred = [Double](repeating: 0, count: width)
-        for row in stride(from: 0, to: rows, by: max(1, rows / Self.correlationRows)) {
+        for row in sample {
             for f in 0..<width { centred[f] = table.values[row * width + f] - mean[f] }
             for a in 0..<width {
                 let ca = centred[a]

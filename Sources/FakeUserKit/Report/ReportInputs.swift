@@ -108,6 +108,9 @@ public struct ReportInputs: Sendable {
 /// The truth file's model features, when it has every one of them (fu-split's `--truth`
 /// file has only UserId and Fake: nil).
 func testFeatureTable(_ path: String, model: Model) throws -> FeatureTable? {
+    // Read a second time: only a regular file can be (stdin or a pipe was read for the labels).
+    var info = stat()
+    guard path != "-", stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
     let reader = try TableReader(ByteInput(path: path))
     guard model.features.allSatisfy({ reader.column($0) != nil }) else { return nil }
     return try FeatureTable.read(reader, features: model.features)

@@ -235,7 +235,10 @@ public final class StreamScorer {
         var scores = StreamScores(model: model, explain: explain)
         scores.batchEvents = batch.count
         for slot in batchSlots! { scores.append(currentScore(slot)) }
-        for evicted in batchEvicted { scores.append(evicted.score) }
+        // A user evicted (at --max-users) and back within the batch is answered once, as it
+        // stands now: it started over when it came back.
+        var answered = Set(scores.users.map(\.id))
+        for evicted in batchEvicted.reversed() where answered.insert(evicted.score.id).inserted { scores.append(evicted.score) }
         return try scores.sortedByID()
     }
 
