@@ -70,8 +70,12 @@ case $command in
             made="(no .about: made before fu recorded it)"
             if [ -f "$about" ]; then
                 made=$(sed -n 's/^args=//p' "$about")
-                inputs=$(sed -n 's/^input=\([0-9a-f]\{12\}\)[0-9a-f]* \(.*\)/\2@\1/p' "$about" | paste -sd' ' -)
+                inputs=$(sed -n 's/^input=\([0-9a-f]\{8\}\)[0-9a-f]* \(.*\)/\2@\1/p' "$about" | paste -sd' ' -)
                 [ -z "$inputs" ] || made="$made  <- $inputs"
+                # Short and stable: another entry's file as STAGE/FILE, an output's draft
+                # (its temporary name) as FILE (draft), a long digest cut to 12 hex digits.
+                made=$(printf '%s' "$made" | sed -E -e 's#[^ ]*/([a-z-]+)/[0-9a-f]{64}/([^@ ]+)#\1/\2#g' \
+                    -e 's#[^ ]*/\.([^/@ ]+)\.[A-Za-z0-9]{6}@#\1 (draft)@#g' -e 's#([0-9a-f]{12})[0-9a-f]{52}#\1…#g')
             fi
             printf '%-18s %-12s %-16s %10s  %s\n' "$(basename "$(dirname "$entry")")" "$(basename "$entry" | cut -c1-12)" \
                 "$(date -u -r "$entry" +%Y-%m-%dT%H:%MZ)" "$(du -sb "$entry" | cut -f1)" "$made"

@@ -316,6 +316,10 @@ import Testing
         #expect(Set(lines.dropFirst().map { String($0.split(separator: " ")[0]) }) == ["featurize", "split", "test-events", "cv", "fit", "score", "early-detection", "report"])
         #expect(lines.contains { $0.hasPrefix("cv ") && $0.contains("--folds 5") && $0.contains("train.csv") })
         #expect(lines.contains { $0.hasPrefix("featurize ") && $0.contains("<- events.csv@") })
+        // Short lines without cache paths or temporary names (issue 21).
+        #expect(lines.contains { $0.hasPrefix("cv ") && $0.contains("<- split/train.csv.zst@") })
+        #expect(lines.contains { $0.hasPrefix("report ") && $0.contains(".json (draft)@") })
+        #expect(lines.allSatisfy { $0.count <= 300 && !$0.contains(".tmp-") && $0.firstMatch(of: #/[0-9a-f]{40}/#) == nil }, "\(list.stdout)")
         // The cv entry was last used 40 days ago.
         #expect(try work.shell("touch -d '40 days ago' .fu-cache/cv/*").status == 0)
         let dry = try work.shell("\(cache) gc --keep-days 30 --dry-run")
