@@ -64,6 +64,8 @@ struct Serve: LoggingTool {
     var driftWindow = 1000
 
     func serve(logger: Logger) async throws {
+        // The server's signals are ServiceLifecycle's; a state checkpoint must not take them.
+        TemporaryFiles.leaveSignalsAlone()
         var settings = ServerSettings(modelPath: model)
         settings.host = host
         settings.port = port

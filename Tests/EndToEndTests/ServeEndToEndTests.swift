@@ -155,9 +155,19 @@ import Testing
             try work.shell("curl -sS --data-binary @\(file) -H 'Content-Type: text/csv' -H 'Accept: text/csv' localhost:\(server.port)/events").stdout
         }
         func stop(_ server: Server) {
-            // ServiceLifecycle takes SIGTERM in a task that starts beside the listener: a
-            // signal in the first instants after "listening" may find it not yet in place.
-            Thread.sleep(forTimeInterval: 0.5)
+            // ServiceLifecycle takes SIGTERM in a task that starts beside the listener (on a
+            // loaded machine, well after "listening"): wait until the process ignores or
+            // catches it (/proc's SigIgn, SigCgt), else the default action kills it.
+            let pid = server.process.processIdentifier
+            let takesTerm = waitUntil(seconds: 30) {
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+                return status.split(separator: "\n").contains { line in
+                    guard line.hasPrefix("SigIgn:") || line.hasPrefix("SigCgt:"),
+                          let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) else { return false }
+                    return mask & (1 << (UInt64(SIGTERM) - 1)) != 0
+                }
+            }
+            #expect(takesTerm, "fu-serve never took SIGTERM")
             server.signal(SIGTERM)
             server.process.waitUntilExit()
             #expect(server.process.terminationStatus == 0)

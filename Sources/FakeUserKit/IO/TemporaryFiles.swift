@@ -11,7 +11,7 @@ import Darwin
 /// A signal handler may only call async-signal-safe functions, so the paths sit in a fixed
 /// table of C strings allocated outside it; the handler unlinks them and re-raises the
 /// signal with its default action, so the exit status still says which signal it was.
-enum TemporaryFiles {
+public enum TemporaryFiles {
     private static let slots = 1024
     private nonisolated(unsafe) static let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
         let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slots)
@@ -37,6 +37,13 @@ enum TemporaryFiles {
     /// progress line, so the shell's prompt does not land on it.
     static func watchSignals() {
         lock.withLock { _ in installHandlers() }
+    }
+
+    /// For a process whose signals are taken by someone else (fu-serve: ServiceLifecycle
+    /// stops it gracefully on SIGTERM and SIGINT, and reloads on SIGHUP): no handler of
+    /// ours replaces theirs when a file is written (a checkpoint's would kill the server).
+    public static func leaveSignalsAlone() {
+        lock.withLock { _ in installed = true }
     }
 
     /// Under `lock`.
