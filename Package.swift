@@ -71,10 +71,13 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                "FakeUserMetrics",
                 "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The stream's Prometheus series, shared by fu-serve's /metrics and fu-watch's file.
+        .target(name: "FakeUserMetrics", dependencies: ["FakeUserKit", .product(name: "Prometheus", package: "swift-prometheus")]),
         .executableTarget(name: "fu-synth", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-featurize", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-split", dependencies: ["FakeUserKit"]),
@@ -85,7 +88,7 @@ let package = Package(
         .executableTarget(name: "fu-report", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-partition", dependencies: ["FakeUserKit"]),
         .executableTarget(name: "fu-merge", dependencies: ["FakeUserKit"]),
-        .executableTarget(name: "fu-watch", dependencies: ["FakeUserKit"]),
+        .executableTarget(name: "fu-watch", dependencies: ["FakeUserKit", "FakeUserMetrics"]),
         .executableTarget(name: "fu-drift", dependencies: ["FakeUserKit"]),
         // The mutation fuzzer both test targets use (Tests/FuzzSupport).
         .target(name: "FuzzSupport", dependencies: ["FakeUserKit"], path: "Tests/FuzzSupport"),

@@ -35,6 +35,9 @@ Options:
                              on out-of-fold scores (fu-fit --threshold) [0.5]
   --calibrate none|sigmoid   Platt-calibrate the probabilities on out-of-fold scores
                              (fu-fit --calibrate); the report shows before and after [none]
+  --bands capacity=R,precision=P
+                             allow/review/block bands on out-of-fold scores: block where
+                             precision reaches P, review at most a share R below (fu-fit)
   --policy-bound batch|X     real train users the stream policy may ever flag: as many as
                              the model flags on whole histories, or a share (fu-fit) [batch]
   --features A,B,C           feature columns (default: all)
@@ -65,6 +68,7 @@ seed=42
 threshold=0.5
 calibrate=none
 policy_bound="batch"
+bands=""
 features=""
 test_events_output=""
 shards=1
@@ -87,6 +91,7 @@ while (($#)); do
         --threshold) threshold=$2; shift 2 ;;
         --calibrate) calibrate=$2; shift 2 ;;
         --policy-bound) policy_bound=$2; shift 2 ;;
+        --bands) bands=$2; shift 2 ;;
         --features) features=$2; shift 2 ;;
         --test-events-output) test_events_output=$2; shift 2 ;;
         --shards) shards=$2; shift 2 ;;
@@ -201,6 +206,7 @@ name_stage_file "$oof_file" "the out-of-fold scores of the train users of '$(sho
 # auto, the calibration with sigmoid) out of fold.
 fit_args=(--threshold "$threshold" "${feature_args[@]}")
 [ "$calibrate" = none ] || fit_args+=(--calibrate "$calibrate")
+[ -z "$bands" ] || fit_args+=(--bands "$bands")
 fit_args+=(--policy-bound "$policy_bound" --folds "$folds" --seed "$seed")
 fit_stage() { "$fit" -i "$train_file" --policy-events "$train_events_file" "${fit_args[@]}" --metrics "$1/train_metrics.json" -o "$1/model.json"; }
 run_stage fit "${fit_args[*]} --policy-events" fit_stage "$train_file" "$train_events_file"
@@ -234,12 +240,12 @@ name_stage_file "$metrics_draft" "the metrics file being made for '$(shown "$met
 jq -n --slurpfile cv "$cv_file" --slurpfile train "$train_metrics" --slurpfile test "$test_metrics" \
     --slurpfile early "$early_file" --slurpfile plain "$early_plain_file" \
     --arg test_size "$test_size" --arg folds "$folds" --arg seed "$seed" --arg threshold "$threshold" --arg calibrate "$calibrate" --arg features "$features" \
-    --arg policy_bound "$policy_bound" \
+    --arg policy_bound "$policy_bound" --arg bands "$bands" \
     '{cross_validation: $cv[0], train_metrics: $train[0], test_metrics: $test[0],
       early_detection: $early[0].early_detection, early_detection_without_policy: $plain[0].early_detection,
-      parameters: {test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
+      parameters: ({test_size: ($test_size | tonumber), cv_folds: ($folds | tonumber), random_state: ($seed | tonumber),
                    threshold: $threshold, calibrate: $calibrate, features: (if $features == "" then "all" else $features end),
-                   policy_bound: $policy_bound}}' > "$output_file" ||
+                   policy_bound: $policy_bound} + (if $bands == "" then {} else {bands: $bands} end))}' > "$output_file" ||
     die "cannot make the metrics file (no output was changed)"
 
 # --- report: the test users' scores beside their truth (the labelled test features), the

@@ -1,4 +1,5 @@
 import FakeUserKit
+import FakeUserMetrics
 import Metrics
 import Prometheus
 import Synchronization
@@ -9,15 +10,11 @@ public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     /// The stream's figures (`/events`), made once: a request only sets them.
-    private let streamUsers: Prometheus.Gauge
-    private let streamFlagged: Prometheus.Gauge
+    private let stream: StreamGauges
     private let streamEvents: Prometheus.Counter
-    private let streamEvictions: Prometheus.Gauge
     private let streamCheckpointFailures: Prometheus.Counter
     /// The last users scored, for `fu_feature_psi`; made on the first batch.
     private let drift = Mutex<DriftWindow?>(nil)
-    /// The features `fu_feature_psi` has a series for.
-    private let driftSeries = Mutex<Set<String>>([])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -29,11 +26,8 @@ public final class ServerMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
         ]
         self.factory = factory
-        streamUsers = registry.makeGauge(name: "fu_stream_users", help: "Users whose counters the stream holds (POST /events)")
-        streamFlagged = registry.makeGauge(name: "fu_stream_users_flagged", help: "Users the stream flags as fake now")
+        stream = StreamGauges(registry: registry, source: "POST /events")
         streamEvents = registry.makeCounter(name: "fu_stream_events_total", help: "Events added by POST /events since the server started")
-        streamEvictions = registry.makeGauge(
-            name: "fu_stream_evictions", help: "Users forgotten at --max-users, over the stream's life (its state carries the count)")
         streamCheckpointFailures = registry.makeCounter(
             name: "fu_stream_checkpoint_failures_total", help: "Checkpoints of the stream's state (--checkpoint-every) that could not be written")
     }
@@ -48,9 +42,7 @@ public final class ServerMetrics: Sendable {
     /// The stream's figures, set when /metrics is read (from one look at the state, so
     /// they never go backwards as concurrent requests would set them).
     private func setStreamFigures(_ figures: StreamStore.Figures) {
-        streamUsers.set(Int64(figures.users))
-        streamFlagged.set(Int64(figures.flagged))
-        streamEvictions.set(Int64(figures.evictions))
+        stream.set(users: figures.users, flagged: figures.flagged, evictions: figures.evictions)
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
@@ -77,25 +69,6 @@ public final class ServerMetrics: Sendable {
         drift.add(table, model: model)
     }
 
-    /// Sets each feature's `fu_feature_psi` from the window (a model without a training
-    /// distribution has none).
-    private func updateDriftGauges() {
-        let measured = drift.withLock { $0 }?.report()?.measured ?? []
-        for feature in measured {
-            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature.feature)], factory: factory).record(feature.psi!)
-        }
-        // A reloaded model's features replace the old ones' series, which would otherwise
-        // report the old model's last values forever.
-        let current = Set(measured.map(\.feature))
-        let stale = driftSeries.withLock { series in
-            defer { series = current }
-            return series.subtracting(current)
-        }
-        for feature in stale {
-            Gauge(label: "fu_feature_psi", dimensions: [("feature", feature)], factory: factory).destroy()
-        }
-    }
-
     func recordReload(succeeded: Bool) {
         Counter(label: "fu_model_reloads_total", dimensions: [("result", succeeded ? "ok" : "failed")], factory: factory)
             .increment()
@@ -103,7 +76,7 @@ public final class ServerMetrics: Sendable {
 
     /// The text exposition format.
     func rendered(stream: StreamStore.Figures) -> [UInt8] {
-        updateDriftGauges()
+        self.stream.setDrift(drift.withLock { $0 }?.report())
         setStreamFigures(stream)
         return registry.emitToBuffer()
     }

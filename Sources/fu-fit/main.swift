@@ -17,6 +17,7 @@ struct Fit: FuTool {
               fu-fit --calibrate sigmoid --folds 5 --seed 42 -o calibrated.json train.csv
               fu-fit --threshold capacity:0.05 -o model.json train.csv
               fu-fit --threshold cost:fp=1,fn=10 -o model.json train.csv
+              fu-fit --bands capacity=0.02,precision=0.95 -o model.json train.csv
               fu-featurize train-events.csv | fu-fit -o policy.json \\
                 --policy-events train-events.csv
 
@@ -24,6 +25,10 @@ struct Fit: FuTool {
             and the thresholds by events seen that catch fakes soonest while the real users \
             ever flagged stay within --policy-bound, chosen by replaying the training users' \
             events through the fold models that did not see them (--folds, --seed).
+
+            --bands adds allow/review/block bands, chosen on out-of-fold scores: block \
+            where the precision reaches P, review at most a share R of users below that. \
+            fu-score, fu-watch and fu-serve then write a Decision column.
             """,
         version: fuVersion)
 
@@ -37,6 +42,11 @@ struct Fit: FuTool {
         "Decision threshold: a probability; or chosen on k-fold out-of-fold predictions: 'auto' (best F1), 'capacity:R' (flag at most a share R of users), 'cost:fp=A,fn=B' (least A·FP + B·FN).",
         valueName: "x|auto|capacity:R|cost:fp=A,fn=B"))
     var threshold = "0.5"
+
+    @Option(help: ArgumentHelp(
+        "Allow/review/block bands on k-fold out-of-fold predictions: block where precision reaches P, review at most a share R of users below.",
+        valueName: "capacity=R,precision=P"))
+    var bands: String?
 
     @Option(help: ArgumentHelp("Also write the training-set metrics JSON here.", valueName: "file"), completion: .file())
     var metrics: String?
@@ -64,6 +74,7 @@ struct Fit: FuTool {
             throw ValidationError("--calibrate must be 'none' or 'sigmoid', not '\(calibrate)'")
         }
         do { _ = try PolicyBound(parsing: policyBound) } catch let error as ToolError { throw ValidationError(error.message) }
+        do { _ = try bands.map(BandRule.init(parsing:)) } catch let error as ToolError { throw ValidationError(error.message) }
         if policyBound != "batch" && policyEvents == nil { throw ValidationError("--policy-bound needs --policy-events FILE") }
     }
 
@@ -80,7 +91,7 @@ struct Fit: FuTool {
         let policy = try policyEvents.map { PolicyRequest(events: try TableReader(ByteInput(path: $0)), bound: try PolicyBound(parsing: policyBound)) }
         let (model, folds) = try fitModel(
             table, labels: labels, trainer: learning.trainer, threshold: choice,
-            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, policy: policy, folds: foldOptions.folds, seed: foldOptions.seed,
+            calibration: CalibrationChoice(rawValue: calibrate) ?? .none, bands: try bands.map(BandRule.init(parsing:)), policy: policy, folds: foldOptions.folds, seed: foldOptions.seed,
             progress: progress)
         let fitFacts = model.training
         logger.reportSolver("the fit", converged: fitFacts.converged, iterations: fitFacts.iterations, gradientNorm: fitFacts.gradientNorm, stopReason: fitFacts.stopReason)
@@ -106,6 +117,13 @@ struct Fit: FuTool {
         ]
         if let calibration = model.calibration, let folds = facts.folds {
             lines.append("probabilities calibrated (Platt sigmoid on \(folds)-fold out-of-fold scores): a \(threeDecimals(calibration.a)), b \(threeDecimals(calibration.b))")
+        }
+        if let bands = model.decisionBands, case .object(let facts)? = bands.chosenOn {
+            let fact = Dictionary(facts, uniquingKeysWith: { a, _ in a })
+            func count(_ key: String) -> String { groupedDigits(fact[key]?.intValue ?? 0) }
+            let block = bands.block.map { "block from \(briefNumber($0)) (\(count("blocked")) users, \(count("blocked_fakes")) fake)" } ?? "block no one (no threshold reaches the precision)"
+            let review = bands.review.map { "review from \(briefNumber($0)) (\(count("reviewed")) users, \(count("reviewed_fakes")) fake)" } ?? "review no one"
+            lines.append("bands, out of fold: \(block), \(review)")
         }
         if let policy = model.streamPolicy, case .object(let facts)? = policy.chosenOn {
             let fact = Dictionary(facts, uniquingKeysWith: { a, _ in a })

@@ -65,12 +65,17 @@ struct Score: FuTool {
         let output = try outputOptions.openOutput()
         let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
         try writePredictions(
-            ids: table.ids, probabilities: probabilities, threshold: cut, to: output, format: formatOption.format, reasons: reasons)
+            ids: table.ids, probabilities: probabilities, threshold: cut, bands: model.decisionBands, to: output, format: formatOption.format,
+            reasons: reasons)
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
         logger.info("scored", metadata: ["rows": "\(table.rowCount)", "threshold": "\(cut)"])
         var lines = ["scored \(groupedDigits(table.rowCount)) users: \(groupedDigits(probabilities.count { $0 >= cut })) fake at threshold \(briefNumber(cut))"]
+        if let bands = model.decisionBands {
+            let counts = Decision.allCases.map { decision in (decision, probabilities.count { bands.decision($0) == decision }) }
+            lines.append(counts.reversed().map { "\($0.0.rawValue) \(groupedDigits($0.1))" }.joined(separator: ", "))
+        }
         if let report {
             lines.append("F1 \(threeDecimals(report.positive.f1)), AUC \(threeDecimals(report.rocAUC)), Brier \(threeDecimals(report.brierScore))")
         }

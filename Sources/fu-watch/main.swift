@@ -1,5 +1,6 @@
 import ArgumentParser
 import FakeUserKit
+import FakeUserMetrics
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,8 @@ struct Watch: FuTool {
               tail -F events.csv | fu-watch -m model.json
               tail -F events.csv | fu-watch -m model.json --explain 3 --format jsonl
               fu-watch -m model.json --emit final events.csv.zst > predictions.csv
-              fu-watch -m model.json --state watch.json --checkpoint-every 100000 events.csv
+              fu-watch -m model.json --state watch.json --checkpoint-every 10000 ev.csv
+              tail -F events.csv | fu-watch -m model.json --metrics fu-watch.prom
             """,
         version: fuVersion)
 
@@ -54,11 +56,27 @@ struct Watch: FuTool {
     @Option(help: ArgumentHelp("Write the early-detection summary (fakes caught and how soon, real users ever flagged) as JSON here; needs --truth.", valueName: "file"), completion: .file())
     var summary: String?
 
+    @Option(help: ArgumentHelp(
+        "Write the stream's Prometheus metrics (users, flagged, evictions, events, fu_feature_psi) here every --metrics-every events, at the end and when stopped.",
+        valueName: "file"), completion: .file())
+    var metrics: String?
+
+    @Option(help: ArgumentHelp("How often --metrics is rewritten, in events.", valueName: "n"))
+    var metricsEvery = 10_000
+
+    @Option(help: ArgumentHelp(
+        "fu_feature_psi in --metrics: over the last N users whose histories ended (forgotten at --idle or --max-users, or held at the end of the input); 0 leaves it out.",
+        valueName: "n"))
+    var driftWindow = 1000
+
     func validate() throws {
         guard EmitMode(rawValue: emit) != nil else { throw ValidationError("--emit must be changes, every or final, not '\(emit)'") }
         if let minEvents, minEvents < 1 { throw ValidationError("--min-events must be at least 1") }
         if let idle, idle < 1 { throw ValidationError("--idle must be at least 1") }
         guard (truth == nil) == (summary == nil) else { throw ValidationError("--truth and --summary go together") }
+        guard metricsEvery >= 1 else { throw ValidationError("--metrics-every must be at least 1") }
+        guard driftWindow >= 0 else { throw ValidationError("--drift-window must be 0 or more") }
+        if metrics == "-" { throw ValidationError("--metrics needs a file: '-' would mix the metrics into stdout") }
     }
 
     func execute(logger: Logger) throws {
@@ -78,7 +96,11 @@ struct Watch: FuTool {
             logger.info("state loaded", metadata: ["users": "\(scorer.userCount)", "events_consumed": "\(scorer.consumed)"])
         }
         let reader = try inputOptions.openTable()
-        let session = WatchSession(statePath: stream.state, checkpointEvery: stream.checkpointEvery, truthPath: truth, summaryPath: summary)
+        var session = WatchSession(statePath: stream.state, checkpointEvery: stream.checkpointEvery, truthPath: truth, summaryPath: summary)
+        if let metrics {
+            scorer.keepEndedUsers(driftWindow)
+            session.metrics = (metricsEvery, WatchMetricsFile(path: metrics).write)
+        }
         let watched = try session.run(
             scorer: scorer, reader: reader, output: try outputOptions.openOutput(), stop: stop,
             progress: Progress.forTerminal(tool: "fu-watch"))

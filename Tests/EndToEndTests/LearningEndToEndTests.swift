@@ -214,7 +214,7 @@ func json(_ text: String) throws -> [String: Any] {
         let good = try work.read("model.json")
         let cases: [(String, String)] = [
             ("{not json", "invalid model... "),
-            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 7"), "invalid model: format version 7 is not supported (this fu reads versions 1 to 3)"),
+            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 7"), "invalid model: format version 7 is not supported (this fu reads versions 1 to 4)"),
             (good.replacingOccurrences(of: "\"intercept\": ", with: "\"intercept\": \"x\", \"y\": "), "invalid model: 'intercept' is missing or not a finite number"),
             (good.replacingOccurrences(of: "\"features\": [\n", with: "\"features\": [\n    \"extra\",\n"), "invalid model: 20 features but 19 means, 19 scales and 19 coefficients"),
             (good.replacingOccurrences(of: "\"coefficients\": [\n", with: "\"coefficients\": [\n    null,\n"), "invalid model: 'coefficients' has a value that is not a finite number"),

@@ -332,6 +332,42 @@ import Testing
         #expect(ReportEndToEnd.figures(dom).count { $0.source.hasPrefix("early") } == 12)
     }
 
+    /// A threshold chosen by review capacity or by cost, with decision bands: the decision
+    /// card draws the rule's measure on the out-of-fold and the test scores with the model's
+    /// threshold marked, and counts the test users in each band as fu-score decides them.
+    @Test(arguments: ["capacity:0.05", "cost:fp=1,fn=10"])
+    func theDecisionCardRendersInChromium(_ rule: String) throws {
+        let work = try Workdir()
+        #expect(try ReportEndToEnd.pipeline(work).status == 0)
+        let built = try work.shell("""
+            set -e
+            fu-fit --threshold \(rule) --bands capacity=0.03,precision=0.9 -i train.csv -o model.json
+            fu-score -m model.json --metrics test-metrics.json -i test.csv -o predictions.csv
+            fu-report -m model.json --predictions predictions.csv --truth test.csv --metrics test-metrics.json \\
+                --cv cv.json --oof oof.csv --curves-dir curves -o report.html
+            """)
+        #expect(built.status == 0, "\(built.stderr)")
+        let (dom, console) = try ReportEndToEnd.openInBrowser(work, "report.html")
+        #expect(console.isEmpty, "console: \(console)")
+        #expect(dom.contains("data-charts-checked=\"6\""), "the page's script did not run to its end")
+        let limit = EvaluationReport.pointLimit
+        let oof = EvaluationCurves(try ScoredUsers.readOutOfFold(work.path("oof.csv")))
+        let sweep = csvRows(try work.read("curves/threshold.csv")).count - 1
+        let chart = rule.hasPrefix("capacity") ? "capacity" : "cost"
+        var expected = ["oof": "\(min(oof.threshold.rows.count, limit))", "test": "\(min(sweep, limit))", "chosen": "2"]
+        if chart == "capacity" { expected["limit"] = "2" }
+        #expect(ReportEndToEnd.drawn(dom)[chart] == expected)
+        let sources: [String: JSONValue] = ["test": try ReportEndToEnd.json(work, "test-metrics.json"), "cv": try ReportEndToEnd.json(work, "cv.json"),
+                                            "model": try ReportEndToEnd.json(work, "model.json")]
+        #expect(ReportEndToEnd.checkFigures(dom, sources) == ReportEndToEnd.figures(try work.read("report.html")).count)
+        #expect(ReportEndToEnd.figures(dom).count { $0.key.hasPrefix("decision_bands/") } >= 9)
+        let decisions = csvRows(try work.read("predictions.csv")).dropFirst().map { $0[3] }
+        for decision in ["block", "review", "allow"] {
+            let shown = try Regex(#"data-computed="bands/\#(decision)/users" data-value="([0-9]+)""#)
+            #expect(dom.firstMatch(of: shown).map { Int($0.output[1].substring!)! } == decisions.count { $0 == decision }, "\(decision)")
+        }
+    }
+
     /// The check above would see a broken page: a console error is reported, a failed
     /// script leaves no `data-charts-checked`.
     @Test func theBrowserCheckSeesAScriptError() throws {

@@ -184,13 +184,49 @@ import Testing
         #expect(numbers.count == 2 && numbers[0] == numbers[1], "\(result.stdout) \(result.stderr)")
     }
 
+    /// --metrics writes fu-serve's stream series in Prometheus's text format; its
+    /// fu_feature_psi equals fu-drift on the same users: the --drift-window most recently
+    /// active, their whole histories featurized in batch.
+    @Test func theMetricsFileHasTheStreamAndItsDrift() throws {
+        let work = try Workdir()
+        try trained(work, users: 800)
+        let result = try work.run("fu-watch", ["-m", "model.json", "--metrics", "watch.prom", "--drift-window", "200", "-o", "/dev/null", "events.csv"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try work.read("watch.prom")
+        let events = csvRows(try work.read("events.csv")).count - 1
+        #expect(text.contains("fu_stream_users 800.0\n") && text.contains("fu_stream_events_total \(events)\n"), "\(text)")
+        #expect(text.contains("fu_stream_evictions 0.0\n") && text.contains("# TYPE fu_feature_psi gauge\n"))
+        let batch = try work.shell("""
+            tail -n +2 events.csv | tac | cut -d, -f1 | awk '!seen[$0]++' | head -n 200 > recent.txt
+            awk -F, 'NR == FNR { keep[$1] = 1; next } FNR == 1 || keep[$1]' recent.txt events.csv | fu-featurize | fu-drift -m model.json -o drift.json
+            """)
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let drift = try JSONSerialization.jsonObject(with: Data(try work.read("drift.json").utf8)) as? [String: Any]
+        let features = try #require(drift?["features"] as? [[String: Any]])
+        var compared = 0
+        for feature in features {
+            guard let name = feature["feature"] as? String, let psi = feature["psi"] as? Double else { continue }
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("fu_feature_psi{feature=\"\(name)\"} ") })
+            let value = try #require(Double(line.split(separator: " ").last!))
+            #expect(abs(value - psi) <= 1e-12 * max(1, psi), "\(name): \(value) against fu-drift's \(psi)")
+            compared += 1
+        }
+        #expect(compared > 10)
+        // With --drift-window 0, no PSI series.
+        let none = try work.run("fu-watch", ["-m", "model.json", "--metrics", "none.prom", "--drift-window", "0", "-o", "/dev/null", "events.csv"])
+        let noneText = try work.read("none.prom")
+        #expect(none.status == 0 && noneText.contains("fu_stream_users 800.0\n") && !noneText.contains("fu_feature_psi"))
+        let bad = try work.run("fu-watch", ["-m", "model.json", "--metrics", "-", "events.csv"])
+        #expect(bad.status == 64 && bad.stderr.contains("--metrics needs a file"), "\(bad.stderr)")
+    }
+
     /// Bad state files are errors naming the file; the file is left as it was.
     @Test func aBadStateIsAnErrorNeverAnEmptyStart() throws {
         let work = try Workdir()
         try trained(work, users: 300)
         #expect(try work.run("fu-watch", ["-m", "model.json", "--state", "good.json", "--emit", "final", "events.csv"]).status == 0)
         let good = try work.read("good.json")
-        #expect(try work.shell("jq '.model_event_type_columns = [\"click_ad\"]' good.json > other-model.json && jq '.users[1].id = .users[0].id' good.json > twice.json && jq '.users[0].events = [[0, 5]]' good.json > uneven.json && jq '.users[0].pairs = [[99, 0]]' good.json > range.json").status == 0)
+        #expect(try work.shell("jq '.model_event_type_columns = [\"click_ad\"]' good.json > other-model.json && jq '.users[1].id = .users[0].id' good.json > twice.json && jq '.users[0].events = [[0, 5]]' good.json > uneven.json && jq '.users[0].pairs = [[99, 0]]' good.json > range.json && jq '.users[0].decision = \"ban\"' good.json > decision.json").status == 0)
         try work.write("truncated.json", String(good.prefix(good.count / 2)))
         try work.write("garbage.json", "not a state\n")
         let cases: [(String, String)] = [
@@ -200,6 +236,7 @@ import Testing
             ("twice.json", "invalid state: a user has no id, or one given twice"),
             ("uneven.json", "has counts that do not add up"),
             ("range.json", "invalid state: a user's 'pairs' holds a bad entry"),
+            ("decision.json", "has a 'decision' that is not allow, review or block"),
         ]
         for (file, message) in cases {
             let before = try work.read(file)

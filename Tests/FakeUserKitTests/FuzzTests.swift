@@ -37,7 +37,7 @@ import Testing
     /// fu-watch's saved state: loaded, then carried on by a few events.
     @Test func streamStates() throws {
         var fuzzer = try Fuzzer(name: "state", corpusFolder: fuzzCorpus("state"), dictionary: [
-            "{", "}", "[", "]", ",", ":", "\"users\"", "\"events\"", "\"pairs\"", "\"categories\"", "\"last_seen\"", "-1", "0", "64", "4294967296", "true", "null",
+            "{", "}", "[", "]", ",", ":", "\"users\"", "\"events\"", "\"pairs\"", "\"categories\"", "\"last_seen\"", "\"decision\"", "\"block\"", "-1", "0", "64", "4294967296", "true", "null",
         ])
         let events = Array("UserId,Event,Category\nA,click_ad,Jobs\nZ,new_type,New\nB,send_sms,Motor\n".utf8)
         try fuzzer.run { bytes in

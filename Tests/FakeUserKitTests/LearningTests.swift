@@ -229,16 +229,30 @@ func expectClose(_ a: [Double], _ b: [Double], tolerance: Double, relative: Bool
         #expect(try Model.parse(Array(model.json.rendered().utf8), name: "m.json") == model)
     }
 
+    /// Decision bands change what the scorers write, so a model with them is version 4.
+    @Test func aModelWithDecisionBandsIsVersion4() throws {
+        var model = try model()
+        model.decisionBands = DecisionBands(review: 0.7, block: nil, chosenOn: .object([("folds", .integer(5))]))
+        #expect(model.json["version"]?.intValue == 4)
+        #expect(try Model.parse(Array(model.json.rendered().utf8), name: "m.json") == model)
+        model.training.thresholdRule = "capacity:0.05"
+        #expect(try Model.parse(Array(model.json.rendered().utf8), name: "m.json") == model)
+    }
+
     @Test func invalidFiles() throws {
         let folder = try temporaryFolder()
         let good = try model().json.rendered()
         let cases: [(String, String)] = [
             ("not json at all", "invalid model... "),
-            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 4"), "invalid model: format version 4 is not supported (this fu reads versions 1 to 3)"),
+            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 5"), "invalid model: format version 5 is not supported (this fu reads versions 1 to 4)"),
             (good.replacingOccurrences(of: "\"fu-model\"", with: "\"other\""), "invalid model: not an fu model (format tag is not 'fu-model')"),
             (good.replacingOccurrences(of: "\"intercept\": ", with: "\"intercept\": null, \"x\": "), "invalid model: 'intercept' is missing or not a finite number"),
             (good.replacingOccurrences(of: "\"intercept\": ", with: "\"stream_policy\": {\"bands\": [{\"from_events\": 0, \"threshold\": 0.5}]}, \"intercept\": "),
              "invalid model: \(StreamPolicy.shape)"),
+            (good.replacingOccurrences(of: "\"intercept\": ", with: "\"decision_bands\": {\"review\": 0.9, \"block\": 0.5}, \"intercept\": "),
+             "invalid model: \(DecisionBands.shape)"),
+            (good.replacingOccurrences(of: "\"intercept\": ", with: "\"decision_bands\": {\"review\": 1.5}, \"intercept\": "),
+             "invalid model: \(DecisionBands.shape)"),
         ]
         for (text, message) in cases {
             let path = folder.appendingPathComponent("m.json").path

@@ -57,6 +57,39 @@ import Testing
         #expect(chosen.cost == least)
     }
 
+    /// Block from the lowest score whose users at or above it reach the precision; review
+    /// from the lowest score below that keeping the reviewed within the capacity.
+    @Test(arguments: [(UInt64(1), 0.05, 0.9), (2, 0.2, 0.7), (3, 0.01, 1.0), (4, 1.0, 0.5), (5, 0.1, 0.99), (6, 0.001, 0.95)])
+    func bands(_ seed: UInt64, _ capacity: Double, _ precision: Double) throws {
+        let (labels, scores) = Self.sample(seed)
+        let precise = Set(scores).filter { t in
+            let at = zip(labels, scores).filter { $0.1 >= t }
+            return Double(at.filter { $0.0 == 1 }.count) / Double(at.count) >= precision
+        }
+        let blockFrom = precise.min() ?? .infinity
+        let allowed = Set(scores.filter { $0 < blockFrom }).filter { t in
+            Double(scores.filter { $0 >= t && $0 < blockFrom }.count) <= capacity * Double(scores.count)
+        }
+        let bands = BandRule(capacity: capacity, precision: precision).choose(labels: labels, scores: scores, folds: 5)
+        #expect(bands.block == precise.min())
+        #expect(bands.review == allowed.min())
+        let reviewed = scores.filter { bands.decision($0) == .review }.count
+        #expect(Double(reviewed) <= capacity * Double(scores.count))
+        #expect(bands.chosenOn?["reviewed"]?.intValue == reviewed)
+        #expect(bands.chosenOn?["blocked"]?.intValue == scores.filter { $0 >= blockFrom }.count)
+        for score in scores {
+            let expected: Decision = score >= blockFrom ? .block : score >= (allowed.min() ?? .infinity) ? .review : .allow
+            #expect(bands.decision(score) == expected)
+        }
+    }
+
+    @Test func bandParsing() throws {
+        #expect(try BandRule(parsing: "precision=0.95,capacity=0.02") == BandRule(capacity: 0.02, precision: 0.95))
+        for bad in ["capacity=0.02", "capacity=0,precision=0.9", "capacity=0.1,precision=1.5", "capacity=0.1,precision=0.9,capacity=0.2", "review=0.1,precision=0.9", ""] {
+            #expect(throws: ToolError.self) { try BandRule(parsing: bad) }
+        }
+    }
+
     @Test func parsing() throws {
         #expect(try ThresholdChoice(parsing: "capacity:0.05", folds: 5, seed: 1) == .capacity(share: 0.05, folds: 5, seed: 1))
         #expect(try ThresholdChoice(parsing: "cost:fn=10,fp=1.5", folds: 3, seed: 2) == .cost(falsePositive: 1.5, falseNegative: 10, folds: 3, seed: 2))

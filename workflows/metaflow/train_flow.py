@@ -52,6 +52,11 @@ class FuTrainFlow(FlowSpec):
         help="Real train users the stream policy may ever flag: batch, or a share (fu-fit --policy-bound)",
         default="batch",
     )
+    bands = Parameter(
+        "bands",
+        help="Allow/review/block bands on out-of-fold scores: capacity=R,precision=P (fu-fit --bands); default none",
+        default="",
+    )
     features = Parameter("features", help="Feature columns A,B,C (default: all)", default="")
     buckets = Parameter(
         "buckets",
@@ -200,6 +205,8 @@ class FuTrainFlow(FlowSpec):
             args = ["--threshold", self.threshold] + self.feature_args()
             if self.calibrate != "none":
                 args += ["--calibrate", self.calibrate]
+            if self.bands:
+                args += ["--bands", self.bands]
             args += ["--policy-bound", self.policy_bound, "--folds", self.cv_folds, "--seed", self.random_state]
             model, metrics = os.path.join(work, "model.json"), os.path.join(work, "train_metrics.json")
             run("fu-fit", "-i", train, "--policy-events", train_events, *args, "--metrics", metrics, "-o", model)
@@ -250,6 +257,7 @@ class FuTrainFlow(FlowSpec):
                     "calibrate": self.calibrate,
                     "features": self.features or "all",
                     "policy_bound": self.policy_bound,
+                    **({"bands": self.bands} if self.bands else {}),
                 },
             }
         self.next(self.end)

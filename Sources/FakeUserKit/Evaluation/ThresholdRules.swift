@@ -9,21 +9,13 @@
 public func capacityThreshold(scores: [Double], share: Double) throws -> (threshold: Double, flagged: Int) {
     let limit = Int((share * Double(scores.count) + 1e-9).rounded(.down))
     let sorted = scores.sorted(by: >)
-    var best: (threshold: Double, flagged: Int)?
-    var index = 0
-    while index < sorted.count {
-        let score = sorted[index]
-        while index < sorted.count && sorted[index] == score { index += 1 }
-        guard index <= limit else { break }
-        best = (score, index)
-    }
-    guard let best else {
+    guard let best = lowestScoreWithin(sorted[...], limit: limit) else {
         let top = sorted.prefix { $0 == sorted.first }.count
         throw ToolError.data(
             "--threshold capacity:\(share) flags no user: \(groupedDigits(top)) user\(top == 1 ? "" : "s") share the highest out-of-fold score, "
                 + "more than \(share) of \(groupedDigits(scores.count)) (\(limit))")
     }
-    return best
+    return (best.threshold, best.users)
 }
 
 /// The threshold of least expected cost A·FP + B·FN (`falsePositive` A, `falseNegative`
@@ -43,4 +35,19 @@ public func leastCostThreshold(
         if best == nil || cost < best!.cost { best = (point.threshold, cost, point.falsePositives, fn) }
     }
     return best ?? (1, 0, 0, 0)
+}
+
+/// Of scores sorted from the highest down, the lowest distinct score t with at most
+/// `limit` scores ≥ t, and how many those are; nil when the top score's ties are more.
+func lowestScoreWithin(_ sorted: ArraySlice<Double>, limit: Int) -> (threshold: Double, users: Int)? {
+    var best: (threshold: Double, users: Int)?
+    var index = sorted.startIndex
+    while index < sorted.endIndex {
+        let score = sorted[index]
+        while index < sorted.endIndex && sorted[index] == score { index += 1 }
+        let users = index - sorted.startIndex
+        guard users <= limit else { break }
+        best = (score, users)
+    }
+    return best
 }

@@ -52,15 +52,16 @@ public enum CalibrationChoice: String, Sendable, CaseIterable {
 }
 
 /// fu-fit's work: a model from all rows of a labelled table, with its threshold chosen and,
-/// when asked, its probabilities calibrated and its stream policy chosen. All use one
+/// when asked, its probabilities calibrated, its decision bands and its stream policy chosen. All use one
 /// k-fold run (`folds`, `seed`), whose folds are returned too, for the tool to report their
 /// solver facts. `progress` counts the models fitted (the model, then each fold's).
 public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
-    calibration: CalibrationChoice = .none, policy: PolicyRequest? = nil, folds: Int = 5, seed: UInt64 = 42, progress: Progress? = nil
+    calibration: CalibrationChoice = .none, bands: BandRule? = nil, policy: PolicyRequest? = nil, folds: Int = 5, seed: UInt64 = 42,
+    progress: Progress? = nil
 ) throws -> (model: Model, folds: [FoldResult]) {
     let (k, foldSeed) = threshold.folds ?? (folds, seed)
-    let needsFolds = calibration == .sigmoid || threshold.folds != nil || policy != nil
+    let needsFolds = calibration == .sigmoid || threshold.folds != nil || bands != nil || policy != nil
     let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
     var model = try trainer.train(table, labels: labels, selection: nil)
     // The same rows the scaler saw: fu-drift compares new users with them.
@@ -87,15 +88,21 @@ public func fitModel(
         let best = bestF1Threshold(labels: labels, scores: scores)
         model.threshold = best.threshold
         model.training.thresholdSource = "auto (\(folds)-fold out-of-fold F1 \(best.f1))"
+        model.training.thresholdRule = "auto"
     case .capacity(let share, let folds, _):
         let chosen = try capacityThreshold(scores: scores, share: share)
         model.threshold = chosen.threshold
         model.training.thresholdSource = "capacity \(share) (\(folds)-fold out-of-fold: flags \(chosen.flagged) of \(scores.count) users)"
+        model.training.thresholdRule = "capacity:\(shortest(share))"
     case .cost(let falsePositive, let falseNegative, let folds, _):
         let chosen = leastCostThreshold(labels: labels, scores: scores, falsePositive: falsePositive, falseNegative: falseNegative)
         model.threshold = chosen.threshold
         model.training.thresholdSource = "cost fp=\(shortest(falsePositive)) fn=\(shortest(falseNegative)) (\(folds)-fold out-of-fold: "
             + "\(chosen.falsePositives) false positives, \(chosen.falseNegatives) false negatives, cost \(shortest(chosen.cost)))"
+        model.training.thresholdRule = "cost:fp=\(shortest(falsePositive)),fn=\(shortest(falseNegative))"
+    }
+    if let bands {
+        model.decisionBands = bands.choose(labels: labels, scores: scores, folds: k)
     }
     // Last: on the probabilities and threshold the model will have.
     if let policy, let validation {

@@ -21,6 +21,9 @@ public struct TrainingFacts: Sendable, Equatable {
     public var stopReason: StopReason?
     /// "default", "fixed" or "auto (k-fold out-of-fold F1)".
     public var thresholdSource: String
+    /// The rule fu-fit chose the threshold by, as given (`capacity:0.05`, `cost:fp=1,fn=10`);
+    /// nil for a fixed threshold. The report draws its curve.
+    public var thresholdRule: String? = nil
     public var seed: UInt64?
     public var folds: Int?
     public var toolVersion = fuVersion
@@ -28,7 +31,7 @@ public struct TrainingFacts: Sendable, Equatable {
     public static func == (a: TrainingFacts, b: TrainingFacts) -> Bool {
         a.rows == b.rows && a.positives == b.positives && a.cost == b.cost && a.weighting == b.weighting
             && a.classWeights == b.classWeights && a.iterations == b.iterations && a.converged == b.converged
-            && a.gradientNorm == b.gradientNorm && a.stopReason == b.stopReason && a.thresholdSource == b.thresholdSource && a.seed == b.seed
+            && a.gradientNorm == b.gradientNorm && a.stopReason == b.stopReason && a.thresholdSource == b.thresholdSource && a.thresholdRule == b.thresholdRule && a.seed == b.seed
             && a.folds == b.folds && a.toolVersion == b.toolVersion
     }
 }
@@ -38,12 +41,12 @@ public struct Model: Sendable, Equatable {
     public static let formatTag = "fu-model"
     /// The newest format this fu reads and writes. A model is written with the oldest
     /// version that holds it: 1, 2 when it has a calibration, 3 when it has a stream
-    /// policy, so that an older reader refuses it instead of silently ignoring what it
-    /// cannot apply.
-    public static let formatVersion = 3
+    /// policy, 4 when it has decision bands, so that an older reader refuses it instead of
+    /// silently ignoring what it cannot apply.
+    public static let formatVersion = 4
 
     /// The version this model is written with.
-    public var formatVersion: Int { streamPolicy != nil ? 3 : calibration != nil ? 2 : 1 }
+    public var formatVersion: Int { decisionBands != nil ? 4 : streamPolicy != nil ? 3 : calibration != nil ? 2 : 1 }
 
     public var features: [String]
     /// The features fu-featurize makes per event type, in `features` order: the only ones
@@ -66,6 +69,8 @@ public struct Model: Sendable, Equatable {
     public var featureSummary: FeatureSummary?
     /// When fu-watch flags a user as its events arrive; nil: at `threshold` from the first event.
     public var streamPolicy: StreamPolicy?
+    /// Allow / review / block by score; nil: the scorers write no Decision column.
+    public var decisionBands: DecisionBands?
 
     public init(
         features: [String], scaler: StandardScaler, coefficients: [Double], intercept: Double, threshold: Double,
@@ -201,7 +206,8 @@ public struct Model: Sendable, Equatable {
             ("coefficients", .numbers(coefficients)),
             ("intercept", .number(intercept)),
             ("threshold", .number(threshold)),
-        ] + (calibration.map { [("calibration", $0.json)] } ?? []) + (streamPolicy.map { [("stream_policy", $0.json)] } ?? []) + [
+        ] + (calibration.map { [("calibration", $0.json)] } ?? []) + (streamPolicy.map { [("stream_policy", $0.json)] } ?? [])
+          + (decisionBands.map { [("decision_bands", $0.json)] } ?? []) + [
             ("training", .object([
                 ("rows", .integer(training.rows)),
                 ("positives", .integer(training.positives)),
@@ -214,6 +220,7 @@ public struct Model: Sendable, Equatable {
                 ("gradient_norm", .finite(training.gradientNorm)),
                 ("stop_reason", training.stopReason.map { .string($0.rawValue) } ?? .null),
                 ("threshold_source", .string(training.thresholdSource)),
+            ] + (training.thresholdRule.map { [("threshold_rule", .string($0))] } ?? []) + [
                 ("seed", training.seed.map { .integer(Int(truncatingIfNeeded: $0)) } ?? .null),
                 ("folds", training.folds.map { .integer($0) } ?? .null),
                 ("tool_version", .string(training.toolVersion)),
@@ -297,6 +304,11 @@ public struct Model: Sendable, Equatable {
             guard let policy = StreamPolicy(json: value) else { throw fail(StreamPolicy.shape) }
             return policy
         }
+        let decisionBands = try document["decision_bands"].flatMap { value -> DecisionBands? in
+            if value == .null { return nil }
+            guard let bands = DecisionBands(json: value) else { throw fail(DecisionBands.shape) }
+            return bands
+        }
         let facts = document["training"]
         let weights = (try? numbers(facts?["class_weights"], "training.class_weights")) ?? [1, 1]
         let training = TrainingFacts(
@@ -308,6 +320,7 @@ public struct Model: Sendable, Equatable {
             gradientNorm: facts?["gradient_norm"]?.doubleValue ?? 0,
             stopReason: facts?["stop_reason"]?.stringValue.flatMap(StopReason.init(rawValue:)),
             thresholdSource: facts?["threshold_source"]?.stringValue ?? "",
+            thresholdRule: facts?["threshold_rule"]?.stringValue,
             seed: facts?["seed"]?.intValue.map { UInt64(truncatingIfNeeded: $0) }, folds: facts?["folds"]?.intValue,
             toolVersion: facts?["tool_version"]?.stringValue ?? "")
         var model = Model(
@@ -316,6 +329,7 @@ public struct Model: Sendable, Equatable {
             calibration: calibration, eventTypeColumns: eventTypeColumns, trainingDistribution: distribution)
         model.featureSummary = summary
         model.streamPolicy = streamPolicy
+        model.decisionBands = decisionBands
         return model
     }
 }

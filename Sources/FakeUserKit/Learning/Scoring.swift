@@ -37,27 +37,48 @@ public struct FeatureMatch: Sendable {
 
 
 /// Writes `UserId,Fake,Probability` rows, Fake being probability >= threshold; with
-/// `stream`, Fake is the stream's decision and an `events` column follows (fu-serve's
-/// `/events`); with `reasons` a last column `reasons`: in CSV one field
+/// `bands` a `Decision` column follows (allow, review or block); with `stream`, Fake and
+/// Decision are the stream's and an `events` column follows (fu-serve's `/events`); with
+/// `reasons` a last column `reasons`: in CSV one field
 /// `send_email_ratio=0.8 (+2.31); total_events=3 (-0.42)` (raw value in its shortest
 /// text, contribution to two decimals), in JSON Lines an array of
 /// `{"feature", "value", "contribution"}` objects with every digit.
 public func writePredictions(
-    ids: [String], probabilities: [Double], threshold: Double, to output: ByteOutput, format: TableFormat, reasons: Reasons? = nil,
-    stream: (decisions: [Bool], events: [Int])? = nil
+    ids: [String], probabilities: [Double], threshold: Double, bands: DecisionBands? = nil, to output: ByteOutput, format: TableFormat,
+    reasons: Reasons? = nil, stream: (verdicts: [Verdict], events: [Int])? = nil
 ) throws {
-    let columns = ["UserId", "Fake", "Probability"] + (stream == nil ? [] : ["events"]) + (reasons == nil ? [] : ["reasons"])
+    let columns = predictionColumns(bands: bands != nil, events: stream != nil, reasons: reasons != nil)
     let writer = try TableWriter(output, format: format, columns: columns)
     var text = ReasonText(names: reasons?.names ?? [], format: format)
     for (row, (id, probability)) in zip(ids, probabilities).enumerated() {
         try writer.field(id)
         // A stream's decision may also wait for a number of events.
-        try writer.field((stream?.decisions[row] ?? (probability >= threshold)) ? 1 : 0)
+        try writer.field((stream?.verdicts[row].fake ?? (probability >= threshold)) ? 1 : 0)
         try writer.field(probability)
+        if let bands { try writer.field(stream?.verdicts[row].decision.rawValue ?? bands.decision(probability).rawValue) }
         if let stream { try writer.field(stream.events[row]) }
         if let reasons { try text.write(reasons, row: row, to: writer) }
         try writer.endRow()
     }
+}
+
+/// The columns of a scorer's rows, in order.
+func predictionColumns(bands: Bool, events: Bool, reasons: Bool) -> [String] {
+    ["UserId", "Fake", "Probability"] + (bands ? ["Decision"] : []) + (events ? ["events"] : []) + (reasons ? ["reasons"] : [])
+}
+
+/// What a stream decides for a user now: flagged or not, and (when the model has
+/// decision bands) its band. Before the stream policy lets a user be flagged, it is allowed.
+public struct Verdict: Sendable, Equatable {
+    public var fake: Bool
+    public var decision: Decision
+
+    public init(fake: Bool, decision: Decision = .allow) {
+        self.fake = fake
+        self.decision = decision
+    }
+
+    public static let clear = Verdict(fake: false)
 }
 
 /// The text of one user's reasons, into a buffer reused from row to row.

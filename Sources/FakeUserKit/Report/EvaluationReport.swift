@@ -103,6 +103,7 @@ public struct EvaluationReport: Sendable {
         cards.append(precisionRecallCard)
         cards.append(calibrationCard)
         cards.append(thresholdCard)
+        if hasDecisionCard { cards.append(decisionCard) }
         if inputs.crossValidation != nil { cards.append(crossValidationCard) }
         if inputs.earlyDetection != nil { cards.append(earlyDetectionCard) }
         cards.append(classReportCard)
@@ -353,8 +354,9 @@ public struct EvaluationReport: Sendable {
             + rows.joined() + "</table>"
         let note = "<p class=\"note\">The test users' events replayed in arrival order, each user scored after each event (fu-watch --truth). "
             + "Real users ever flagged are false alarms a reviewer sees, even when later events clear them; the policy was chosen on training users only.</p>"
-        return card("Early detection in a stream", chart.render(label: "Fakes caught and real users ever flagged against events seen") + legend(entries) + table + note,
-                    wide: true, id: "early-card")
+        // Chart beside the table: alone across a wide card the chart would be drawn huge.
+        let drawn = chart.render(label: "Fakes caught and real users ever flagged against events seen") + legend(entries)
+        return card("Early detection in a stream", "<div class=\"split\"><div>\(drawn)</div><div>\(table + note)</div></div>", wide: true, id: "early-card")
     }
 
     var crossValidationCard: String {
@@ -478,7 +480,7 @@ public struct EvaluationReport: Sendable {
         .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;box-shadow:0 1px 2px rgba(0,0,0,.04);min-width:0}
         .card.wide{grid-column:1/-1}
         .split{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,2fr);gap:24px;align-items:start}
-        .split svg{max-width:420px}
+        .split svg{max-width:420px}.split th{white-space:normal}
         @media (max-width:900px){.split{grid-template-columns:1fr}}
         h2{font-size:15px;margin:0 0 10px}
         svg{width:100%;height:auto;display:block;font-size:10px}
@@ -491,6 +493,7 @@ public struct EvaluationReport: Sendable {
         .s-precision{stroke:#2563eb}.s-recall{stroke:#16a34a}.s-f1{stroke:#9333ea}polyline.s-flagged{stroke:#64748b;stroke-dasharray:2 3;stroke-width:1.6}
         polyline.s-fakes,polyline.s-real,polyline.s-fakes-plain,polyline.s-real-plain{fill:none}
         .s-fakes{stroke:#16a34a}.s-real{stroke:#dc2626}.s-fakes-plain{stroke:#16a34a;stroke-dasharray:6 3}.s-real-plain{stroke:#dc2626;stroke-dasharray:6 3}
+        polyline.s-limit{stroke:#dc2626;stroke-dasharray:4 3;stroke-width:1.2}
         g.s-chosen circle{fill:#111827}
         line.chosen{stroke:#111827;stroke-width:1.5}line.best{stroke:var(--oof);stroke-dasharray:3 3;stroke-width:1.5}
         .bars rect{fill:var(--test);opacity:.85}polyline.mean{stroke:var(--oof);stroke-dasharray:5 3;stroke-width:1.5}
@@ -499,6 +502,7 @@ public struct EvaluationReport: Sendable {
         .key.s-test{border-color:var(--test)}.key.s-oof{border-top-style:dashed;border-color:var(--oof)}.key.s-before{border-top-style:dotted;border-color:var(--muted)}
         .key.s-precision{border-color:#2563eb}.key.s-recall{border-color:#16a34a}.key.s-f1{border-color:#9333ea}.key.s-flagged{border-top-style:dotted;border-color:#64748b}
         .key.s-fakes{border-color:#16a34a}.key.s-real{border-color:#dc2626}.key.s-fakes-plain{border-top-style:dashed;border-color:#16a34a}.key.s-real-plain{border-top-style:dashed;border-color:#dc2626}
+        .key.s-limit{border-top-style:dashed;border-color:#dc2626}
         .key.chosen{border-color:#111827;width:3px;height:12px;border-top:0;border-left:2px solid #111827}
         .key.best{border-color:var(--oof);width:3px;height:12px;border-top:0;border-left:2px dashed var(--oof)}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}

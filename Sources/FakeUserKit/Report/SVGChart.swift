@@ -16,6 +16,7 @@ struct SVGChart {
     var xTicks: [Double] = [0, 0.2, 0.4, 0.6, 0.8, 1]
     var yTicks: [Double] = [0, 0.2, 0.4, 0.6, 0.8, 1]
     var tickDigits = 1
+    var yTickDigits = 1
     var body = ""
 
     static let width = 360.0, height = 270.0
@@ -84,7 +85,7 @@ struct SVGChart {
             svg += "<text x=\"\(fixed(x(tick), 1))\" y=\"\(fixed(plotBottom + 14, 1))\" text-anchor=\"middle\">\(fixed(tick, tickDigits))</text>"
         }
         for tick in yTicks {
-            svg += "<text x=\"\(fixed(SVGChart.left - 6, 1))\" y=\"\(fixed(y(tick) + 3.5, 1))\" text-anchor=\"end\">\(fixed(tick, 1))</text>"
+            svg += "<text x=\"\(fixed(SVGChart.left - 6, 1))\" y=\"\(fixed(y(tick) + 3.5, 1))\" text-anchor=\"end\">\(fixed(tick, yTickDigits))</text>"
         }
         svg += "</g>\n"
         svg += "<rect class=\"frame\" x=\"\(fixed(SVGChart.left, 1))\" y=\"\(fixed(SVGChart.top, 1))\" width=\"\(fixed(plotRight - SVGChart.left, 1))\" height=\"\(fixed(plotBottom - SVGChart.top, 1))\"/>\n"

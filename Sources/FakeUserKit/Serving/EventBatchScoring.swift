@@ -43,6 +43,8 @@ public struct ScoredBatch: Sendable {
     public var ids: [String]
     public var probabilities: [Double]
     public var threshold: Double
+    /// The model's allow/review/block bands: a Decision column when set.
+    public var bands: DecisionBands? = nil
     public var events: Int
     /// Each user's strongest contributions, when asked for (`?explain=K`).
     public var reasons: Reasons? = nil
@@ -55,7 +57,8 @@ public struct ScoredBatch: Sendable {
     /// as one array).
     public func rendered(as format: PredictionFormat) throws -> [UInt8] {
         try renderedPredictions(as: format) { output, format in
-            try writePredictions(ids: ids, probabilities: probabilities, threshold: threshold, to: output, format: format, reasons: reasons)
+            try writePredictions(
+                ids: ids, probabilities: probabilities, threshold: threshold, bands: bands, to: output, format: format, reasons: reasons)
         }
     }
 }
@@ -89,7 +92,7 @@ public func scoreEventBatch(
     func noUsers(events: Int) throws -> ScoredBatch {
         let empty = FeatureTable(ids: [], labels: nil, names: model.features, values: [])
         return ScoredBatch(
-            ids: [], probabilities: [], threshold: model.threshold, events: events,
+            ids: [], probabilities: [], threshold: model.threshold, bands: model.decisionBands, events: events,
             reasons: try explain.map { try Reasons(model: model, table: empty, k: $0) })
     }
     return try readEventBatch(body, limits: limits, name: name, noEvents: { try noUsers(events: 0) }) { reader, bytes in
@@ -107,7 +110,7 @@ public func scoreEventBatch(
             throw BatchFailure.missingColumns(error.message)
         }
         return ScoredBatch(
-            ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, events: summary.rows,
+            ids: table.ids, probabilities: model.probabilities(table), threshold: model.threshold, bands: model.decisionBands, events: summary.rows,
             reasons: try explain.map { try Reasons(model: model, table: table, k: $0) }, table: table)
     }
 }

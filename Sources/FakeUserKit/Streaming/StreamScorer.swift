@@ -5,7 +5,8 @@
 
 /// Which lines fu-watch writes.
 public enum EmitMode: String, CaseIterable, Sendable {
-    /// A line when a user's decision changes: first flagged, or cleared.
+    /// A line when a user's decision changes: first flagged, or cleared (or, with decision
+    /// bands, moved to another band).
     case changes
     /// A line per event.
     case every
@@ -51,7 +52,8 @@ public final class StreamScorer {
     let counts = EventCounts(users: 1024)
     /// UserId → slot, and each slot's id.
     let index = SlotIndex()
-    private(set) var flagged = SlotRecords<Bool>()
+    /// Each slot's decision now.
+    private(set) var verdicts = SlotRecords<Verdict>()
     /// Users flagged now (kept as decisions change, for fu-serve's metrics).
     public private(set) var flaggedCount = 0
     /// Each slot's place in the activity list, one record so an event touches one line.
@@ -69,6 +71,9 @@ public final class StreamScorer {
     /// evict on the way (at `--max-users`).
     private var batchSlots: Set<Int>?
     private var batchEvicted: [(slot: Int, score: UserScore)] = []
+    /// fu-watch's drift window of users whose histories ended, and rows waiting for it.
+    private var endedUsers: DriftWindow?
+    private var endedRows: [Double] = []
 
     /// The model, its feature rows from counters and its stream policy, in one class of
     /// constants: reading a struct model from the scorer's own variable per event copied
@@ -77,9 +82,11 @@ public final class StreamScorer {
         let model: Model
         let rows: CounterRows
         let policy: StreamPolicy
+        let bands: DecisionBands?
         init(model: Model, options: WatchOptions) {
             self.model = model
             rows = CounterRows(features: model.features)
+            bands = model.decisionBands
             if options.threshold == nil && options.minEvents == nil, let stored = model.streamPolicy {
                 policy = stored
             } else {
@@ -98,7 +105,7 @@ public final class StreamScorer {
     public var model: Model { scoring.model }
 
     deinit {
-        flagged.deallocate()
+        verdicts.deallocate()
         activity.deallocate()
     }
 
@@ -128,7 +135,7 @@ public final class StreamScorer {
         var parser = try parser(for: reader)
         let writer = options.emit == .final
             ? nil
-            : try TableWriter(output, format: options.format, columns: ["UserId", "Fake", "Probability", "events"] + (options.explain == nil ? [] : ["reasons"]))
+            : try TableWriter(output, format: options.format, columns: predictionColumns(bands: model.decisionBands != nil, events: true, reasons: options.explain != nil))
         var reasonText = ReasonText(names: options.explain == nil ? [] : model.features, format: options.format)
         var summary = WatchSummary()
         var row = [Double](repeating: 0, count: model.features.count)
@@ -141,12 +148,13 @@ public final class StreamScorer {
             let slot = take(event.userID, hash: event.hash, event: event.event, category: event.category)
             if writer != nil || observe != nil {
                 let (probability, seen) = score(slot, row: &row)
-                let decision = decide(probability: probability, events: seen)
-                try observe?(event.userID, decision, seen)
-                if let writer, options.emit == .every || decision != flagged[slot] {
+                let verdict = decide(probability: probability, events: seen)
+                try observe?(event.userID, verdict.fake, seen)
+                if let writer, options.emit == .every || verdict != verdicts[slot] {
                     try writer.field(bytes: index.id(slot))
-                    try writer.field(decision ? 1 : 0)
+                    try writer.field(verdict.fake ? 1 : 0)
                     try writer.field(probability)
+                    if model.decisionBands != nil { try writer.field(verdict.decision.rawValue) }
                     try writer.field(seen)
                     if let k = options.explain {
                         let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)
@@ -154,7 +162,7 @@ public final class StreamScorer {
                     }
                     try writer.endRow()
                 }
-                setFlagged(slot, decision)
+                setVerdict(slot, verdict)
             }
             if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
         }
@@ -170,7 +178,8 @@ public final class StreamScorer {
             let reasons = try options.explain.map { k in
                 try Reasons(model: model, table: FeatureTable(ids: ids, labels: nil, names: model.features, values: values), k: k)
             }
-            try writePredictions(ids: ids, probabilities: probabilities, threshold: threshold, to: output, format: options.format, reasons: reasons)
+            try writePredictions(
+                ids: ids, probabilities: probabilities, threshold: threshold, bands: model.decisionBands, to: output, format: options.format, reasons: reasons)
         }
         summary.users = index.count
         summary.evictions = evictions
@@ -178,10 +187,14 @@ public final class StreamScorer {
         return summary
     }
 
-    /// Whether a user with this probability after this many events is flagged.
+    /// Whether a user with this probability after this many events is flagged, and its
+    /// band: none but allow before the policy's minimum number of events.
     @inline(__always)
-    func decide(probability: Double, events: Int) -> Bool {
-        scoring.policy.flags(probability, events: events)
+    func decide(probability: Double, events: Int) -> Verdict {
+        let scoring = self.scoring
+        let fake = scoring.policy.flags(probability, events: events)
+        guard let bands = scoring.bands, events >= scoring.policy.minEvents else { return Verdict(fake: fake) }
+        return Verdict(fake: fake, decision: bands.decision(probability))
     }
 
     /// A parser for `reader` that carries on this stream's event types and categories.
@@ -206,9 +219,9 @@ public final class StreamScorer {
     }
 
     @inline(__always)
-    private func setFlagged(_ slot: Int, _ decision: Bool) {
-        if decision != flagged[slot] { flaggedCount += decision ? 1 : -1 }
-        flagged[slot] = decision
+    private func setVerdict(_ slot: Int, _ verdict: Verdict) {
+        if verdict.fake != verdicts[slot].fake { flaggedCount += verdict.fake ? 1 : -1 }
+        verdicts[slot] = verdict
     }
 
     // MARK: Batches (fu-serve)
@@ -269,7 +282,7 @@ public final class StreamScorer {
         var row = [Double](repeating: 0, count: model.features.count)
         for slot in slotsByActivity() {
             let (probability, seen) = score(slot, row: &row)
-            setFlagged(slot, decide(probability: probability, events: seen))
+            setVerdict(slot, decide(probability: probability, events: seen))
         }
     }
 
@@ -277,9 +290,9 @@ public final class StreamScorer {
     private func currentScore(_ slot: Int) -> UserScore {
         var row = [Double](repeating: 0, count: model.features.count)
         let (probability, seen) = score(slot, row: &row)
-        let decision = decide(probability: probability, events: seen)
-        setFlagged(slot, decision)
-        return UserScore(id: String(decoding: index.id(slot), as: UTF8.self), fake: decision, probability: probability, events: seen, features: row)
+        let verdict = decide(probability: probability, events: seen)
+        setVerdict(slot, verdict)
+        return UserScore(id: String(decoding: index.id(slot), as: UTF8.self), verdict: verdict, probability: probability, events: seen, features: row)
     }
 
     /// The user's probability and number of events, from its counters.
@@ -287,6 +300,45 @@ public final class StreamScorer {
         let scoring = self.scoring
         let seen = scoring.rows.fill(&row, user: slot, counts: counts, events: events, categories: categories)
         return (row.withUnsafeBufferPointer { scoring.model.probability($0) }, seen)
+    }
+
+    // MARK: Drift
+
+    /// Turns on `endedUsersDrift`: the last `count` users whose histories ended (0: off,
+    /// as for a model without training deciles).
+    public func keepEndedUsers(_ count: Int) {
+        endedUsers = count > 0 && model.trainingDistribution != nil ? DriftWindow(capacity: count) : nil
+    }
+
+    /// Each feature's drift over the last users whose histories ended: forgotten at
+    /// --idle or --max-users, or held when the input ended (`inputEnded`), with their
+    /// counts then. Never a user mid-history, which would not look like the whole histories
+    /// the model learned from. nil when off, or before the first such user.
+    public func endedUsersDrift() -> DriftReport? {
+        flushEndedRows()
+        return endedUsers?.report()
+    }
+
+    /// At the end of a finite input every held user's history has ended.
+    public func inputEnded() {
+        guard endedUsers != nil else { return }
+        for slot in slotsByActivity() { keepEndedRow(slot) }
+        flushEndedRows()
+    }
+
+    private func keepEndedRow(_ slot: Int) {
+        guard let window = endedUsers else { return }
+        var row = [Double](repeating: 0, count: model.features.count)
+        _ = score(slot, row: &row)
+        endedRows += row
+        if endedRows.count >= window.capacity * row.count { flushEndedRows() }
+    }
+
+    private func flushEndedRows() {
+        guard let window = endedUsers, !endedRows.isEmpty else { return }
+        let users = endedRows.count / model.features.count
+        window.add(FeatureTable(ids: [String](repeating: "", count: users), labels: nil, names: model.features, values: endedRows), model: model)
+        endedRows.removeAll(keepingCapacity: true)
     }
 
     // MARK: Slots
@@ -308,7 +360,7 @@ public final class StreamScorer {
         } else {
             slot = counts.users
             counts.addUser()  // no limit on a stream's counters: --max-users bounds them
-            flagged.append(false)
+            verdicts.append(.clear)
             activity.append(Activity(lastSeen: 0))
         }
         index.insert(id, hash: hash, slot: slot)
@@ -342,7 +394,8 @@ public final class StreamScorer {
     /// `forgotten`: asked for (DELETE /users/ID), not counted as an eviction.
     private func evict(_ slot: Int, forgotten: Bool = false) {
         if batchSlots?.remove(slot) != nil { batchEvicted.append((slot, currentScore(slot))) }
-        setFlagged(slot, false)
+        if !forgotten { keepEndedRow(slot) }
+        setVerdict(slot, .clear)
         unlink(slot)
         index.remove(slot: slot)
         freeSlots.append(slot)
@@ -362,10 +415,10 @@ public final class StreamScorer {
     }
 
     /// Puts back a saved user as the most recently active (restored in saved order).
-    func restoreUser(_ id: UnsafeBufferPointer<UInt8>, lastSeen seen: Int, flagged isFlagged: Bool, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
+    func restoreUser(_ id: UnsafeBufferPointer<UInt8>, lastSeen seen: Int, verdict: Verdict, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
         let slot = newSlot(id, hash: stableHash(id))
         counts.restore(user: slot, events: events, categories: categories, pairs: pairs)
-        setFlagged(slot, isFlagged)
+        setVerdict(slot, verdict)
         let saved = consumed
         consumed = seen
         markActive(slot)

@@ -4,7 +4,8 @@
 /// One user's score from its kept counters.
 public struct UserScore: Sendable {
     public var id: String
-    public var fake: Bool
+    public var verdict: Verdict
+    public var fake: Bool { verdict.fake }
     public var probability: Double
     public var events: Int
     /// The model's features for this user, for reasons.
@@ -47,8 +48,8 @@ public struct StreamScores: Sendable {
     public func write(to output: ByteOutput, format: TableFormat) throws {
         let reasons = try explain.map { try Reasons(model: model, table: table, k: $0) }
         try writePredictions(
-            ids: users.map(\.id), probabilities: users.map(\.probability), threshold: model.threshold, to: output, format: format,
-            reasons: reasons, stream: (users.map(\.fake), users.map(\.events)))
+            ids: users.map(\.id), probabilities: users.map(\.probability), threshold: model.threshold, bands: model.decisionBands, to: output,
+            format: format, reasons: reasons, stream: (users.map(\.verdict), users.map(\.events)))
     }
 
     /// As `/predict` answers: CSV, or the JSON Lines objects as one array.

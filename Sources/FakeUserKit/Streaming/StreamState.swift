@@ -23,7 +23,8 @@ extension StreamScorer {
             return .object([
                 ("id", .string(String(decoding: index.id(slot), as: UTF8.self))),
                 ("last_seen", .integer(activity[slot].lastSeen)),
-                ("flagged", .bool(flagged[slot])),
+                ("flagged", .bool(verdicts[slot].fake)),
+            ] + (model.decisionBands == nil ? [] : [("decision", .string(verdicts[slot].decision.rawValue))]) + [
                 ("events", pairs(eventCounts)),
                 ("categories", pairs(categoryCounts)),
                 ("pairs", pairs(counts.pairs(user: slot).map { ($0.event, $0.category) })),
@@ -97,6 +98,12 @@ extension StreamScorer {
             else { throw fail("a user has no id, or one given twice") }
             guard let seen = user["last_seen"]?.intValue, seen >= previousSeen, seen <= consumedCount else { throw fail("user '\(id)' has a bad 'last_seen'") }
             guard let isFlagged = user["flagged"]?.boolValue else { throw fail("user '\(id)' has no 'flagged'") }
+            // Saved with a model without bands, or by an fu before them: allow until rescored.
+            var decision = Decision.allow
+            if let text = user["decision"], text != .null {
+                guard let saved = text.stringValue.flatMap(Decision.init(rawValue:)) else { throw fail("user '\(id)' has a 'decision' that is not allow, review or block") }
+                decision = saved
+            }
             previousSeen = seen
             let eventCounts = try pairs(user["events"], "events", first: eventNames.count, second: nil)
             let categoryCounts = try pairs(user["categories"], "categories", first: categoryNames.count, second: nil)
@@ -105,7 +112,7 @@ extension StreamScorer {
                 throw fail("user '\(id)' has counts that do not add up")
             }
             id.withUTF8 { bytes in
-                restoreUser(bytes, lastSeen: seen, flagged: isFlagged, events: eventCounts, categories: categoryCounts, pairs: seenPairs)
+                restoreUser(bytes, lastSeen: seen, verdict: Verdict(fake: isFlagged, decision: decision), events: eventCounts, categories: categoryCounts, pairs: seenPairs)
             }
         }
         guard userCount <= options.maxUsers else { throw fail("it holds \(userCount) users, more than --max-users \(options.maxUsers)") }
