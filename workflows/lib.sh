@@ -107,18 +107,33 @@ entry_ok() {
     [ -f "$1/.sha256" ] && [ "$(cd "$1" && sha256sum -- * 2>/dev/null)" = "$(cat "$1/.sha256")" ]
 }
 
+# Which stage of how many is running, said as "[k/n] NAME: running": the workflow sets
+# stage_total, and each run_stage takes the next number, but the parallel stages between
+# begin_stage_group and wait_stages share one.
+stage_total=0
+stage_number=0
+stage_grouped=0
+begin_stage_group() {
+    stage_number=$((stage_number + 1))
+    stage_grouped=1
+}
+stage_label() {
+    if ((stage_total)); then printf '[%d/%d] ' "$stage_number" "$stage_total"; fi
+}
+
 # run_stage NAME ARGS FUNCTION INPUT...: runs FUNCTION OUT_DIR unless a sound cache entry
 # for the same key exists (and the stage is not forced). Sets stage_dir to the entry.
 run_stage() {
     local name=$1 arguments=$2 body=$3
     shift 3
+    ((stage_grouped)) || stage_number=$((stage_number + 1))
     stage_path "$name" "$arguments" "$@"
     local started
     started=$(now)
     if [ -d "$stage_dir" ] && ! stage_forced "$name"; then
         if entry_ok "$stage_dir"; then
             touch "$stage_dir"  # last used, for cache.sh gc
-            say "$name: cached"
+            say "$(stage_label)$name: cached"
             echo "$name|cached|0.00|$(du -sb "$stage_dir" | cut -f1)" >> "$summary_file"
             return 0
         fi
@@ -130,7 +145,7 @@ run_stage() {
     if ! mkdir -p "$cache_dir/$name" || ! stage_temporary=$(mktemp -d "$cache_dir/$name/.tmp-$owner-XXXXXX"); then
         die "stage '$name': cannot make a folder in '$(shown "$cache_dir/$name")'"
     fi
-    say "$name: running"
+    say "$(stage_label)$name: running"
     printf '%s\ncreated=%s\n' "$stage_material" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$stage_temporary/.about"
     if ! "$body" "$stage_temporary" || ! write_manifest "$stage_temporary"; then
         name_stage_inputs "$@"
@@ -179,6 +194,7 @@ wait_stages() {
         stage_jobs=("${left[@]}")
         ((status == 0)) || die "stage '$1' failed"
     done
+    stage_grouped=0
 }
 
 # Stops the stage jobs still running (their whole process groups) and waits for them.

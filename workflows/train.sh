@@ -141,6 +141,9 @@ feature_args=()
 # pass), each featurized alone in parallel, and merged by UserId (fu-merge). Each bucket is
 # a cache entry of its own. Both ways fu writes the table with its own zstd encoder, so the
 # same rows are the same bytes and the later stages are cache hits.
+# Featurize (or partition, the buckets at once, merge), split, test events, cv, fit, score,
+# early detection, report.
+stage_total=$((shards == 1 ? 8 : 10))
 featurize_stage() { "$featurize" -i "$input" -o "$1/features.csv.zst"; }
 if [ "$shards" = 1 ]; then
     run_stage featurize "" featurize_stage "$input"
@@ -154,6 +157,7 @@ else
     shard_stage() { "$featurize" -i "$bucket" -o "$1/features.csv.zst"; }
     shard_files=()
     # A failing (or interrupted) shard stops the others: see wait_stages.
+    begin_stage_group
     for ((i = 0; i < shards; i++)); do
         bucket=$(bucket_file "$i")
         name_stage_file "$bucket" "bucket $((i + 1)) of $shards of '$(shown "$input")' (stage featurize-partition)"

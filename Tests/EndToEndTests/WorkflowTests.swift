@@ -426,6 +426,32 @@ import Testing
         #expect(terminal.stdout.contains("fu-score: scored 200 users: "), "\(terminal.stdout)")
     }
 
+    /// Issue 20: train.sh says which stage of how many is running (parallel shards share
+    /// one number), and on a terminal its tools draw a percentage and an ETA.
+    @Test(arguments: [1, 2]) func trainSaysWhichStageOfHowMany(_ shards: Int) throws {
+        let work = try Workdir()
+        try events(work, users: 3000)
+        let run = "bash '\(Workflow.root.path)/workflows/train.sh' --input events.csv --model-output out/model.json --metrics-output out/metrics.json --shards \(shards)"
+        let terminal = try work.shell("FU_PROGRESS_DELAY=0 FU_BIN='\(Workdir.binaries.path)' script -qec \"\(run)\" /dev/null")
+        #expect(terminal.status == 0, "\(terminal.stdout)")
+        let stages = (shards == 1 ? ["featurize"] : ["featurize-partition", "featurize-shard-0-of-2|featurize-shard-1-of-2", "featurize-merge"])
+            + ["split", "test-events", "cv", "fit", "score", "early-detection", "report"]
+        let said = terminal.stdout.matches(of: #/train\.sh: \[([0-9]+)/([0-9]+)\] ([a-z0-9-]+): running/#).map {
+            (Int($0.output.1)!, Int($0.output.2)!, String($0.output.3))
+        }
+        var expected: [(Int, Int, String)] = []
+        for (k, names) in stages.enumerated() {
+            for name in names.split(separator: "|") { expected.append((k + 1, stages.count, String(name))) }
+        }
+        #expect(said.map { "\($0.0)/\($0.1) \($0.2)" }.sorted() == expected.map { "\($0.0)/\($0.1) \($0.2)" }.sorted())
+        #expect(said.map(\.0) == said.map(\.0).sorted(), "in order")
+        #expect(terminal.stdout.contains(#/fu-cv: folds fitted [0-9] of 5, [0-9]+%, ETA [0-9]+ s/#), "\(terminal.stdout)")
+        // A second run: every stage cached, numbered the same; without a terminal, no progress.
+        let again = try work.shell("FU_BIN='\(Workdir.binaries.path)' \(run)")
+        #expect(again.status == 0 && again.stderr.contains("train.sh: [1/\(stages.count)] \(shards == 1 ? "featurize" : "featurize-partition"): cached\n"))
+        #expect(again.stderr.contains("train.sh: [\(stages.count)/\(stages.count)] report: cached\n") && !again.stderr.contains("ETA"))
+    }
+
     /// SIGINT to the run (as Ctrl-C sends it, to its process group) while a stage runs
     /// leaves no temporary folder, nor a shard still running; and a temporary folder's name
     /// holds its process id, alive while it runs, so gc keeps it.
