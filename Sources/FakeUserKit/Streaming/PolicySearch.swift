@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// fu-fit --policy-events: the stream policy that catches fakes soonest while the real users
 /// ever flagged stay within a bound, chosen out of fold on the training users. Each user is
 /// scored after each of its events, in arrival order, by the model of the fold that did
@@ -55,9 +61,42 @@ public struct PrefixLevels: Sendable {
         levels[base + PrefixLevels.stride] = UInt8(level + 1)
     }
 
-    /// Loads the user's record ahead of `record` (see `replayOutOfFold`).
-    @inline(__always)
-    func touch(_ user: Int) -> UInt8 { levels[user * PrefixLevels.recordSize] }
+    /// One record for each distinct (label, levels) and how many users have it, in the
+    /// order each first appears: scores of real users repeat (most stay below every
+    /// threshold), and the search judges a record once instead of once a user.
+    func deduplicated() -> (levels: PrefixLevels, weights: [Int]) {
+        struct Key: Hashable { var a: UInt64, b: UInt64, c: UInt64 }
+        precondition(PrefixLevels.recordSize <= 23, "a record and its label fit three words")
+        var slots: [Key: Int] = [:]
+        var labels: [UInt8] = [], records: [UInt8] = [], weights: [Int] = []
+        levels.withUnsafeBytes { bytes in
+            for user in self.labels.indices {
+                var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+                withUnsafeMutableBytes(of: &words) { key in
+                    key.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(user * PrefixLevels.recordSize)..<((user + 1) * PrefixLevels.recordSize)]))
+                    key[23] = self.labels[user]
+                }
+                let key = Key(a: words.0, b: words.1, c: words.2)
+                if let slot = slots[key] {
+                    weights[slot] += 1
+                } else {
+                    slots[key] = weights.count
+                    weights.append(1)
+                    labels.append(self.labels[user])
+                    records += bytes[(user * PrefixLevels.recordSize)..<((user + 1) * PrefixLevels.recordSize)]
+                }
+            }
+        }
+        var unique = PrefixLevels(grid: grid, labels: labels)
+        unique.levels = records
+        return (unique, weights)
+    }
+
+    /// Puts `part`'s users (made apart, from 0) in place from user `first` on.
+    mutating func copy(_ part: PrefixLevels, from first: Int) {
+        let start = first * PrefixLevels.recordSize
+        levels.replaceSubrange(start..<(start + part.levels.count), with: part.levels)
+    }
 
     /// Whether the user had an event.
     public func hasEvents(_ user: Int) -> Bool { levels[user * PrefixLevels.recordSize + PrefixLevels.stride] != 0 }
@@ -132,7 +171,9 @@ public enum PolicySearch {
     /// The best candidate that catches a fake and flags at most `maxRealFlagged` real users,
     /// with its outcome; nil when none does.
     public static func best(_ levels: PrefixLevels, maxRealFlagged: Int) -> (candidate: Candidate, outcome: Outcome)? {
-        let tables = parallelMap(layouts) { outcomes(levels, minEvents: $0.minEvents, later: $0.later) }
+        // Users with the same record count the same in every layout: judged once, weighted.
+        let (unique, weights) = levels.deduplicated()
+        let tables = parallelMap(layouts) { outcomes(unique, weights: weights, minEvents: $0.minEvents, later: $0.later) }
         var best: (candidate: Candidate, outcome: Outcome)?
         var layoutIndex = 0
         var previous: (Int, Int?)?
@@ -165,7 +206,8 @@ public enum PolicySearch {
         }
     }
 
-    static func outcomes(_ levels: PrefixLevels, minEvents m: Int, later: Int?) -> LayoutOutcomes {
+    /// `weights`: how many users each record stands for (1 without).
+    static func outcomes(_ levels: PrefixLevels, weights: [Int]? = nil, minEvents m: Int, later: Int?) -> LayoutOutcomes {
         let count = levels.grid.count, size = count + 1, cap = PrefixLevels.horizon + 1
         let stride = PrefixLevels.stride, record = PrefixLevels.recordSize
         var first = [Int](repeating: 0, count: size), firstLate = first
@@ -186,17 +228,17 @@ public enum PolicySearch {
             var realByLevel = [Int](repeating: 0, count: size)
             var capped = [Int](repeating: 0, count: size), caught = capped
             for user in levels.labels.indices {
-                let base = user * record
+                let base = user * record, weight = weights?[user] ?? 1
                 let highest = firstReached(base, from: m, to: stride, into: &first)
                 let overall = max(highest, Int(levels.levels[base + stride - 1]))
                 if levels.labels[user] == 0 {
-                    real += 1
-                    realByLevel[overall] += 1
+                    real += weight
+                    realByLevel[overall] += weight
                     continue
                 }
                 for g in 1...count {
-                    capped[g] += g <= highest ? first[g] : cap
-                    if g <= overall { caught[g] += 1 }
+                    capped[g] += weight * (g <= highest ? first[g] : cap)
+                    if g <= overall { caught[g] += weight }
                 }
             }
             // Not flagged at g: the highest level is below g.
@@ -209,24 +251,24 @@ public enum PolicySearch {
         // By the early band's highest level e: fakes' late-band capped events and catches at each late g.
         var lateCapped = [Int](repeating: 0, count: size * size), lateCaught = lateCapped
         for user in levels.labels.indices {
-            let base = user * record
+            let base = user * record, weight = weights?[user] ?? 1
             let early = firstReached(base, from: m, to: later, into: &first)
             let lateInWindow = firstReached(base, from: later, to: stride, into: &firstLate)
             let late = max(lateInWindow, Int(levels.levels[base + stride - 1]))
             if levels.labels[user] == 0 {
-                real += 1
-                realByLevels[early * size + late] += 1
+                real += weight
+                realByLevels[early * size + late] += weight
                 continue
             }
             if early >= 1 {
                 for g in 1...early {
-                    earlyCapped[g] += first[g]
-                    earlyCaught[g] += 1
+                    earlyCapped[g] += weight * first[g]
+                    earlyCaught[g] += weight
                 }
             }
             for g in 1...count {
-                lateCapped[early * size + g] += g <= lateInWindow ? firstLate[g] : cap
-                if g <= late { lateCaught[early * size + g] += 1 }
+                lateCapped[early * size + g] += weight * (g <= lateInWindow ? firstLate[g] : cap)
+                if g <= late { lateCaught[early * size + g] += weight }
             }
         }
         // At (e, g): fakes flagged early (level ≥ e) by the early counts; the others (early
@@ -294,57 +336,86 @@ extension PolicySearch {
         events reader: TableReader, table: FeatureTable, labels: [UInt8], foldOfRow: [Int], foldModels: [Model], model: Model,
         grid: [Double]
     ) throws -> PrefixLevels {
-        var levels = PrefixLevels(grid: grid, labels: labels)
         // Users numbered as the table's rows: the ids first, in row order.
         let index = UserIndex()
-        let counts = EventCounts(users: max(table.rowCount, 1))
         for id in table.ids {
             var id = id
             _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
-            counts.addUser()
         }
-        let rows = CounterRows(features: model.features)
-        var row = [Double](repeating: 0, count: model.features.count)
-        let foldOfUser = foldOfRow.map { UInt8($0) }
-        // Parsed on fu-featurize's background thread, in batches. Users arrive in random
-        // order: each event's user lines (index slot, counters, levels) are loaded for a whole
-        // batch first, as fu-featurize does, so the misses overlap. A batch carries the
-        // vocabularies at its end: they may hold types of its later events, which change no
-        // feature value of a user that has not shown them.
+        // Only each user's own events in order matter, not how users interleave: the events
+        // are read whole, grouped by user (a counting sort), then replayed user by user
+        // with the user's counters in cache, on every core.
+        var userOfEvent: [UInt32] = []
+        var codes: [UInt16] = []  // event type << 8 | category (at most 64 of each)
+        var eventsOfUser = [Int](repeating: 0, count: table.rowCount + 1)
+        // Parsed on fu-featurize's background thread, in batches; each batch's index slots
+        // are loaded first, as fu-featurize does, so the misses overlap. The last batch's
+        // vocabularies serve every event: they may hold types of later events, which change
+        // no feature value of a user that has not shown them.
         let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
         let name = reader.name
         defer { stage.stop() }
-        // Through a buffer: indexing the array copied a Model (retaining its arrays) per event.
-        try foldModels.withUnsafeBufferPointer { foldModels in
-            while let batch = try stage.nextBatch() {
-                for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
-                for i in 0..<batch.count {
-                    let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
-                    guard user < table.rowCount else {
-                        throw ToolError.data(
-                            "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
-                            at: InputLocation(file: name, line: batch.lines[i]))
-                    }
-                    batch.users[i] = user
+        var vocabularies: (events: Vocabulary, categories: Vocabulary)?
+        while let batch = try stage.nextBatch() {
+            for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
+            for i in 0..<batch.count {
+                let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                guard user < table.rowCount else {
+                    throw ToolError.data(
+                        "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
+                        at: InputLocation(file: name, line: batch.lines[i]))
                 }
-                for i in 0..<batch.count {
-                    let user = batch.users[i]
-                    batch.touched[i] = UInt64(counts.touch(user: user)) &+ UInt64(levels.touch(user)) &+ UInt64(foldOfUser[user])
-                }
-                guard let (events, categories) = batch.vocabularies else { preconditionFailure("a filled batch has vocabularies") }
-                for i in 0..<batch.count {
-                    let user = batch.users[i]
-                    counts.add(user: user, event: batch.events[i], category: batch.categories[i])
-                    let seen = rows.fill(&row, user: user, counts: counts, events: events, categories: categories)
-                    let decision = row.withUnsafeBufferPointer { foldModels[Int(foldOfUser[user])].decisionValue($0) }
-                    levels.record(user: user, events: seen, probability: model.probability(decision: decision))
-                }
-                stage.recycle(batch)
+                userOfEvent.append(UInt32(user))
+                codes.append(UInt16(batch.events[i]) << 8 | UInt16(batch.categories[i]))
+                eventsOfUser[user + 1] += 1
             }
+            vocabularies = batch.vocabularies
+            stage.recycle(batch)
         }
-        if let silent = table.ids.indices.first(where: { !levels.hasEvents($0) }) {
+        if let silent = (0..<table.rowCount).first(where: { eventsOfUser[$0 + 1] == 0 }) {
             throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
         }
+        guard let (events, categories) = vocabularies else { return PrefixLevels(grid: grid, labels: labels) }
+        for user in 0..<table.rowCount { eventsOfUser[user + 1] += eventsOfUser[user] }  // where each user's events start
+        var grouped = [UInt16](repeating: 0, count: codes.count)
+        var next = Array(eventsOfUser.dropLast())
+        for (user, code) in zip(userOfEvent, codes) {
+            grouped[next[Int(user)]] = code
+            next[Int(user)] += 1
+        }
+        userOfEvent = []
+        codes = []
+        // Users in contiguous ranges, one a core; each range's levels made apart, then joined.
+        let cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), table.rowCount / 1024 + 1))
+        let ranges = (0..<cores).map { c in (table.rowCount * c / cores)..<(table.rowCount * (c + 1) / cores) }
+        let foldOfUser = foldOfRow.map { UInt8($0) }
+        let parts = grouped.withUnsafeBufferPointer { grouped in
+            foldModels.withUnsafeBufferPointer { foldModels in
+                eventsOfUser.withUnsafeBufferPointer { starts in
+                    parallelMap(ranges) { range in
+                        var part = PrefixLevels(grid: grid, labels: Array(labels[range]))
+                        let counts = EventCounts(users: 1)
+                        _ = counts.addUser()
+                        // Through a buffer: indexing the array copied a Model (retaining its arrays) per event.
+                        let rows = CounterRows(features: model.features)
+                        var row = [Double](repeating: 0, count: model.features.count)
+                        for user in range {
+                            counts.clear(user: 0)
+                            let fold = foldModels.baseAddress! + Int(foldOfUser[user])
+                            for code in grouped[starts[user]..<starts[user + 1]] {
+                                counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
+                                let seen = rows.fill(&row, user: 0, counts: counts, events: events, categories: categories)
+                                let decision = row.withUnsafeBufferPointer { fold.pointee.decisionValue($0) }
+                                part.record(user: user - range.lowerBound, events: seen, probability: model.probability(decision: decision))
+                            }
+                        }
+                        return part
+                    }
+                }
+            }
+        }
+        var levels = PrefixLevels(grid: grid, labels: labels)
+        for (range, part) in zip(ranges, parts) { levels.copy(part, from: range.lowerBound) }
         return levels
     }
 
