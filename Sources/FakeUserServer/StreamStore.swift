@@ -20,10 +20,7 @@ public final class StreamStore: Sendable {
         options.maxUsers = settings.maxUsers
         let scorer = try StreamScorer(model: model, options: options)
         if let path = settings.statePath, FileManager.default.fileExists(atPath: path) {
-            try scorer.load(from: path)
-            // The saved flags are those of the rule that wrote the state (fu-watch's
-            // --threshold, another model): scored again with this server's.
-            try scorer.replaceModel(model)
+            try scorer.load(from: path)  // which scores every user again with this server's model and rules
         }
         state = Mutex(State(scorer: scorer))
         statePath = settings.statePath

@@ -61,21 +61,24 @@ struct Watch: FuTool {
         valueName: "file"), completion: .file())
     var metrics: String?
 
-    @Option(help: ArgumentHelp("How often --metrics is rewritten, in events.", valueName: "n"))
-    var metricsEvery = 10_000
+    @Option(help: ArgumentHelp("How often --metrics is rewritten, in events (default 10000).", valueName: "n"))
+    var metricsEvery: Int?
 
     @Option(help: ArgumentHelp(
-        "fu_feature_psi in --metrics: over the last N users whose histories ended (forgotten at --idle or --max-users, or held at the end of the input); 0 leaves it out.",
+        "fu_feature_psi in --metrics: over the last N users whose histories ended (forgotten at --idle or --max-users, or held at the end of the input without --state); 0 leaves it out (default 1000).",
         valueName: "n"))
-    var driftWindow = 1000
+    var driftWindow: Int?
 
     func validate() throws {
         guard EmitMode(rawValue: emit) != nil else { throw ValidationError("--emit must be changes, every or final, not '\(emit)'") }
         if let minEvents, minEvents < 1 { throw ValidationError("--min-events must be at least 1") }
         if let idle, idle < 1 { throw ValidationError("--idle must be at least 1") }
         guard (truth == nil) == (summary == nil) else { throw ValidationError("--truth and --summary go together") }
-        guard metricsEvery >= 1 else { throw ValidationError("--metrics-every must be at least 1") }
-        guard driftWindow >= 0 else { throw ValidationError("--drift-window must be 0 or more") }
+        if let metricsEvery, metricsEvery < 1 { throw ValidationError("--metrics-every must be at least 1") }
+        if let driftWindow, driftWindow < 0 { throw ValidationError("--drift-window must be 0 or more") }
+        if metrics == nil && (metricsEvery != nil || driftWindow != nil) {
+            throw ValidationError("--\(metricsEvery != nil ? "metrics-every" : "drift-window") needs --metrics FILE")
+        }
         if metrics == "-" { throw ValidationError("--metrics needs a file: '-' would mix the metrics into stdout") }
     }
 
@@ -98,8 +101,12 @@ struct Watch: FuTool {
         let reader = try inputOptions.openTable()
         var session = WatchSession(statePath: stream.state, checkpointEvery: stream.checkpointEvery, truthPath: truth, summaryPath: summary)
         if let metrics {
-            scorer.keepEndedUsers(driftWindow)
-            session.metrics = (metricsEvery, WatchMetricsFile(path: metrics).write)
+            scorer.keepEndedUsers(driftWindow ?? 1000)
+            let file = WatchMetricsFile(path: metrics)
+            try file.write(scorer)  // now: a path that cannot be written is an error before the stream starts
+            session.metrics = (metricsEvery ?? 10_000, { scorer in
+                do { try file.write(scorer) } catch { logger.warning("cannot write the metrics file; the stream goes on", metadata: ["error": "\(error)"]) }
+            })
         }
         let watched = try session.run(
             scorer: scorer, reader: reader, output: try outputOptions.openOutput(), stop: stop,

@@ -218,6 +218,16 @@ import Testing
         #expect(none.status == 0 && noneText.contains("fu_stream_users 800.0\n") && !noneText.contains("fu_feature_psi"))
         let bad = try work.run("fu-watch", ["-m", "model.json", "--metrics", "-", "events.csv"])
         #expect(bad.status == 64 && bad.stderr.contains("--metrics needs a file"), "\(bad.stderr)")
+        let alone = try work.run("fu-watch", ["-m", "model.json", "--metrics-every", "5", "events.csv"])
+        #expect(alone.status == 64 && alone.stderr.contains("--metrics-every needs --metrics FILE"), "\(alone.stderr)")
+        // A metrics file that cannot be written stops fu-watch before the stream starts.
+        let nowhere = try work.run("fu-watch", ["-m", "model.json", "--metrics", "no/such/folder/w.prom", "events.csv"])
+        #expect(nowhere.status != 0 && nowhere.stdout.isEmpty && nowhere.stderr.contains("no/such/folder"), "\(nowhere.stderr)")
+        // With --emit final the flagged count is the final rows'.
+        let final = try work.run("fu-watch", ["-m", "model.json", "--emit", "final", "--metrics", "final.prom", "events.csv"])
+        let flagged = csvRows(final.stdout).dropFirst().count { $0[1] == "1" }
+        let finalText = try work.read("final.prom")
+        #expect(flagged > 0 && finalText.contains("fu_stream_users_flagged \(flagged).0\n"), "\(finalText)")
     }
 
     /// Bad state files are errors naming the file; the file is left as it was.

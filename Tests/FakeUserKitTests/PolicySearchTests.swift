@@ -59,6 +59,25 @@ import Testing
         #expect(found != nil)
     }
 
+    /// Users with the same record are judged once, weighted: the search over users repeated
+    /// three times (and many alike) equals the brute force over all of them.
+    @Test func repeatedUsersCountByTheirNumber() {
+        let (labels, probabilities, grid) = randomCase(users: 60, seed: 7)
+        let quiet = [[Double]](repeating: [0.01, 0.02, 0.01], count: 40)
+        let (allLabels, allProbabilities) = (labels + labels + labels + [UInt8](repeating: 0, count: 40), probabilities + probabilities + probabilities + quiet)
+        let levels = PrefixLevels(grid: grid, labels: allLabels, probabilities: allProbabilities)
+        let (unique, weights) = levels.deduplicated()
+        #expect(unique.labels.count <= 61 && weights.reduce(0, +) == allLabels.count)
+        for bound in [0, 3, 30] {
+            let found = PolicySearch.best(levels, maxRealFlagged: bound)
+            if let found {
+                #expect(bruteOutcome(found.candidate.policy(grid: grid), labels: allLabels, probabilities: allProbabilities) == found.outcome)
+            }
+            let once = PolicySearch.best(PrefixLevels(grid: grid, labels: labels, probabilities: probabilities), maxRealFlagged: bound / 3)
+            #expect(found?.outcome.cappedEventsToFlag == once.map { $0.outcome.cappedEventsToFlag * 3 })
+        }
+    }
+
     /// Every candidate's outcome from the tables equals its literal replay (not just the best).
     @Test func everyCandidateOutcomeEqualsItsReplay() {
         let (labels, probabilities, grid) = randomCase(users: 80, seed: 11)

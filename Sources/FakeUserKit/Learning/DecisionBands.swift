@@ -81,15 +81,16 @@ public struct BandRule: Sendable, Equatable {
         self.init(capacity: capacity, precision: precision)
     }
 
-    /// The bands on out-of-fold `scores` (`folds` is recorded): block from the lowest
-    /// distinct score at which the users at or above it are fakes with precision ≥ P; review
-    /// from the lowest distinct score below that which keeps the reviewed users within
-    /// ⌊R·n⌋ (users tied at a score go together).
+    /// The bands on out-of-fold `scores` (`folds` is recorded): block from the distinct
+    /// score that catches the most fakes while the users at or above it are fakes with
+    /// precision ≥ P, the highest such score on a tie (no real user is blocked for no
+    /// fake); review from the lowest distinct score below that which keeps the reviewed
+    /// users within ⌊R·n⌋ (users tied at a score go together).
     public func choose(labels: [UInt8], scores: [Double], folds: Int) -> DecisionBands {
         var block: (threshold: Double, users: Int, fakes: Int)?
         forEachCurvePoint(labels: labels, scores: scores) { point in
             let users = point.truePositives + point.falsePositives
-            if Double(point.truePositives) / Double(users) >= precision {
+            if Double(point.truePositives) / Double(users) >= precision, point.truePositives > block?.fakes ?? 0 {
                 block = (point.threshold, users, point.truePositives)
             }
         }

@@ -386,7 +386,7 @@ extension PolicySearch {
         userOfEvent = []
         codes = []
         // Users in contiguous ranges, one a core; each range's levels made apart, then joined.
-        let cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), table.rowCount / 1024 + 1))
+        let cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), table.rowCount / 64 + 1))
         let ranges = (0..<cores).map { c in (table.rowCount * c / cores)..<(table.rowCount * (c + 1) / cores) }
         let foldOfUser = foldOfRow.map { UInt8($0) }
         let parts = grouped.withUnsafeBufferPointer { grouped in

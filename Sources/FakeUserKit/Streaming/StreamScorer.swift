@@ -171,7 +171,8 @@ public final class StreamScorer {
             let ids = order.map { String(decoding: index.id($0), as: UTF8.self) }
             var values: [Double] = []
             let probabilities = order.map { slot in
-                let probability = score(slot, row: &row).probability
+                let (probability, seen) = score(slot, row: &row)
+                setVerdict(slot, decide(probability: probability, events: seen))  // for the summary and --metrics
                 if options.explain != nil { values += row }
                 return probability
             }
@@ -279,6 +280,11 @@ public final class StreamScorer {
     public func replaceModel(_ newModel: Model) throws {
         try newModel.checkScorableFromEvents(by: "fu-serve's stream")
         scoring = Scoring(model: newModel, options: options)
+        rescoreAll()
+    }
+
+    /// Every user's decision again from its counters (a new model, a loaded state).
+    func rescoreAll() {
         var row = [Double](repeating: 0, count: model.features.count)
         for slot in slotsByActivity() {
             let (probability, seen) = score(slot, row: &row)

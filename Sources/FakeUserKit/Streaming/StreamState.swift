@@ -116,5 +116,7 @@ extension StreamScorer {
             }
         }
         guard userCount <= options.maxUsers else { throw fail("it holds \(userCount) users, more than --max-users \(options.maxUsers)") }
+        // Decided again with this run's model and rules: the saved decisions may be another's.
+        rescoreAll()
     }
 }

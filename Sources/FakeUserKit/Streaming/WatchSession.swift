@@ -5,8 +5,10 @@
 public struct WatchSession {
     public var statePath: String?
     public var checkpointEvery: Int?
-    /// fu-watch's `--metrics`: `write` every `every` events, at the end and on a stop signal.
-    public var metrics: (every: Int, write: (StreamScorer) throws -> Void)?
+    /// fu-watch's `--metrics`: `write` every `every` events, at the end and on a stop
+    /// signal. It reports its own failures: a metrics file that cannot be written must not
+    /// stop the stream.
+    public var metrics: (every: Int, write: (StreamScorer) -> Void)?
     /// `--truth` and `--summary`: the replay evaluation's input and output.
     public var truthPath: String?
     public var summaryPath: String?
@@ -22,8 +24,8 @@ public struct WatchSession {
     public func run(scorer: StreamScorer, reader: TableReader, output: ByteOutput, stop: StopSignals, progress: Progress?) throws -> WatchSummary {
         let (statePath, stateEvery, metrics) = (self.statePath, self.checkpointEvery, self.metrics)
         let save = { (scorer: StreamScorer) in
+            metrics?.write(scorer)
             if let statePath { try scorer.save(to: statePath) }
-            try metrics?.write(scorer)
         }
         // Called at multiples of both cadences' greatest common divisor; each takes its own.
         let cadences = [stateEvery, metrics?.every].compactMap { $0 }
@@ -34,7 +36,7 @@ public struct WatchSession {
         }
         let checkpoint = {
             if let statePath, let stateEvery, scorer.consumed % stateEvery == 0 { try scorer.save(to: statePath) }
-            if let metrics, scorer.consumed % metrics.every == 0 { try metrics.write(scorer) }
+            if let metrics, scorer.consumed % metrics.every == 0 { metrics.write(scorer) }
         }
         var replay = try truthPath.map {
             EarlyDetection(truth: try ScoredUsers.readTruth($0), truthName: $0, policy: scorer.policy)
@@ -57,7 +59,9 @@ public struct WatchSession {
         }
         let summary = try scorer.run(
             reader: reader, output: output, checkpointEvery: checkpointEvery, checkpoint: checkpoint, progress: progress, observe: observe)
-        scorer.inputEnded()
+        // Without a state the users' histories end with the input; with one they go on
+        // in the next run.
+        if statePath == nil { scorer.inputEnded() }
         try save(scorer)
         var summaryFile: ByteOutput?
         if let replay, let summaryPath {
