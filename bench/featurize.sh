@@ -9,8 +9,8 @@ usage() {
 Usage: bench/featurize.sh [options]
 
 Times fu-featurize and peer tools on the same event log and prints a table of
-median wall time (s) and median peak RSS (MB), measured with
-/usr/bin/time -f '%e %M'.
+median wall time (s), median CPU time (user + system, s) and median peak RSS
+(MB), measured with /usr/bin/time.
 
 Options:
   --runs N          runs per tool and input (default 5)
@@ -81,6 +81,9 @@ have_py() { ((py_ok)) && "$py" -c "import $1" 2>/dev/null; }
 
 # --- measurement ----------------------------------------------------------------
 
+# CPU seconds (user + system) beside wall time: on a shared machine the steadier figure.
+measure_cpu=1
+
 # Old outputs would make the row counts at the end look valid for a skipped tool.
 rm -f "$work"/out-*.csv
 
@@ -113,10 +116,10 @@ echo
 machine
 echo "data: $rows events, $(du -h "$zst" | cut -f1) zst, $(du -h "$csv" | cut -f1) csv"
 echo
-row() { printf '| %-30s | %-5s | %8s | %14s | %6s |\n' "$@"; }
-row tool input "median s" "median peak MB" runs
-row ------------------------------ ----- -------- -------------- ------
-print_table '| %-30s | %-5s | %8s | %14s | %6s |\n'
+row() { printf '| %-30s | %-5s | %8s | %12s | %14s | %6s |\n' "$@"; }
+row tool input "median s" "median CPU s" "median peak MB" runs
+row ------------------------------ ----- -------- ------------ -------------- ------
+print_table '| %-30s | %-5s | %8s | %12s | %14s | %6s |\n'
 
 # A cheap sanity check that the tools agree on the number of users; the
 # outputs' contents are not compared here.

@@ -139,13 +139,21 @@ time_runs() {
 no_preparation() { :; }
 
 # measure_tool TOOL WHAT N CMD...: times CMD N times and adds the row
-# "TOOL|WHAT|median s|median MB|N" (or a failed row) to the table.
+# "TOOL|WHAT|median s|median MB|N" (or a failed row) to the table; with
+# measure_cpu=1, "TOOL|WHAT|median s|median CPU s|median MB|N".
+measure_cpu=0
 measure_tool() {
     local tool=$1 what=$2 n=$3
     shift 3
     echo "running $tool, $what ($n runs) ..." >&2
     if time_runs "$n" no_preparation "$@"; then
-        table+=("$tool|$what|$run_seconds|$run_mb|$n")
+        if ((measure_cpu)); then
+            table+=("$tool|$what|$run_seconds|$run_cpu|$run_mb|$n")
+        else
+            table+=("$tool|$what|$run_seconds|$run_mb|$n")
+        fi
+    elif ((measure_cpu)); then
+        table+=("$tool|$what|-|-|-|failed")
     else
         table+=("$tool|$what|-|-|failed")
     fi

@@ -175,6 +175,31 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(rows.map { Int($0["total_events"]!)! }.reduce(0, +) == 20_000)
     }
 
+    /// fu-featurize counts in `CompactCounts` until the input outgrows it (a count past
+    /// 65,535, a 9th event type, a 7th category), then hands over to the general counters; a
+    /// request (`oneThread`) counts in the general form from the start: both must agree.
+    @Test func theCompactCountersHandOverWithoutLosingACount() throws {
+        var text = "UserId,Event,Category,Fake\n"
+        for i in 0..<70_000 { text += "U\(i % 100 == 0 ? 1 : 2),click_ad,Jobs,0\n" }
+        for i in 0..<3_000 { text += "user-with-a-long-id-\(i % 50),e\(i % 11),c\(i % 9),1\n" }
+        let compact = try featurize(text)
+        let general = try featurize(text, FeaturizeOptions(oneThread: true))
+        #expect(compact.header == general.header)
+        #expect(compact.rows == general.rows)
+        #expect(compact.rows.first { $0["UserId"] == "U2" }?["total_events"] == "69300")
+        #expect(compact.rows.count == 52)
+    }
+
+    @Test func idsSharingTheirFirst16BytesStayApart() throws {
+        var text = "UserId,Event,Category\n"
+        let ids = ["a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr", "abcdefghijklmnopqr"]
+        for round in 0..<3 { for (n, id) in ids.enumerated() where n >= round { text += "\(id),click_ad,Jobs\n" } }
+        let rows = try featurize(text).rows
+        #expect(rows.map { $0["UserId"]! } == ids.sorted())
+        #expect(rows.map { $0["total_events"]! } == ids.sorted().map { id in String(min(ids.firstIndex(of: id)!, 2) + 1) })
+        #expect(try featurize(text, FeaturizeOptions(oneThread: true)).rows == rows)
+    }
+
     @Test func aBadRowLateInTheInputNamesItsLine() {
         let text = bigEvents(rows: 9_000) + "U1,click_ad\n" + bigEvents(rows: 10).dropFirst(27)
         #expect(throws: ToolError.data("expected 4 fields, found 2", at: InputLocation(file: "events.csv", line: 9_002))) {

@@ -4,8 +4,8 @@
 /// user whatever the number of events.
 final class EventCounts {
     // 8 types, 6 categories and 48 pair bits make 16 words: one 64-byte cache line a user.
-    private(set) var eventCapacity = 8
-    private(set) var categoryCapacity = 6
+    private(set) var eventCapacity = EventCounts.initialEventCapacity
+    private(set) var categoryCapacity = EventCounts.initialCategoryCapacity
     private var stride: Int
     private var storage: UnsafeMutablePointer<UInt32>
     private var capacity: Int
@@ -18,7 +18,7 @@ final class EventCounts {
 
     init(users initialUsers: Int = 1024, limit: Int = .max) {
         self.limit = limit
-        stride = EventCounts.stride(events: 8, categories: 6)
+        stride = EventCounts.stride(events: eventCapacity, categories: categoryCapacity)
         capacity = max(initialUsers, 1)
         storage = EventCounts.allocate(capacity * stride)
     }
@@ -96,6 +96,23 @@ final class EventCounts {
             let pair = event * categoryCapacity + category
             base[eventCapacity + categoryCapacity + pair >> 5] |= 1 << UInt32(pair & 31)
         }
+    }
+
+    /// The first capacities: `CompactCounts` counts in this layout until input outgrows it.
+    static let initialEventCapacity = 8
+    static let initialCategoryCapacity = 6
+
+    /// Sets a zero user's counters at the first capacities: 8 event-type counts then 6
+    /// category counts (16-bit, at `counters`), and the pair bits numbered
+    /// event × 6 + category (what `CompactCounts` keeps).
+    func set(user: Int, counters: UnsafeRawPointer, pairs: UInt64) {
+        precondition(eventCapacity == EventCounts.initialEventCapacity && categoryCapacity == EventCounts.initialCategoryCapacity)
+        let base = storage + user * stride
+        for i in 0..<(eventCapacity + categoryCapacity) {
+            base[i] = UInt32(counters.load(fromByteOffset: 2 * i, as: UInt16.self))
+        }
+        base[eventCapacity + categoryCapacity] = UInt32(truncatingIfNeeded: pairs)
+        base[eventCapacity + categoryCapacity + 1] = UInt32(truncatingIfNeeded: pairs >> 32)
     }
 
     /// Forgets all users (the streaming mode reuses one slot).

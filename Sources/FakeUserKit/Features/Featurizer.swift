@@ -110,7 +110,7 @@ public struct Featurizer {
 
     /// Every user's counters, from rows in any order.
     private struct Counted {
-        let users: UserIndex
+        let users: UserIDs
         let counts: EventCounts
         let labels: [Int8]
         let rows: Int
@@ -118,41 +118,77 @@ public struct Featurizer {
 
     /// Counts per user in memory (a few dozen bytes a user). Parsing runs on a second
     /// thread and hands over batches of rows. The users' table slots and counters are random
-    /// memory accesses; loading a whole batch's first, in loops with no dependency between
-    /// rows, lets their cache misses overlap.
+    /// memory accesses; loading a few hundred rows' first, in loops with no dependency
+    /// between rows, lets their cache misses overlap. A tool's run counts in one compact
+    /// table (one random cache line an event) while the input fits it, then in the general
+    /// form; a server's request, with a budget in bytes, in the general form from the start.
     private func count(parser: inout EventRowParser) throws -> Counted {
         let reader = parser.reader
-        let users = UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12)
-        let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14, limit: options.maxCounterBytes ?? .max)
+        var compact = options.oneThread || options.maxCounterBytes != nil ? nil : CompactCounts()
+        var general = compact != nil ? nil : (
+            users: UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12),
+            counts: EventCounts(users: options.oneThread ? 64 : 1 << 14, limit: options.maxCounterBytes ?? .max))
         // Past the budget the counters stop growing (nothing is allocated): the run fails here.
-        func overBudget(line: Int) -> Error {
+        func overBudget(line: Int, users: Int) -> Error {
             // (The parser is the parsing thread's until the stage ends: its reader is not.)
             ToolError.limit(
-                "the counters of \(groupedDigits(users.count)) users with these many event types and categories need more than \((options.maxCounterBytes ?? 0) >> 20) MiB (the limit): send fewer users at once",
+                "the counters of \(groupedDigits(users)) users with these many event types and categories need more than \((options.maxCounterBytes ?? 0) >> 20) MiB (the limit): send fewer users at once",
                 at: reader.location(line: line))
         }
         var labels: [Int8] = []
         let stage = ParseStage(
-            parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, inline: options.oneThread)
+            parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, inline: options.oneThread,
+            stableHashes: false)
         do {
             while let batch = try stage.nextBatch() {
-                for i in 0..<batch.count { batch.touched[i] = users.touch(hash: batch.hashes[i]) }
-                for i in 0..<batch.count {
-                    let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
-                    if user == counts.users {
-                        guard counts.addUser() else { throw overBudget(line: batch.lines[i]) }
-                        labels.append(batch.labels[i])
+                // A few hundred rows at a time: the lines (and pages) loaded ahead must still
+                // be in the caches and the TLB when they are used.
+                for block in stride(from: 0, to: batch.count, by: 256) {
+                    var next = block
+                    let end = min(block + 256, batch.count)
+                    if let table = compact {
+                        for i in next..<end {
+                            batch.hashes[i] = indexHash(batch.id(i))
+                            batch.touched[i] = table.touch(hash: batch.hashes[i])
+                        }
+                        while next < end {
+                            let i = next
+                            guard let user = table.add(batch.id(i), hash: batch.hashes[i], event: batch.events[i], category: batch.categories[i]) else {
+                                general = table.handOver(hash: indexHash)
+                                compact = nil
+                                break
+                            }
+                            if user == labels.count {
+                                labels.append(batch.labels[i])
+                            } else if labels[user] != batch.labels[i] {
+                                throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
+                            }
+                            next += 1
+                        }
                     }
-                    batch.users[i] = user
-                }
-                for i in 0..<batch.count { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
-                for i in 0..<batch.count {
-                    let user = batch.users[i]
-                    if labels[user] != batch.labels[i] {
-                        throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
+                    guard let (users, counts) = general, next < end else { continue }
+                    let rows = next..<end
+                    for i in rows {
+                        batch.hashes[i] = indexHash(batch.id(i))
+                        batch.touched[i] = users.touch(hash: batch.hashes[i])
                     }
-                    counts.add(user: user, event: batch.events[i], category: batch.categories[i])
-                    if counts.overLimit { throw overBudget(line: batch.lines[i]) }
+                    for i in rows {
+                        let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                        if user == counts.users {
+                            guard counts.addUser() else { throw overBudget(line: batch.lines[i], users: users.count) }
+                            labels.append(batch.labels[i])
+                        }
+                        batch.users[i] = user
+                    }
+                    for i in rows { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
+                    for i in rows {
+                        let user = batch.users[i]
+                        if labels[user] != batch.labels[i] {
+                            throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
+                        }
+                        counts.add(user: user, event: batch.events[i], category: batch.categories[i])
+                        if counts.overLimit { throw overBudget(line: batch.lines[i], users: users.count) }
+                    }
                 }
                 stage.recycle(batch)
             }
@@ -161,7 +197,10 @@ public struct Featurizer {
             throw error
         }
         parser = stage.parser
-        return Counted(users: users, counts: counts, labels: labels, rows: stage.rows)
+        if let (users, counts) = general {
+            return Counted(users: users.ids, counts: counts, labels: labels, rows: stage.rows)
+        }
+        return Counted(users: compact!.ids, counts: compact!.eventCounts(), labels: labels, rows: stage.rows)
     }
 
     /// Any order of rows: counts per user, then writes the users sorted by UserId.
@@ -258,7 +297,9 @@ struct EventRow {
     /// The Event and Category fields as read (fu-partition copies them).
     var eventName: UnsafeBufferPointer<UInt8>
     var categoryName: UnsafeBufferPointer<UInt8>
-    var hash: UInt64
+    /// The UserId's stable hash (FNV-1a), computed when asked: fu-featurize's counting
+    /// needs it only for `--shard`.
+    var hash: UInt64 { stableHash(userID) }
     var event: Int
     var category: Int
     /// 0 or 1, or -1 when the input has no Fake column.
@@ -333,7 +374,7 @@ struct EventRowParser {
             }
             if event >= knownEvents { try checkEventTypeName(events.name(event), line: row.line) }
             return EventRow(
-                userID: userID, eventName: eventName, categoryName: categoryName, hash: stableHash(userID),
+                userID: userID, eventName: eventName, categoryName: categoryName,
                 event: event, category: category, label: label, line: row.line)
         }
         return nil
@@ -393,19 +434,13 @@ final class EventBatch {
         idStarts[0] = 0
     }
 
+    /// `hash` is the row's stable hash when the consumer uses it, else anything.
     @inline(__always)
-    func append(_ row: EventRow) {
+    func append(_ row: EventRow, hash: UInt64) {
         let start = idStarts[count]
-        if start + row.userID.count > idCapacity {
-            let grown = max(idCapacity * 2, start + row.userID.count)
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-            bigger.update(from: ids, count: start)
-            ids.deallocate()
-            ids = bigger
-            idCapacity = grown
-        }
+        reserveBytes(&ids, capacity: &idCapacity, used: start, needed: start + row.userID.count)
         (ids + start).update(from: row.userID.baseAddress!, count: row.userID.count)
-        hashes[count] = row.hash
+        hashes[count] = hash
         events[count] = row.event
         categories[count] = row.category
         labels[count] = row.label
@@ -434,6 +469,8 @@ final class ParseStage: @unchecked Sendable {
     private(set) var parser: EventRowParser
     private(set) var rows = 0
     private let shard: Shard?
+    /// Whether batches carry each row's stable hash (`EventBatch.hashes`).
+    private let stableHashes: Bool
     private let maxRows: Int
     private let progress: Progress?
     private let free = BlockingQueue<EventBatch>(capacity: 4)
@@ -447,9 +484,10 @@ final class ParseStage: @unchecked Sendable {
 
     /// `inline` parses on the caller's thread, when nextBatch() asks: for small inputs,
     /// where a second thread costs more than it saves.
-    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false) {
+    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false, stableHashes: Bool = true) {
         self.parser = parser
         self.shard = shard
+        self.stableHashes = stableHashes
         self.maxRows = maxRows ?? .max
         self.progress = progress
         if inline {
@@ -492,7 +530,7 @@ final class ParseStage: @unchecked Sendable {
                 rows += 1
                 if rows > maxRows { throw TooManyRows(limit: maxRows) }
                 if let shard, !shard.contains(hash: event.hash) { continue }
-                batch.append(event)
+                batch.append(event, hash: stableHashes ? event.hash : 0)
             }
             progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead, fraction: parser.reader.input.fractionRead)
             batch.vocabularies = (parser.events, parser.categories)

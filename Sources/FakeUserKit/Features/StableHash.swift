@@ -3,10 +3,26 @@
 @inline(__always)
 public func stableHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in bytes {
-        hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+    guard let base = bytes.baseAddress else { return hash }
+    // A pointer loop: the buffer iterator's checks cost a tenth of fu-featurize's parsing.
+    for i in 0..<bytes.count {
+        hash = (hash ^ UInt64(base[i])) &* 0x0000_0100_0000_01B3
     }
     return hash
+}
+
+/// A hash for in-memory indexes of UserIds (`CompactCounts`, fu-featurize's `UserIndex`),
+/// several times cheaper than FNV-1a's byte-by-byte chain: the id's first 16 bytes as two
+/// words and its length, mixed by multiplication (longer ids add FNV-1a of the rest). Not
+/// stable across versions: never for shards or splits.
+@inline(__always)
+func indexHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    let (first, second) = UserIDs.prefix(bytes)
+    var hash = (first &* 0x9E37_79B9_7F4A_7C15) ^ (second &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(bytes.count)
+    if bytes.count > 16 { hash ^= stableHash(UnsafeBufferPointer(rebasing: bytes[16...])) }
+    hash ^= hash >> 32
+    hash &*= 0xD6E8_FEB8_6659_FD93
+    return hash ^ (hash >> 32)
 }
 
 public func stableHash(_ text: String) -> UInt64 {

@@ -4,110 +4,43 @@ import Glibc
 import Darwin
 #endif
 
-/// UserId bytes → dense user number, with the ids kept in one byte arena. Open addressing
-/// over the (already computed) stable hash; each 32-byte slot holds the hash, the user
-/// number, the id's length and its first 16 bytes, so a lookup of a typical id touches one
-/// cache line and never the arena. No String and no allocation per user.
-final class UserIndex {
+/// The ids of a table's users, numbered in order of arrival, in one byte arena: no String
+/// and no allocation per user. Shared by the indexes that number users (`UserIndex`,
+/// `CompactCounts`), so one can take over from the other.
+final class UserIDs {
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity = 1 << 16
     private var arenaCount = 0
     private(set) var starts: [Int] = []
     private(set) var lengths: [Int32] = []
-    /// Four words a slot: hash, (user + 1) | length << 32, then 16 id bytes zero-padded.
-    private var slots: UnsafeMutablePointer<UInt64>
-    private var slotMask: Int
 
     var count: Int { starts.count }
 
-    /// `initialSlots` is a power of two; the table doubles as users arrive.
-    init(initialSlots: Int = 1 << 12) {
+    init() {
         arena = .allocate(capacity: arenaCapacity)
-        slotMask = initialSlots - 1
-        slots = .allocate(capacity: 4 * (slotMask + 1))
-        slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
     }
 
-    deinit {
-        arena.deallocate()
-        slots.deallocate()
-    }
+    deinit { arena.deallocate() }
 
+    @inline(__always)
     func id(_ user: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: arena + starts[user], count: Int(lengths[user]))
     }
 
-    /// Loads the slot a hash starts probing at, so that a batch of lookups can have their
-    /// cache misses in flight together (see `Featurizer`). Returns a word to keep it alive.
+    /// Whether user's id continues with `bytes` from byte 16 (the part slots do not hold).
     @inline(__always)
-    func touch(hash: UInt64) -> UInt64 {
-        slots[4 * (Int(truncatingIfNeeded: hash) & slotMask)]
+    func suffixEquals(_ user: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.count <= 16 || memcmp(arena + starts[user] + 16, bytes.baseAddress! + 16, bytes.count - 16) == 0
     }
 
-    /// The first 16 bytes of an id as two words, zero-padded.
-    @inline(__always)
-    private static func prefix(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
-        var words: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: min(bytes.count, 16)) }
-        return words
-    }
-
-    /// The user's number, adding the user when new.
-    @inline(__always)
-    func findOrInsert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int {
-        let (first, second) = UserIndex.prefix(bytes)
-        let length = UInt64(bytes.count)
-        var slot = Int(truncatingIfNeeded: hash) & slotMask
-        while true {
-            let entry = slots + 4 * slot
-            let userAndLength = entry[1]
-            if userAndLength == 0 { break }
-            if entry[0] == hash && userAndLength >> 32 == length && entry[2] == first && entry[3] == second {
-                let user = Int(userAndLength & 0xFFFF_FFFF) - 1
-                if bytes.count <= 16 || memcmp(arena + starts[user] + 16, bytes.baseAddress! + 16, bytes.count - 16) == 0 {
-                    return user
-                }
-            }
-            slot = (slot + 1) & slotMask
-        }
-        let user = starts.count
-        append(bytes)
-        let entry = slots + 4 * slot
-        entry[0] = hash
-        entry[1] = UInt64(user + 1) | length << 32
-        entry[2] = first
-        entry[3] = second
-        if count * 4 > slotMask * 3 { rehash() }
-        return user
-    }
-
-    private func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if arenaCount + bytes.count > arenaCapacity {
-            let grown = max(arenaCapacity * 2, arenaCount + bytes.count)
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-            bigger.update(from: arena, count: arenaCount)
-            arena.deallocate()
-            arena = bigger
-            arenaCapacity = grown
-        }
+    /// Adds an id; returns its user number.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        reserveBytes(&arena, capacity: &arenaCapacity, used: arenaCount, needed: arenaCount + bytes.count)
         (arena + arenaCount).update(from: bytes.baseAddress!, count: bytes.count)
         starts.append(arenaCount)
         lengths.append(Int32(bytes.count))
         arenaCount += bytes.count
-    }
-
-    private func rehash() {
-        let old = slots
-        let oldCount = slotMask + 1
-        slotMask = oldCount * 2 - 1
-        slots = .allocate(capacity: 4 * (slotMask + 1))
-        slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
-        for index in 0..<oldCount where old[4 * index + 1] != 0 {
-            var slot = Int(truncatingIfNeeded: old[4 * index]) & slotMask
-            while slots[4 * slot + 1] != 0 { slot = (slot + 1) & slotMask }
-            (slots + 4 * slot).update(from: old + 4 * index, count: 4)
-        }
-        old.deallocate()
+        return starts.count - 1
     }
 
     /// User numbers in byte order of their ids, the order of every output.
@@ -123,6 +56,117 @@ final class UserIndex {
             if prefixes[a] != prefixes[b] { return prefixes[a] < prefixes[b] }
             return compareIDs(id(a), id(b)) < 0
         }
+    }
+
+    /// The first 16 bytes of an id as two words, zero-padded (what slots hold); from 8
+    /// bytes on, loaded as words (overlapping) rather than copied.
+    @inline(__always)
+    static func prefix(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        let count = bytes.count
+        guard count >= 8, let base = bytes.baseAddress.map(UnsafeRawPointer.init) else {
+            var word: UInt64 = 0
+            for i in (0..<count).reversed() { word = word << 8 | UInt64(bytes[i]) }
+            return (word, 0)
+        }
+        let first = base.loadUnaligned(as: UInt64.self)
+        if count >= 16 { return (first, (base + 8).loadUnaligned(as: UInt64.self)) }
+        if count == 8 { return (first, 0) }
+        // Bytes count-8..<count, shifted down past the ones `first` holds.
+        return (first, (base + count - 8).loadUnaligned(as: UInt64.self) >> UInt64(8 * (16 - count)))
+    }
+}
+
+/// UserId bytes → dense user number. Open addressing over the (already computed) stable
+/// hash; each 32-byte slot holds the hash, the user number, the id's length and its first
+/// 16 bytes, so a lookup of a typical id touches one cache line and never the arena.
+final class UserIndex {
+    let ids: UserIDs
+    /// Four words a slot: hash, (user + 1) | length << 32, then 16 id bytes zero-padded.
+    private var slots: UnsafeMutablePointer<UInt64>
+    private var slotMask: Int
+
+    var count: Int { ids.count }
+
+    /// `initialSlots` is a power of two; the table doubles as users arrive. Users already in
+    /// `ids` are indexed under their numbers with `hash`, the caller's (another index hands over).
+    init(initialSlots: Int = 1 << 12, ids: UserIDs = UserIDs(), hash: (UnsafeBufferPointer<UInt8>) -> UInt64 = stableHash) {
+        self.ids = ids
+        var size = initialSlots
+        while ids.count * 4 > (size - 1) * 3 { size *= 2 }
+        slotMask = size - 1
+        slots = .allocate(capacity: 4 * size)
+        slots.initialize(repeating: 0, count: 4 * size)
+        for user in 0..<ids.count {
+            let bytes = ids.id(user)
+            place(user, bytes, hash: hash(bytes))
+        }
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    func id(_ user: Int) -> UnsafeBufferPointer<UInt8> { ids.id(user) }
+
+    func sortedByID() -> [Int] { ids.sortedByID() }
+
+    /// Loads the slot a hash starts probing at, so that a batch of lookups can have their
+    /// cache misses in flight together (see `Featurizer`). Returns a word to keep it alive.
+    @inline(__always)
+    func touch(hash: UInt64) -> UInt64 {
+        slots[4 * (Int(truncatingIfNeeded: hash) & slotMask)]
+    }
+
+    /// The user's number, adding the user when new.
+    @inline(__always)
+    func findOrInsert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int {
+        let (first, second) = UserIDs.prefix(bytes)
+        let length = UInt64(bytes.count)
+        var slot = Int(truncatingIfNeeded: hash) & slotMask
+        while true {
+            let entry = slots + 4 * slot
+            let userAndLength = entry[1]
+            if userAndLength == 0 { break }
+            if entry[0] == hash && userAndLength >> 32 == length && entry[2] == first && entry[3] == second {
+                let user = Int(userAndLength & 0xFFFF_FFFF) - 1
+                if ids.suffixEquals(user, bytes) { return user }
+            }
+            slot = (slot + 1) & slotMask
+        }
+        let user = ids.append(bytes)
+        fill(slot, user, bytes, hash: hash)
+        if count * 4 > slotMask * 3 { rehash() }
+        return user
+    }
+
+    private func fill(_ slot: Int, _ user: Int, _ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) {
+        let (first, second) = UserIDs.prefix(bytes)
+        let entry = slots + 4 * slot
+        entry[0] = hash
+        entry[1] = UInt64(user + 1) | UInt64(bytes.count) << 32
+        entry[2] = first
+        entry[3] = second
+    }
+
+    /// Puts a user known to be absent into its first free slot.
+    private func place(_ user: Int, _ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) {
+        var slot = Int(truncatingIfNeeded: hash) & slotMask
+        while slots[4 * slot + 1] != 0 { slot = (slot + 1) & slotMask }
+        fill(slot, user, bytes, hash: hash)
+    }
+
+    private func rehash() {
+        let old = slots
+        let oldCount = slotMask + 1
+        slotMask = oldCount * 2 - 1
+        slots = .allocate(capacity: 4 * (slotMask + 1))
+        slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
+        for index in 0..<oldCount where old[4 * index + 1] != 0 {
+            var slot = Int(truncatingIfNeeded: old[4 * index]) & slotMask
+            while slots[4 * slot + 1] != 0 { slot = (slot + 1) & slotMask }
+            (slots + 4 * slot).update(from: old + 4 * index, count: 4)
+        }
+        old.deallocate()
     }
 }
 

@@ -266,6 +266,11 @@ public final class TableReader {
                 continue scan
             }
             let startLine = line
+            if let (fields, next) = TableReader.scanPlainRecord(buffer, from: p, to: end, bounds: bounds, maxFields: boundsCapacity / 2) {
+                position = next
+                line = startLine + 1
+                return (fields, startLine, false)
+            }
             var fields = 0
             var newlines = 0
             var highBytes = false
@@ -354,6 +359,56 @@ public final class TableReader {
             for field in escapedFields { unescapeQuotes(field) }
             return (fields, startLine, highBytes)
         }
+    }
+
+    /// The usual record, found eight bytes at a time (SWAR): unquoted ASCII fields without a
+    /// CR, ending in `\n` inside the buffer, with at most `maxFields` fields. Its bounds go
+    /// into `bounds`; returns the field count and the next record's start, or nil for any
+    /// other record (or when a word holds a `"`, a CR or a byte >= 0x80, even past the
+    /// record's end), which the general scan then reads: the results are the same.
+    @inline(__always)
+    private static func scanPlainRecord(
+        _ buffer: UnsafeMutablePointer<UInt8>, from start: Int, to end: Int, bounds: UnsafeMutablePointer<Int>, maxFields: Int
+    ) -> (fields: Int, next: Int)? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // Whether any byte is zero (exact as a whole, not per byte), and exactly which are.
+        @inline(__always) func anyZero(_ word: UInt64) -> UInt64 { (word &- ones) & ~word & highs }
+        @inline(__always) func zeros(_ word: UInt64) -> UInt64 { ~(((word & lows) &+ lows) | word) & highs }
+        var fields = 0
+        var fieldStart = start
+        var p = start
+        while p + 8 <= end {
+            let word = UnsafeRawPointer(buffer + p).loadUnaligned(as: UInt64.self)
+            if (word & highs) | anyZero(word ^ (ones &* 0x22)) | anyZero(word ^ (ones &* 0x0D)) != 0 { return nil }
+            var hits = zeros(word ^ (ones &* 0x2C)) | zeros(word ^ (ones &* 0x0A))
+            while hits != 0 {
+                let at = p + hits.trailingZeroBitCount >> 3
+                if fields == maxFields { return nil }
+                bounds[2 * fields] = fieldStart
+                bounds[2 * fields + 1] = at
+                fields += 1
+                if buffer[at] == 0x0A { return (fields, at + 1) }
+                fieldStart = at + 1
+                hits &= hits &- 1
+            }
+            p += 8
+        }
+        while p < end {
+            let byte = buffer[p]
+            if byte == UInt8(ascii: "\"") || byte == 0x0D || byte >= 0x80 { return nil }
+            if byte == UInt8(ascii: ",") || byte == 0x0A {
+                if fields == maxFields { return nil }
+                bounds[2 * fields] = fieldStart
+                bounds[2 * fields + 1] = p
+                fields += 1
+                if byte == 0x0A { return (fields, p + 1) }
+                fieldStart = p + 1
+            }
+            p += 1
+        }
+        return nil
     }
 
     /// The first `,` `\n` or `\r` in `buffer[from..<to]` (or `to`), noting any byte >= 0x80.
@@ -463,14 +518,7 @@ public final class TableReader {
         for i in 0..<(2 * header.count) { bounds[i] = 0 }
         try parseJSONObject(start, stop, line: line) { key, value in
             guard let column = headerBytes.firstIndex(of: key) else { return }
-            if scratchCount + value.count > scratchCapacity {
-                let grown = max(scratchCapacity * 2, scratchCount + value.count)
-                let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-                bigger.update(from: scratch, count: scratchCount)
-                scratch.deallocate()
-                scratch = bigger
-                scratchCapacity = grown
-            }
+            reserveBytes(&scratch, capacity: &scratchCapacity, used: scratchCount, needed: scratchCount + value.count)
             value.withUnsafeBufferPointer { (scratch + scratchCount).update(from: $0.baseAddress!, count: $0.count) }
             bounds[2 * column] = scratchCount
             scratchCount += value.count

@@ -29,3 +29,16 @@ public func allocatableBytes() -> Int {
     }
     return result
 }
+
+/// Makes room for `needed` bytes in a buffer of `capacity` holding `used`: at least doubles
+/// it, keeping the bytes (a byte arena's growth, amortized).
+@inline(__always)
+func reserveBytes(_ buffer: inout UnsafeMutablePointer<UInt8>, capacity: inout Int, used: Int, needed: Int) {
+    guard needed > capacity else { return }
+    let grown = max(capacity * 2, needed)
+    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+    bigger.update(from: buffer, count: used)
+    buffer.deallocate()
+    buffer = bigger
+    capacity = grown
+}
