@@ -76,6 +76,8 @@ extension StreamScorer {
             throw fail("it was made with a model whose event vocabulary differs (per-type columns \(columns.joined(separator: ",")), this model has \(model.eventTypeColumns.joined(separator: ",")))")
         }
         let eventNames = try names("event_types"), categoryNames = try names("categories")
+        // As the parser refuses them: such a type's columns would clash with others.
+        if let problem = eventNames.lazy.compactMap(FeatureSet.eventTypeNameProblem).first { throw fail("'event_types': \(problem)") }
         guard eventNames.count <= EventRowParser.maxEventTypes, categoryNames.count <= EventRowParser.maxCategories else { throw fail("more event types or categories than the limits") }
         guard let consumedCount = document["events_consumed"]?.intValue, consumedCount >= 0 else { throw fail("'events_consumed' is missing") }
         guard let users = document["users"]?.arrayValue else { throw fail("'users' is missing") }
