@@ -139,6 +139,7 @@ public final class StreamScorer {
         var reasonText = ReasonText(names: options.explain == nil ? [] : model.features, format: options.format)
         var summary = WatchSummary()
         var row = [Double](repeating: 0, count: model.features.count)
+        let banded = model.decisionBands != nil  // not per event: `model` copies the struct
         while let event = try parser.next() {
             summary.events += 1
             progress?.tick(rows: summary.events, bytes: reader.input.bytesRead, fraction: reader.input.fractionRead)
@@ -154,7 +155,7 @@ public final class StreamScorer {
                     try writer.field(bytes: index.id(slot))
                     try writer.field(verdict.fake ? 1 : 0)
                     try writer.field(probability)
-                    if model.decisionBands != nil { try writer.field(verdict.decision.rawValue) }
+                    if banded { try writer.field(verdict.decision.rawValue) }
                     try writer.field(seen)
                     if let k = options.explain {
                         let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)

@@ -11,6 +11,7 @@ extension StreamScorer {
     /// that loading rebuilds the eviction order.
     public var stateJSON: JSONValue {
         func pairs(_ items: [(Int, Int)]) -> JSONValue { .array(items.map { .array([.integer($0.0), .integer($0.1)]) }) }
+        let banded = model.decisionBands != nil
         let users: [JSONValue] = slotsByActivity().map { slot in
             let eventCounts = (0..<events.count).compactMap { e -> (Int, Int)? in
                 let n = counts.eventCount(user: slot, event: e)
@@ -24,7 +25,7 @@ extension StreamScorer {
                 ("id", .string(String(decoding: index.id(slot), as: UTF8.self))),
                 ("last_seen", .integer(activity[slot].lastSeen)),
                 ("flagged", .bool(verdicts[slot].fake)),
-            ] + (model.decisionBands == nil ? [] : [("decision", .string(verdicts[slot].decision.rawValue))]) + [
+            ] + (banded ? [("decision", .string(verdicts[slot].decision.rawValue))] : []) + [
                 ("events", pairs(eventCounts)),
                 ("categories", pairs(categoryCounts)),
                 ("pairs", pairs(counts.pairs(user: slot).map { ($0.event, $0.category) })),
