@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what fu needs from Debian's packages (when missing) and builds the tools.
 #   scripts/setup.sh            release build (.build/release)
-#   scripts/setup.sh --debug    debug build, as the tests use
+#   scripts/setup.sh --debug    debug build
+#   scripts/setup.sh --deps     install only (.ci/run builds the package itself)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,8 +21,8 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--debug" ]; then
-    swift build
-else
-    swift build -c release
-fi
+case ${1:-} in
+    --deps) ;;
+    --debug) swift build ;;
+    *) swift build -c release ;;
+esac

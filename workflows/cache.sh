@@ -53,7 +53,9 @@ leftovers() {
     local folder pid
     while IFS= read -r -d '' folder; do
         pid=$(basename "$folder" | sed -n 's/^\.\(tmp\|old\)-\([0-9]\+\)-.*/\2/p')
-        if [ -n "$(find "$folder" -maxdepth 0 -mmin +60)" ] || { [ -n "$pid" ] && ! running "$pid"; }; then
+        # A run renames its temporary into its entry when the stage ends: a folder gone
+        # by now (checked after its process) is no leftover.
+        if [ -n "$(find "$folder" -maxdepth 0 -mmin +60 2>/dev/null)" ] || { [ -n "$pid" ] && ! running "$pid" && [ -d "$folder" ]; }; then
             printf '%s\0' "$folder"
         fi
     done < <(find "$cache_dir" -mindepth 2 -maxdepth 2 -type d \( -name '.tmp-*' -o -name '.old-*' \) -print0 2>/dev/null)
