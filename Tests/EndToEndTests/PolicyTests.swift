@@ -97,6 +97,27 @@ import Testing
         #expect(shown["min_events"] as? Int == policy.minEvents && (shown["bands"] as? [Any])?.count == policy.bands.count)
     }
 
+    /// A fit that fails first says so at once: it does not wait for the policy's events,
+    /// read meanwhile (here from a pipe that stays open for a minute).
+    @Test func aFailedFitDoesNotWaitForThePolicyEvents() throws {
+        let work = try Workdir()
+        try work.write("one.csv", "UserId,Fake,total_events\nA,0,1\nB,0,2\n")
+        let result = try work.shell("""
+            mkfifo events.pipe
+            { echo UserId,Event,Category,Fake; echo A,click_ad,cars,0; exec sleep 60; } > events.pipe 2> /dev/null &
+            writer=$!
+            start=$(date +%s)
+            fu-fit --policy-events events.pipe one.csv -o model.json 2> fit.err
+            echo "status $? seconds $(( $(date +%s) - start ))"
+            kill $writer
+            """)
+        let words = result.stdout.split(separator: " ")
+        #expect(words.count == 4 && words[1] == "65" && Int(words[3].trimmingCharacters(in: .whitespacesAndNewlines))! < 20, "\(result.stdout)")
+        let message = try work.read("fit.err")
+        #expect(message.hasPrefix("fu-fit: error: only one class in the training rows"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: work.url.appendingPathComponent("model.json").path))
+    }
+
     @Test func badPoliciesAndInputsAreNamed() throws {
         let work = try Workdir()
         try trained(work, users: 300)

@@ -141,10 +141,11 @@ public struct TrainingDistribution: Sendable, Equatable {
         self.features = features
     }
 
-    /// From a training table's raw values, one distribution per column.
+    /// From a training table's raw values, one distribution per column (each a sort of
+    /// the column: the columns on every core).
     public init(table: FeatureTable) {
         let width = table.featureCount
-        features = (0..<width).map { f in
+        features = parallelMap(Array(0..<width)) { f in
             FeatureDistribution(values: (0..<table.rowCount).map { table.values[$0 * width + f] })
         }
     }

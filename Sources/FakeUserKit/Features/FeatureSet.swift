@@ -95,6 +95,24 @@ struct FeatureSet {
         return nil
     }
 
+    /// What each column is, in `columnNames` order: the same definitions as `values`, as
+    /// data, for a scorer that updates a linear model's sum per event (`PrefixScorer`).
+    /// A test holds the two equal.
+    enum Column: Equatable {
+        case totalEvents
+        /// The summed counts of these types over total_events.
+        case share([Int])
+        case count(Int)
+        case uniqueCategories, eventsPerCategory, uniqueEvents, eventEntropy, categoryEntropy, topCategoryShare, distinctPairs
+    }
+
+    var columns: [Column] {
+        let clicks = [clickAd, clickCarrousel].compactMap { $0 }
+        return [.totalEvents, .share(clickAd.map { [$0] } ?? []), .share(sendEmail.map { [$0] } ?? []), .uniqueCategories, .eventsPerCategory]
+            + columnEvents.map { .count($0) } + extraRatioEvents.map { .share([$0]) }
+            + [.share(clicks), .uniqueEvents, .eventEntropy, .categoryEntropy, .topCategoryShare, .distinctPairs]
+    }
+
     /// Writes one user's feature values, in `columnNames` order; counts print as integers.
     func write(user: Int, counts: EventCounts, to writer: TableWriter) throws {
         try withUnsafeTemporaryAllocation(of: Double.self, capacity: columnNames.count) { row in

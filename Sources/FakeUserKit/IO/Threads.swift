@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Plain threads and a bounded blocking queue, for the two-stage pipelines of the hot
 /// paths (decode | parse | aggregate). Tools are synchronous filters, so OS threads and a
@@ -25,6 +26,43 @@ final class BackgroundThread: @unchecked Sendable {
 
     func join() {
         pthread_join(thread, nil)
+    }
+
+    /// Lets the thread end on its own, unwaited for.
+    func detach() {
+        pthread_detach(thread)
+    }
+}
+
+/// A value computed on a thread of its own while the caller does other work: `value()`
+/// waits for it and returns it, or throws what the work threw. A caller that fails first
+/// calls `abandon()` instead: the work is told (it checks the function it is given now and
+/// then, and stops early) and not waited for, so the caller's error is not held up by,
+/// say, a file still being read.
+final class BackgroundResult<Value>: @unchecked Sendable {
+    private var result: Result<Value, Error>?
+    private var thread: BackgroundThread?
+    private let abandoned = Atomic<Bool>(false)
+
+    init(_ work: @escaping (_ abandoned: () -> Bool) throws -> Value) {
+        // The thread holds `self` until the work ends.
+        thread = BackgroundThread { self.result = Result { try work { self.abandoned.load(ordering: .relaxed) } } }
+    }
+
+    /// Tells the work to stop, and lets it end on its own; `value()` may not be called after.
+    func abandon() {
+        guard let thread else { return }
+        abandoned.store(true, ordering: .relaxed)
+        thread.detach()
+        self.thread = nil
+    }
+
+    func value() throws -> Value {
+        if let thread {
+            thread.join()
+            self.thread = nil
+        }
+        return try result!.get()
     }
 }
 

@@ -63,6 +63,9 @@ public func fitModel(
     let (k, foldSeed) = threshold.folds ?? (folds, seed)
     let needsFolds = calibration == .sigmoid || threshold.folds != nil || bands != nil || policy != nil
     let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
+    // The policy's events are read while the models are fitted: neither needs the other.
+    let reading = policy.map { policy in BackgroundResult { try PolicyEvents(reading: policy.events, table: table, until: $0) } }
+    defer { reading?.abandon() }  // after value(): nothing to do
     var model = try trainer.train(table, labels: labels, selection: nil)
     // The same rows the scaler saw: fu-drift compares new users with them.
     if table.rowCount > 0 { model.trainingDistribution = TrainingDistribution(table: table) }
@@ -105,9 +108,9 @@ public func fitModel(
         model.decisionBands = bands.choose(labels: labels, scores: scores, folds: k)
     }
     // Last: on the probabilities and threshold the model will have.
-    if let policy, let validation {
-        let levels = try PolicySearch.replayOutOfFold(
-            events: policy.events, table: table, labels: labels, foldOfRow: validation.foldOfRow, foldModels: validation.models,
+    if let policy, let validation, let reading {
+        let levels = PolicySearch.replayOutOfFold(
+            try reading.value(), labels: labels, foldOfRow: validation.foldOfRow, foldModels: validation.models,
             model: model, grid: PolicySearch.thresholdGrid(modelThreshold: model.threshold))
         model.streamPolicy = try PolicySearch.choose(levels, model: model, bound: policy.bound, folds: k, seed: foldSeed)
     }

@@ -55,6 +55,12 @@ public struct PrefixLevels: Sendable {
             let middle = (level + high) / 2
             if grid[middle] <= p { level = middle + 1 } else { high = middle }
         }
+        record(user: user, events: k, level: level)
+    }
+
+    /// The same for a probability known by its level: the number of thresholds at or below it.
+    @inline(__always)
+    mutating func record(user: Int, events k: Int, level: Int) {
         let base = user * PrefixLevels.recordSize
         let at = base + min(k, PrefixLevels.stride) - 1
         levels[at] = max(levels[at], UInt8(level))
@@ -328,88 +334,29 @@ public struct PolicyRequest {
 }
 
 extension PolicySearch {
-    /// Scores each training user after each of its events (in the order of `events`) with
-    /// the model of its fold (fitted on the other folds), through the final model's
+    /// Scores each training user after each of its events (in the order they were read)
+    /// with the model of its fold (fitted on the other folds), through the final model's
     /// calibration when it has one: what fu-watch would say of a user it had not trained on.
-    /// Every user of the events must be a row of `table`, and every row must have events.
     public static func replayOutOfFold(
-        events reader: TableReader, table: FeatureTable, labels: [UInt8], foldOfRow: [Int], foldModels: [Model], model: Model,
-        grid: [Double]
-    ) throws -> PrefixLevels {
-        // Users numbered as the table's rows: the ids first, in row order.
-        let index = UserIndex()
-        for id in table.ids {
-            var id = id
-            _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
-        }
-        // Only each user's own events in order matter, not how users interleave: the events
-        // are read whole, grouped by user (a counting sort), then replayed user by user
-        // with the user's counters in cache, on every core.
-        var userOfEvent: [UInt32] = []
-        var codes: [UInt16] = []  // event type << 8 | category (at most 64 of each)
-        var eventsOfUser = [Int](repeating: 0, count: table.rowCount + 1)
-        // Parsed on fu-featurize's background thread, in batches; each batch's index slots
-        // are loaded first, as fu-featurize does, so the misses overlap. The last batch's
-        // vocabularies serve every event: they may hold types of later events, which change
-        // no feature value of a user that has not shown them.
-        let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
-        let name = reader.name
-        defer { stage.stop() }
-        var vocabularies: (events: Vocabulary, categories: Vocabulary)?
-        while let batch = try stage.nextBatch() {
-            for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
-            for i in 0..<batch.count {
-                let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
-                guard user < table.rowCount else {
-                    throw ToolError.data(
-                        "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
-                        at: InputLocation(file: name, line: batch.lines[i]))
-                }
-                userOfEvent.append(UInt32(user))
-                codes.append(UInt16(batch.events[i]) << 8 | UInt16(batch.categories[i]))
-                eventsOfUser[user + 1] += 1
-            }
-            vocabularies = batch.vocabularies
-            stage.recycle(batch)
-        }
-        if let silent = (0..<table.rowCount).first(where: { eventsOfUser[$0 + 1] == 0 }) {
-            throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
-        }
-        guard let (events, categories) = vocabularies else { return PrefixLevels(grid: grid, labels: labels) }
-        for user in 0..<table.rowCount { eventsOfUser[user + 1] += eventsOfUser[user] }  // where each user's events start
-        var grouped = [UInt16](repeating: 0, count: codes.count)
-        var next = Array(eventsOfUser.dropLast())
-        for (user, code) in zip(userOfEvent, codes) {
-            grouped[next[Int(user)]] = code
-            next[Int(user)] += 1
-        }
-        userOfEvent = []
-        codes = []
+        _ read: PolicyEvents, labels: [UInt8], foldOfRow: [Int], foldModels: [Model], model: Model, grid: [Double]
+    ) -> PrefixLevels {
+        guard let (events, categories) = read.vocabularies else { return PrefixLevels(grid: grid, labels: labels) }
+        let (grouped, eventsOfUser) = (read.grouped, read.starts)
+        let rowCount = labels.count
         // Users in contiguous ranges, one a core; each range's levels made apart, then joined.
-        let cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), table.rowCount / 64 + 1))
-        let ranges = (0..<cores).map { c in (table.rowCount * c / cores)..<(table.rowCount * (c + 1) / cores) }
+        let cores = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), rowCount / 64 + 1))
+        let ranges = (0..<cores).map { c in (rowCount * c / cores)..<(rowCount * (c + 1) / cores) }
         let foldOfUser = foldOfRow.map { UInt8($0) }
+        // Each prefix scored by its fold model's running sums (`PrefixScorer`), and through
+        // the feature row only where those cannot tell the level.
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
         let parts = grouped.withUnsafeBufferPointer { grouped in
             foldModels.withUnsafeBufferPointer { foldModels in
                 eventsOfUser.withUnsafeBufferPointer { starts in
                     parallelMap(ranges) { range in
-                        var part = PrefixLevels(grid: grid, labels: Array(labels[range]))
-                        let counts = EventCounts(users: 1)
-                        _ = counts.addUser()
-                        // Through a buffer: indexing the array copied a Model (retaining its arrays) per event.
-                        let rows = CounterRows(features: model.features)
-                        var row = [Double](repeating: 0, count: model.features.count)
-                        for user in range {
-                            counts.clear(user: 0)
-                            let fold = foldModels.baseAddress! + Int(foldOfUser[user])
-                            for code in grouped[starts[user]..<starts[user + 1]] {
-                                counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
-                                let seen = rows.fill(&row, user: 0, counts: counts, events: events, categories: categories)
-                                let decision = row.withUnsafeBufferPointer { fold.pointee.decisionValue($0) }
-                                part.record(user: user - range.lowerBound, events: seen, probability: model.probability(decision: decision))
-                            }
-                        }
-                        return part
+                        replay(
+                            range, grouped: grouped, starts: starts, folds: foldOfUser, foldModels: foldModels, model: model, set: set,
+                            events: events, categories: categories, labels: labels, grid: grid)
                     }
                 }
             }
@@ -417,6 +364,51 @@ extension PolicySearch {
         var levels = PrefixLevels(grid: grid, labels: labels)
         for (range, part) in zip(ranges, parts) { levels.copy(part, from: range.lowerBound) }
         return levels
+    }
+
+    /// One range of users' levels (numbered from 0), on one thread.
+    private static func replay(
+        _ range: Range<Int>, grouped: UnsafeBufferPointer<UInt16>, starts: UnsafeBufferPointer<Int>, folds: [UInt8],
+        foldModels: UnsafeBufferPointer<Model>, model: Model, set: FeatureSet, events: Vocabulary, categories: Vocabulary,
+        labels: [UInt8], grid: [Double]
+    ) -> PrefixLevels {
+        var part = PrefixLevels(grid: grid, labels: Array(labels[range]))
+        let counts = EventCounts(users: 1)
+        _ = counts.addUser()
+        let rows = CounterRows(features: model.features)
+        var row = [Double](repeating: 0, count: model.features.count)
+        /// The user's probability from its feature row, by the model of its fold.
+        func exactProbability(_ fold: Int) -> Double {
+            _ = rows.fill(&row, user: 0, counts: counts, events: events, categories: categories)
+            // Through a buffer: indexing the array copied a Model (retaining its arrays).
+            return model.probability(decision: row.withUnsafeBufferPointer { foldModels[fold].decisionValue($0) })
+        }
+        // Made per thread: shared, their arrays' reference counts bounced between the cores.
+        let scorers = foldModels.map { PrefixScorer(model: $0, calibratedBy: model, set: set, eventTypes: events.count, grid: grid) }
+        let running = PrefixScorer.User(eventTypes: events.count, categories: categories.count)
+        for user in range {
+            counts.clear(user: 0)
+            let fold = Int(folds[user]), at = user - range.lowerBound
+            let codes = UnsafeBufferPointer(rebasing: grouped[starts[user]..<starts[user + 1]])
+            // The exact counters are kept too, for the prefixes the running sums cannot decide.
+            guard let scorer = scorers[fold] else {
+                for (k, code) in zip(1..., codes) {
+                    counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
+                    part.record(user: at, events: k, probability: exactProbability(fold))
+                }
+                continue
+            }
+            for (k, code) in zip(1..., codes) {
+                counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
+                if let level = scorer.add(code, to: running) {
+                    part.record(user: at, events: k, level: level)
+                } else {
+                    part.record(user: at, events: k, probability: exactProbability(fold))
+                }
+            }
+            running.reset(codes)
+        }
+        return part
     }
 
     /// The chosen policy with its out-of-fold figures (`chosen_on`), or an error saying the
@@ -452,5 +444,71 @@ extension PolicySearch {
             ("mean_events_to_flag_capped_21", .number(fakes == 0 ? 0 : Double(outcome.cappedEventsToFlag) / Double(fakes))),
         ])
         return policy
+    }
+}
+
+/// The training users' events for the policy search, grouped by user in the table's row
+/// order: only each user's own events in order matter, not how users interleave. Read
+/// while the folds are fitted (`fitModel`), on a thread of its own.
+public struct PolicyEvents {
+    /// Each event as its type << 8 | its category (at most 64 of each), user by user.
+    let grouped: [UInt16]
+    /// Where each user's events start in `grouped`, and the end.
+    let starts: [Int]
+    /// The parser's last vocabularies; nil when there were no events. They serve every
+    /// event: they may hold types of later events, which change no feature value of a user
+    /// that has not shown them.
+    let vocabularies: (events: Vocabulary, categories: Vocabulary)?
+
+    /// Every user of the events must be a row of `table`, and every row must have events.
+    /// `abandoned` is asked between batches: when it says so, reading stops (and throws).
+    init(reading reader: TableReader, table: FeatureTable, until abandoned: () -> Bool = { false }) throws {
+        // Users numbered as the table's rows: the ids first, in row order.
+        let index = UserIndex()
+        for id in table.ids {
+            var id = id
+            _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
+        }
+        // Read whole, then grouped by user (a counting sort), so that the replay goes user
+        // by user with the user's counters in cache, on every core.
+        var userOfEvent: [UInt32] = []
+        var codes: [UInt16] = []  // event type << 8 | category (at most 64 of each)
+        var eventsOfUser = [Int](repeating: 0, count: table.rowCount + 1)
+        // Parsed on fu-featurize's background thread, in batches; each batch's index slots
+        // are loaded first, as fu-featurize does, so the misses overlap.
+        let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
+        let name = reader.name
+        defer { stage.stop() }
+        var vocabularies: (events: Vocabulary, categories: Vocabulary)?
+        while let batch = try stage.nextBatch() {
+            if abandoned() { throw ToolError(.software, "the policy's events were not needed: the fit failed first") }
+            for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
+            for i in 0..<batch.count {
+                let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                guard user < table.rowCount else {
+                    throw ToolError.data(
+                        "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
+                        at: InputLocation(file: name, line: batch.lines[i]))
+                }
+                userOfEvent.append(UInt32(user))
+                codes.append(UInt16(batch.events[i]) << 8 | UInt16(batch.categories[i]))
+                eventsOfUser[user + 1] += 1
+            }
+            vocabularies = batch.vocabularies
+            stage.recycle(batch)
+        }
+        if let silent = (0..<table.rowCount).first(where: { eventsOfUser[$0 + 1] == 0 }) {
+            throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
+        }
+        self.vocabularies = vocabularies
+        guard vocabularies != nil else { (grouped, starts) = ([], eventsOfUser); return }
+        for user in 0..<table.rowCount { eventsOfUser[user + 1] += eventsOfUser[user] }  // where each user's events start
+        var grouped = [UInt16](repeating: 0, count: codes.count)
+        var next = Array(eventsOfUser.dropLast())
+        for (user, code) in zip(userOfEvent, codes) {
+            grouped[next[Int(user)]] = code
+            next[Int(user)] += 1
+        }
+        (self.grouped, starts) = (grouped, eventsOfUser)
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import FakeUserKit
+
+/// The policy search's running-sum scorer against the exact way (the feature row, as
+/// fu-featurize computes it, and `Model.decisionValue`): every level it gives equals the
+/// exact one, it declines exactly-on-threshold prefixes, and declines little else.
+@Suite struct PrefixScorerTests {
+    static let facts = TrainingFacts(
+        rows: 0, positives: 0, cost: 1, weighting: .balanced, classWeights: (1, 1), iterations: 0, converged: true,
+        gradientNorm: 0, stopReason: nil, thresholdSource: "default", seed: nil, folds: nil)
+
+    /// One user's exact probabilities after each of its events: `fold`'s decision value on
+    /// the feature row, through `final`'s calibration (the replay's exact path).
+    static func exactProbabilities(_ codes: [UInt16], fold: Model, final: Model, events: Vocabulary, categories: Vocabulary) -> [Double] {
+        let counts = EventCounts(users: 1)
+        _ = counts.addUser()
+        let rows = CounterRows(features: fold.features)
+        var row = [Double](repeating: 0, count: fold.features.count)
+        return codes.map { code in
+            counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
+            _ = rows.fill(&row, user: 0, counts: counts, events: events, categories: categories)
+            return final.probability(decision: row.withUnsafeBufferPointer { fold.decisionValue($0) })
+        }
+    }
+
+    /// Checks every prefix of `histories`: a level given equals the exact one; a
+    /// probability that is a grid threshold is declined. Returns the prefixes declined
+    /// that are not on a threshold, and all prefixes.
+    static func check(
+        _ histories: [[UInt16]], fold: Model, final: Model, events: Vocabulary, categories: Vocabulary, grid: [Double]
+    ) throws -> (declinedElsewhere: Int, prefixes: Int) {
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
+        let scorer = try #require(PrefixScorer(model: fold, calibratedBy: final, set: set, eventTypes: events.count, grid: grid))
+        let running = PrefixScorer.User(eventTypes: events.count, categories: categories.count)
+        var declinedElsewhere = 0, prefixes = 0
+        for codes in histories {
+            for (code, p) in zip(codes, exactProbabilities(codes, fold: fold, final: final, events: events, categories: categories)) {
+                prefixes += 1
+                if let level = scorer.add(code, to: running) {
+                    #expect(level == grid.count { $0 <= p }, "p \(p)")
+                    #expect(!grid.contains(p), "a prefix exactly on a threshold must be declined")
+                } else if !grid.contains(p) {
+                    declinedElsewhere += 1
+                }
+            }
+            codes.withUnsafeBufferPointer { running.reset($0) }
+        }
+        return (declinedElsewhere, prefixes)
+    }
+
+    enum Calibrated: CaseIterable, Sendable { case none, ordinary, tinySlope, flat }
+
+    /// Random vocabularies (types of the real data and others), random models over the
+    /// columns (some features missing from the vocabulary), a fold model apart from the
+    /// final model's calibration, and thresholds that some prefixes' probabilities equal.
+    @Test(arguments: [UInt64(1), 2, 3, 4], Calibrated.allCases)
+    func levelsEqualTheFeatureRows(seed: UInt64, calibrated: Calibrated) throws {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        let typeNames = (standardEventTypes + ["view", "share", "report_ad"]).shuffled(using: &random).prefix(2 + below(6))
+        let events = Vocabulary(Array(typeNames))
+        let categories = Vocabulary((0..<(1 + below(64))).map { "c\($0)" })
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
+        let features = set.columnNames.filter { _ in below(5) > 0 } + ["phone_call", "send_sms_ratio", "nowhere"]
+        let count = features.count
+        let fold = Model(
+            features: features, scaler: StandardScaler(mean: (0..<count).map { _ in uniform() * 3 }, scale: (0..<count).map { _ in 0.1 + uniform() * 4 }),
+            coefficients: (0..<count).map { _ in uniform() * 4 - 2 }, intercept: uniform() * 2 - 1, threshold: 0.5, training: PrefixScorerTests.facts)
+        var final = fold
+        switch calibrated {
+        case .none: break
+        case .ordinary: final.calibration = Calibration(a: uniform() * 4 - 2, b: uniform() - 0.5)
+        case .tinySlope: final.calibration = Calibration(a: -1e-7, b: uniform() - 0.5)
+        case .flat: final.calibration = Calibration(a: 0, b: uniform() - 0.5)
+        }
+        let histories = (0..<300).map { _ in (0..<(1 + below(60))).map { _ in UInt16(below(events.count)) << 8 | UInt16(below(categories.count)) } }
+        // Thresholds equal to some exact probabilities of the first users: the scorer must
+        // decline those (the exact level flips there). Not within 1e-9 of 0 or 1, where every
+        // user that far out would be declined (`thresholdsNearOne`).
+        let onGrid = histories.prefix(3).flatMap { Self.exactProbabilities($0, fold: fold, final: final, events: events, categories: categories) }
+            .filter { $0 > 1e-9 && $0 < 1 - 1e-9 }.prefix(4)
+        let grid = Array(Set(PolicySearch.thresholdGrid(modelThreshold: 0.5) + onGrid)).sorted()
+        let (declined, prefixes) = try Self.check(histories, fold: fold, final: final, events: events, categories: categories, grid: grid)
+        #expect(declined <= prefixes / 1000, "\(declined) of \(prefixes) declined")
+    }
+
+    /// Thresholds near 1 (a model's own threshold may be a confident user's score): there
+    /// the sigmoid rounds in steps far wider than the sums' error, and a threshold taken
+    /// from the decision space would be off by one level.
+    @Test func thresholdsNearOne() throws {
+        let events = Vocabulary(standardEventTypes), categories = Vocabulary(["a", "b"])
+        let model = Model(
+            features: ["total_events"], scaler: StandardScaler(mean: [0], scale: [1]), coefficients: [1], intercept: 0, threshold: 0.5,
+            training: PrefixScorerTests.facts)
+        let grid = Array(Set((15...36).map { sigmoid(Double($0)) } + [0.5])).sorted()
+        let history = (0..<40).map { UInt16($0 % 5) << 8 | UInt16($0 % 2) }
+        let (declined, _) = try Self.check([history, history], fold: model, final: model, events: events, categories: categories, grid: grid)
+        // Declined besides the thresholds themselves: only past 36 events, where p rounds to
+        // 1, two ulps from sigmoid(36).
+        #expect(declined <= 8, "\(declined) declined")
+    }
+
+    /// `FeatureSet.columns` says what `FeatureSet.values` computes, column by column.
+    @Test(arguments: [UInt64(5), 6, 7])
+    func columnsDescribeTheValues(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let events = Vocabulary(Array((standardEventTypes + ["view", "share"]).shuffled(using: &random).prefix(1 + below(7))))
+        let categories = Vocabulary((0..<(1 + below(64))).map { "c\($0)" })
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
+        let counts = EventCounts(users: 1)
+        _ = counts.addUser()
+        var typeCounts = [Int](repeating: 0, count: events.count), categoryCounts = [Int](repeating: 0, count: categories.count)
+        var pairs = Set<Int>()
+        for _ in 0..<(1 + below(500)) {
+            let (t, c) = (below(events.count), below(categories.count))
+            counts.add(user: 0, event: t, category: c)
+            typeCounts[t] += 1
+            categoryCounts[c] += 1
+            pairs.insert(t * 64 + c)
+        }
+        let n = Double(typeCounts.reduce(0, +))
+        func entropy(_ counts: [Int]) -> Double { counts.filter { $0 > 0 }.reduce(0) { $0 - Double($1) / n * log(Double($1) / n) } }
+        let uniqueCategories = Double(categoryCounts.count { $0 > 0 })
+        let expected: [Double] = set.columns.map { column in
+            switch column {
+            case .totalEvents: n
+            case .share(let types): Double(types.reduce(0) { $0 + typeCounts[$1] }) / n
+            case .count(let t): Double(typeCounts[t])
+            case .uniqueCategories: uniqueCategories
+            case .eventsPerCategory: n / uniqueCategories
+            case .uniqueEvents: Double(typeCounts.count { $0 > 0 })
+            case .eventEntropy: entropy(typeCounts)
+            case .categoryEntropy: entropy(categoryCounts)
+            case .topCategoryShare: Double(categoryCounts.max()!) / n
+            case .distinctPairs: Double(pairs.count)
+            }
+        }
+        var values = [Double](repeating: 0, count: set.columnNames.count)
+        values.withUnsafeMutableBufferPointer { set.values(user: 0, counts: counts, into: $0) }
+        #expect(expected.count == values.count)
+        for (name, (want, got)) in zip(set.columnNames, zip(expected, values)) {
+            #expect(abs(want - got) <= 1e-12 * max(1, abs(want)), "\(name): \(want) against \(got)")
+        }
+    }
+}
