@@ -205,3 +205,28 @@ func driftFixtureModelAndTable() -> (Model, FeatureTable) {
         #expect(window.report() == nil)
     }
 }
+
+/// The training distribution's radix sort gives `sorted()`'s array, bit for bit.
+@Suite struct RadixSortEqualsSorted {
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func sameArray(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let special: [Double] = [0, 1, -1, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e-300, -1e300]
+        let values: [Double] = (0..<(Int(random.next() % 5000))).map { i in
+            switch random.next() % 4 {
+            case 0: return Double(random.next() % 20)  // counts: few distinct values, many ties
+            case 1: return Double(bitPattern: random.next() & ~(0x7FF << 52) | (UInt64(1 + random.next() % 2045) << 52))  // any finite
+            case 2: return special[i % special.count]
+            default: return Double(Int64(bitPattern: random.next()) % 1000) / 7
+            }
+        }
+        #expect(radixSorted(values).map(\.bitPattern) == values.sorted().map(\.bitPattern))
+    }
+
+    /// With both zeros the sort is `sorted()`'s (its equal zeros keep their input order).
+    @Test func bothZerosKeepTheSortOrder() {
+        let values: [Double] = [1, -0.0, 0.0, -0.0, 2, 0.0]
+        let distribution = FeatureDistribution(values: values)
+        #expect(distribution.minimum.bitPattern == values.sorted().first!.bitPattern)
+    }
+}
