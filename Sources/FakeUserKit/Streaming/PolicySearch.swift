@@ -470,19 +470,25 @@ public struct PolicyEvents {
             _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
         }
         // Read whole, then grouped by user (a counting sort), so that the replay goes user
-        // by user with the user's counters in cache, on every core.
+        // by user with the user's counters in cache, on every core. Counted in 32 bits:
+        // the counters are a cache miss an event, and half the size misses less.
         var userOfEvent: [UInt32] = []
         var codes: [UInt16] = []  // event type << 8 | category (at most 64 of each)
-        var eventsOfUser = [Int](repeating: 0, count: table.rowCount + 1)
+        var eventsOfUser = [UInt32](repeating: 0, count: table.rowCount)
         // Parsed on fu-featurize's background thread, in batches; each batch's index slots
-        // are loaded first, as fu-featurize does, so the misses overlap.
+        // are loaded first, as fu-featurize does, so the misses overlap; then its users'
+        // counters, in a loop of their own for the same reason.
         let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
         let name = reader.name
         defer { stage.stop() }
         var vocabularies: (events: Vocabulary, categories: Vocabulary)?
         while let batch = try stage.nextBatch() {
             if abandoned() { throw ToolError(.software, "the policy's events were not needed: the fit failed first") }
+            guard userOfEvent.count + batch.count < Int(UInt32.max) else {
+                throw ToolError.data("more than \(UInt32.max - 1) events in the --policy-events input: sample the training users", at: reader.location())
+            }
             for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
+            let first = userOfEvent.count
             for i in 0..<batch.count {
                 let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
                 guard user < table.rowCount else {
@@ -492,23 +498,26 @@ public struct PolicyEvents {
                 }
                 userOfEvent.append(UInt32(user))
                 codes.append(UInt16(batch.events[i]) << 8 | UInt16(batch.categories[i]))
-                eventsOfUser[user + 1] += 1
             }
+            for user in userOfEvent[first...] { eventsOfUser[Int(user)] &+= 1 }
             vocabularies = batch.vocabularies
             stage.recycle(batch)
         }
-        if let silent = (0..<table.rowCount).first(where: { eventsOfUser[$0 + 1] == 0 }) {
+        if let silent = eventsOfUser.firstIndex(of: 0) {
             throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
         }
         self.vocabularies = vocabularies
-        guard vocabularies != nil else { (grouped, starts) = ([], eventsOfUser); return }
-        for user in 0..<table.rowCount { eventsOfUser[user + 1] += eventsOfUser[user] }  // where each user's events start
+        // Where each user's events start, and the end.
+        var starts = [Int](repeating: 0, count: table.rowCount + 1)
+        for user in 0..<table.rowCount { starts[user + 1] = starts[user] + Int(eventsOfUser[user]) }
+        guard vocabularies != nil else { (grouped, self.starts) = ([], starts); return }
         var grouped = [UInt16](repeating: 0, count: codes.count)
-        var next = Array(eventsOfUser.dropLast())
+        var next = eventsOfUser  // reused: each user's next place
+        for user in 0..<table.rowCount { next[user] = UInt32(starts[user]) }
         for (user, code) in zip(userOfEvent, codes) {
-            grouped[next[Int(user)]] = code
+            grouped[Int(next[Int(user)])] = code
             next[Int(user)] += 1
         }
-        (self.grouped, starts) = (grouped, eventsOfUser)
+        (self.grouped, self.starts) = (grouped, starts)
     }
 }
