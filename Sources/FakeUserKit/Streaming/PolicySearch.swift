@@ -484,8 +484,9 @@ public struct PolicyEvents {
         var vocabularies: (events: Vocabulary, categories: Vocabulary)?
         while let batch = try stage.nextBatch() {
             if abandoned() { throw ToolError(.software, "the policy's events were not needed: the fit failed first") }
-            guard userOfEvent.count + batch.count < Int(UInt32.max) else {
-                throw ToolError.data("more than \(UInt32.max - 1) events in the --policy-events input: sample the training users", at: reader.location())
+            // Counts, places and a user's running counts (`PrefixScorer`) fit 32 bits.
+            guard userOfEvent.count + batch.count < Int(Int32.max) else {
+                throw ToolError.data("more than \(Int32.max - 1) events in the --policy-events input: sample the training users", at: reader.location())
             }
             for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
             let first = userOfEvent.count
