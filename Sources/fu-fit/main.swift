@@ -76,6 +76,9 @@ struct Fit: FuTool {
         do { _ = try PolicyBound(parsing: policyBound) } catch let error as ToolError { throw ValidationError(error.message) }
         do { _ = try bands.map(BandRule.init(parsing:)) } catch let error as ToolError { throw ValidationError(error.message) }
         if policyBound != "batch" && policyEvents == nil { throw ValidationError("--policy-bound needs --policy-events FILE") }
+        if policyEvents == "-" && inputOptions.path == nil {
+            throw ValidationError("--policy-events - and the features would both read stdin: name a file for one of them")
+        }
     }
 
     func execute(logger: Logger) throws {

@@ -134,6 +134,9 @@ import Testing
         #expect(try work.files().contains("m.json") == false)
         let missing = try work.run("fu-fit", ["--policy-events", "nowhere.csv", "features.csv"])
         #expect(missing.status == 66, "\(missing.stderr)")
+        // Both from stdin: one of them would read nothing.
+        let both = try work.shell("fu-fit --policy-events - -o m.json < features.csv")
+        #expect(both.status == 64 && both.stderr.hasPrefix("fu-fit: error: --policy-events - and the features would both read stdin: name a file for one of them"), "\(both.stderr)")
         // A damaged policy in a model file.
         #expect(try work.shell("sed 's/\"from_events\": [0-9]*/\"from_events\": 0/' model.json > bad.json").status == 0)
         let bad = try work.run("fu-watch", ["-m", "bad.json", "events.csv"])

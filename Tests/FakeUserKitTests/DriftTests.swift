@@ -230,3 +230,25 @@ func driftFixtureModelAndTable() -> (Model, FeatureTable) {
         #expect(distribution.minimum.bitPattern == values.sorted().first!.bitPattern)
     }
 }
+
+/// The training shares counted from the sorted values equal a count of each value's bin.
+@Suite struct BinCountsFromTheSortedValues {
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func equalBinByBin(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let values: [Double] = (0..<(1 + Int(random.next() % 3000))).map { _ in
+            random.next() % 3 == 0 ? Double(random.next() % 6) : Double(Int64(bitPattern: random.next()) % 10_000) / 13
+        }
+        let distribution = FeatureDistribution(values: values)
+        #expect(distribution.shares == distribution.binShares(of: values))
+        // Edges on values, between them and beyond them.
+        let sorted = values.sorted()
+        for edges in [[sorted[sorted.count / 2]], Array(Set([-1e9, sorted[0], 0, 2.5, 3, 1e9])).sorted(), distribution.edges] {
+            let fixed = FeatureDistribution(edges: edges, shares: [], minimum: 0, maximum: 0)
+            var counts = [Int](repeating: 0, count: edges.count + 1)
+            for value in values { counts[fixed.bin(value)] += 1 }
+            #expect(FeatureDistribution.binCounts(sorted: sorted, edges: edges) == counts, "\(edges)")
+        }
+    }
+}
+

@@ -102,6 +102,56 @@ import Testing
         #expect(declined <= 8, "\(declined) declined")
     }
 
+    /// The replay over users read from a file (interleaved, the table's rows in another
+    /// order, two folds) gives every prefix the exact level, also where the running sums
+    /// decline and the exact counters must catch up with the events before it.
+    @Test(arguments: [UInt64(11), 12, 13])
+    func theReplayEqualsTheExactLevels(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        let typeNames = Array(standardEventTypes.shuffled(using: &random).prefix(2 + below(4)))
+        let categoryNames = (0..<(1 + below(5))).map { "c\($0)" }
+        let users = 120
+        let histories = (0..<users).map { _ in (0..<(1 + below(30))).map { _ in (below(typeNames.count), below(categoryNames.count)) } }
+        // Arrival order: users' events interleaved at random, each user's in its order.
+        var next = [Int](repeating: 0, count: users), csv = "UserId,Event,Category\n"
+        var left = histories.map(\.count).reduce(0, +)
+        while left > 0 {
+            let user = below(users)
+            guard next[user] < histories[user].count else { continue }
+            let (t, c) = histories[user][next[user]]
+            csv += "U\(user),\(typeNames[t]),\(categoryNames[c])\n"
+            next[user] += 1
+            left -= 1
+        }
+        let rows = Array(0..<users).shuffled(using: &random)  // row r holds user rows[r]
+        let table = FeatureTable(ids: rows.map { "U\($0)" }, labels: rows.map { UInt8($0 % 2) }, names: [], values: [])
+        let read = try PolicyEvents(reading: TableReader(ByteInput(bytes: Array(csv.utf8), name: "events.csv")), table: table)
+        let (events, categories) = try #require(read.vocabularies)
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
+        let count = set.columnNames.count
+        let folds = (0..<2).map { _ in
+            Model(
+                features: set.columnNames, scaler: StandardScaler(mean: (0..<count).map { _ in uniform() }, scale: (0..<count).map { _ in 0.5 + uniform() }),
+                coefficients: (0..<count).map { _ in uniform() * 2 - 1 }, intercept: uniform() - 0.5, threshold: 0.5, training: PrefixScorerTests.facts)
+        }
+        var final = folds[0]
+        final.calibration = Calibration(a: 0.5 + uniform(), b: uniform() - 0.5)
+        let foldOfRow = (0..<users).map { _ in below(2) }
+        let exact = rows.enumerated().map { row, user in
+            let codes = histories[user].map { UInt16(events.lookup(typeNames[$0.0])!) << 8 | UInt16(categories.lookup(categoryNames[$0.1])!) }
+            return Self.exactProbabilities(codes, fold: folds[foldOfRow[row]], final: final, events: events, categories: categories)
+        }
+        // Thresholds on prefixes' own probabilities, late in long histories among them.
+        let onGrid = exact.filter { $0.count > 10 }.prefix(6).flatMap { [$0[$0.count / 2], $0[$0.count - 1]] }
+        let grid = Array(Set(PolicySearch.thresholdGrid(modelThreshold: 0.5) + onGrid)).sorted()
+        let replayed = PolicySearch.replayOutOfFold(read, labels: table.labels!, foldOfRow: foldOfRow, foldModels: folds, model: final, grid: grid)
+        let expected = PrefixLevels(grid: grid, labels: table.labels!, probabilities: exact)
+        let wrong = zip(replayed.levels, expected.levels).count { $0 != $1 }
+        #expect(replayed.levels.count == expected.levels.count && wrong == 0, "\(wrong) of \(expected.levels.count) levels differ")
+    }
+
     /// `FeatureSet.columns` says what `FeatureSet.values` computes, column by column.
     @Test(arguments: [UInt64(5), 6, 7])
     func columnsDescribeTheValues(seed: UInt64) {

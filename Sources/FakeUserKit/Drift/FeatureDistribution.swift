@@ -37,7 +37,22 @@ public struct FeatureDistribution: Sendable, Equatable {
         self.shares = []
         self.minimum = sorted.first ?? 0
         self.maximum = sorted.last ?? 0
-        self.shares = binShares(of: values)
+        self.shares = shares(counts: Self.binCounts(sorted: sorted, edges: edges))
+    }
+
+    /// What `binShares` counts, from the values sorted: bin i ends where the values reach
+    /// edges[i] (a binary search each), without a pass over the values.
+    static func binCounts(sorted: [Double], edges: [Double]) -> [Int] {
+        var ends = edges.map { edge in
+            var low = 0, high = sorted.count  // the first value at or above edge
+            while low < high {
+                let middle = (low + high) / 2
+                if sorted[middle] < edge { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        ends.append(sorted.count)
+        return ends.indices.map { ends[$0] - ($0 == 0 ? 0 : ends[$0 - 1]) }
     }
 
     public var isConstant: Bool { minimum == maximum }

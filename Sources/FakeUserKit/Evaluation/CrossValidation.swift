@@ -15,24 +15,35 @@ public struct FoldResult: Sendable {
     }
 }
 
-public struct CrossValidation: Sendable {
-    public var folds: [FoldResult]
-    /// Out-of-fold probability, decision value (log-odds) and fold of every row.
-    public var probabilities: [Double]
-    public var decisionValues: [Double]
+/// One fold's fit: its model was trained on the other folds' rows. The solver's facts.
+public struct FoldFit: Sendable {
+    public var fold: Int
+    public var trainRows: Int
+    public var iterations: Int
+    public var converged: Bool
+    public var gradientNorm: Double
+    public var stopReason: StopReason?
+}
+
+/// Stratified k-fold's fits alone: each fold's model, its facts, and every row's out-of-fold
+/// decision value. What fu-fit's threshold, calibration, bands and stream policy need;
+/// `CrossValidation` adds the metrics fu-cv reports.
+public struct OutOfFoldFits: Sendable {
+    public var folds: [FoldFit]
+    /// Each row's fold, and the rows of each fold in order.
     public var foldOfRow: [Int]
+    public var testRows: [[Int]]
     /// Each fold's model, fitted on the other folds (fu-fit's stream policy search scores
     /// the fold's users with it after each of their events).
     public var models: [Model]
-    public var bestThreshold: (threshold: Double, f1: Double)
-    public var outOfFold: Metrics
-    public var seed: UInt64
+    /// Out-of-fold decision value (log-odds) of every row.
+    public var decisionValues: [Double]
 
-    /// Stratified k-fold with a fresh scaler and model per fold, folds run in parallel; the
-    /// result does not depend on how they were scheduled. `counter` advances as each fold ends.
+    /// A fresh scaler and model per fold, folds run in parallel; the result does not depend
+    /// on how they were scheduled. `counter` advances as each fold ends.
     public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer, counter: StepCounter? = nil) throws {
         let foldOfRow = try stratifiedFolds(labels: labels, folds: k, seed: seed)
-        let results = try parallelMap(Array(0..<k)) { fold -> (FoldResult, [Int], [Double], [Double], Model) in
+        let results = try parallelMap(Array(0..<k)) { fold -> (FoldFit, [Int], [Double], Model) in
             // Training rows as 4-byte numbers: a fold holds little beside the table.
             var trainRows: [UInt32] = []
             var testRows: [Int] = []
@@ -43,26 +54,51 @@ public struct CrossValidation: Sendable {
             }
             let model = try trainer.train(table, labels: labels, selection: trainRows)
             let decisions = model.decisionValues(table, rows: testRows)
-            let probabilities = decisions.map(model.probability(decision:))
-            let metrics = Metrics(labels: testRows.map { labels[$0] }, probabilities: probabilities, threshold: 0.5)
             counter?.advance()
-            let result = FoldResult(
-                fold: fold, trainRows: trainRows.count, metrics: metrics,
-                iterations: model.training.iterations, converged: model.training.converged,
+            let fit = FoldFit(
+                fold: fold, trainRows: trainRows.count, iterations: model.training.iterations, converged: model.training.converged,
                 gradientNorm: model.training.gradientNorm, stopReason: model.training.stopReason)
-            return (result, testRows, probabilities, decisions, model)
+            return (fit, testRows, decisions, model)
         }
-        var probabilities = [Double](repeating: 0, count: labels.count)
-        var decisionValues = probabilities
-        for (_, rows, values, decisions, _) in results {
-            for (row, value) in zip(rows, values) { probabilities[row] = value }
-            for (row, value) in zip(rows, decisions) { decisionValues[row] = value }
+        var decisionValues = [Double](repeating: 0, count: labels.count)
+        for (_, rows, decisions, _) in results {
+            for (row, decision) in zip(rows, decisions) { decisionValues[row] = decision }
         }
-        self.folds = results.map(\.0)
-        self.probabilities = probabilities
-        self.decisionValues = decisionValues
+        folds = results.map(\.0)
+        testRows = results.map(\.1)
+        models = results.map(\.3)
         self.foldOfRow = foldOfRow
-        models = results.map(\.4)
+        self.decisionValues = decisionValues
+    }
+}
+
+public struct CrossValidation: Sendable {
+    public var folds: [FoldResult]
+    /// Out-of-fold probability, decision value (log-odds) and fold of every row.
+    public var probabilities: [Double]
+    public var decisionValues: [Double]
+    public var foldOfRow: [Int]
+    public var bestThreshold: (threshold: Double, f1: Double)
+    public var outOfFold: Metrics
+    public var seed: UInt64
+
+    /// Stratified k-fold (`OutOfFoldFits`), each fold scored at 0.5 on its own rows.
+    public init(table: FeatureTable, labels: [UInt8], folds k: Int, seed: UInt64, trainer: Trainer, counter: StepCounter? = nil) throws {
+        let fits = try OutOfFoldFits(table: table, labels: labels, folds: k, seed: seed, trainer: trainer, counter: counter)
+        var probabilities = [Double](repeating: 0, count: labels.count)
+        for (model, rows) in zip(fits.models, fits.testRows) {
+            for row in rows { probabilities[row] = model.probability(decision: fits.decisionValues[row]) }
+        }
+        folds = parallelMap(fits.folds) { fit in
+            let rows = fits.testRows[fit.fold]
+            let metrics = Metrics(labels: rows.map { labels[$0] }, probabilities: rows.map { probabilities[$0] }, threshold: 0.5)
+            return FoldResult(
+                fold: fit.fold, trainRows: fit.trainRows, metrics: metrics, iterations: fit.iterations, converged: fit.converged,
+                gradientNorm: fit.gradientNorm, stopReason: fit.stopReason)
+        }
+        self.probabilities = probabilities
+        decisionValues = fits.decisionValues
+        foldOfRow = fits.foldOfRow
         self.seed = seed
         bestThreshold = bestF1Threshold(labels: labels, scores: probabilities)
         outOfFold = Metrics(labels: labels, probabilities: probabilities, threshold: 0.5)

@@ -59,7 +59,7 @@ public func fitModel(
     _ table: FeatureTable, labels: [UInt8], trainer: Trainer, threshold: ThresholdChoice,
     calibration: CalibrationChoice = .none, bands: BandRule? = nil, policy: PolicyRequest? = nil, folds: Int = 5, seed: UInt64 = 42,
     progress: Progress? = nil
-) throws -> (model: Model, folds: [FoldResult]) {
+) throws -> (model: Model, folds: [FoldFit]) {
     let (k, foldSeed) = threshold.folds ?? (folds, seed)
     let needsFolds = calibration == .sigmoid || threshold.folds != nil || bands != nil || policy != nil
     let counter = StepCounter(progress, "models fitted", total: 1 + (needsFolds ? k : 0))
@@ -72,17 +72,17 @@ public func fitModel(
     // For the report: what fakes and real users look like, and which features move together.
     if table.rowCount > 0 { model.featureSummary = FeatureSummary(table: table, labels: labels) }
     counter.advance()
-    var validation: CrossValidation?
+    var foldFits: OutOfFoldFits?
     if needsFolds {
-        validation = try CrossValidation(table: table, labels: labels, folds: k, seed: foldSeed, trainer: trainer, counter: counter)
+        foldFits = try OutOfFoldFits(table: table, labels: labels, folds: k, seed: foldSeed, trainer: trainer, counter: counter)
         model.training.folds = k
         model.training.seed = foldSeed
     }
-    if calibration == .sigmoid, let validation {
-        model.calibration = Calibration.fitSigmoid(decisions: validation.decisionValues, labels: labels)
+    if calibration == .sigmoid, let foldFits {
+        model.calibration = Calibration.fitSigmoid(decisions: foldFits.decisionValues, labels: labels)
     }
     // On the probabilities the model will give: calibrated ones when calibrated.
-    let scores = validation.map { $0.decisionValues.map(model.probability(decision:)) } ?? []
+    let scores = foldFits.map { $0.decisionValues.map(model.probability(decision:)) } ?? []
     switch threshold {
     case .fixed(let value):
         model.threshold = value
@@ -108,9 +108,9 @@ public func fitModel(
         model.decisionBands = bands.choose(labels: labels, scores: scores, folds: k)
     }
     // Last: on the probabilities and threshold the model will have.
-    if let policy, let validation, let reading {
+    if let policy, let foldFits, let reading {
         let levels = PolicySearch.replayOutOfFold(
-            try reading.value(), labels: labels, foldOfRow: validation.foldOfRow, foldModels: validation.models,
+            try reading.value(), labels: labels, foldOfRow: foldFits.foldOfRow, foldModels: foldFits.models,
             model: model, grid: PolicySearch.thresholdGrid(modelThreshold: model.threshold))
         model.streamPolicy = try PolicySearch.choose(levels, model: model, bound: policy.bound, folds: k, seed: foldSeed)
     }
@@ -120,5 +120,5 @@ public func fitModel(
     } catch let error as ToolError {
         throw ToolError(.software, "\(error.message); not written")
     }
-    return (model, validation?.folds ?? [])
+    return (model, foldFits?.folds ?? [])
 }

@@ -390,7 +390,6 @@ extension PolicySearch {
             counts.clear(user: 0)
             let fold = Int(folds[user]), at = user - range.lowerBound
             let codes = UnsafeBufferPointer(rebasing: grouped[starts[user]..<starts[user + 1]])
-            // The exact counters are kept too, for the prefixes the running sums cannot decide.
             guard let scorer = scorers[fold] else {
                 for (k, code) in zip(1..., codes) {
                     counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
@@ -398,11 +397,14 @@ extension PolicySearch {
                 }
                 continue
             }
+            // The exact counters catch up only when a prefix needs them: they rarely do.
+            var counted = 0
             for (k, code) in zip(1..., codes) {
-                counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF))
                 if let level = scorer.add(code, to: running) {
                     part.record(user: at, events: k, level: level)
                 } else {
+                    for code in codes[counted..<k] { counts.add(user: 0, event: Int(code >> 8), category: Int(code & 0xFF)) }
+                    counted = k
                     part.record(user: at, events: k, probability: exactProbability(fold))
                 }
             }
@@ -469,15 +471,23 @@ public struct PolicyEvents {
             var id = id
             _ = id.withUTF8 { index.findOrInsert($0, hash: stableHash($0)) }
         }
-        // Read whole, then grouped by user (a counting sort), so that the replay goes user
-        // by user with the user's counters in cache, on every core. Counted in 32 bits:
-        // the counters are a cache miss an event, and half the size misses less.
-        var userOfEvent: [UInt32] = []
-        var codes: [UInt16] = []  // event type << 8 | category (at most 64 of each)
-        var eventsOfUser = [UInt32](repeating: 0, count: table.rowCount)
-        // Parsed on fu-featurize's background thread, in batches; each batch's index slots
-        // are loaded first, as fu-featurize does, so the misses overlap; then its users'
-        // counters, in a loop of their own for the same reason.
+        // Read whole, then grouped by user, so that the replay goes user by user with the
+        // user's counters in cache, on every core. Each event is first put in the bucket of
+        // its user's block of rows (`blockRows` users, whose counters fit the L1 cache), then
+        // each bucket is sorted by a counting sort: two passes that stay in the caches,
+        // where one counting sort over all users would miss them twice an event.
+        let blockShift = 12, blockRows = 1 << 12
+        // An event as its user's place in the block << 16 | type << 8 | category (at most 64
+        // of each). Not Arrays: an Array checks its uniqueness on every append.
+        let buckets = UnsafeMutableBufferPointer<SlotRecords<UInt32>>.allocate(capacity: (table.rowCount + blockRows - 1) >> blockShift)
+        for b in buckets.indices { (buckets.baseAddress! + b).initialize(to: SlotRecords(capacity: 64)) }
+        defer {
+            for b in buckets.indices { buckets[b].deallocate() }
+            buckets.deallocate()
+        }
+        var eventCount = 0
+        // Parsed on fu-featurize's background thread, in batches; each block's index slots
+        // are loaded first, as fu-featurize does, so the misses overlap.
         let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil)
         let name = reader.name
         defer { stage.stop() }
@@ -485,40 +495,56 @@ public struct PolicyEvents {
         while let batch = try stage.nextBatch() {
             if abandoned() { throw ToolError(.software, "the policy's events were not needed: the fit failed first") }
             // Counts, places and a user's running counts (`PrefixScorer`) fit 32 bits.
-            guard userOfEvent.count + batch.count < Int(Int32.max) else {
+            guard eventCount + batch.count < Int(Int32.max) else {
                 throw ToolError.data("more than \(Int32.max - 1) events in the --policy-events input: sample the training users", at: reader.location())
             }
-            for i in 0..<batch.count { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
-            let first = userOfEvent.count
-            for i in 0..<batch.count {
-                let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
-                guard user < table.rowCount else {
-                    throw ToolError.data(
-                        "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
-                        at: InputLocation(file: name, line: batch.lines[i]))
+            // A few hundred at a time: the slots loaded ahead must still be in the caches,
+            // and their pages in the TLB, when they are used.
+            for block in stride(from: 0, to: batch.count, by: 256) {
+                let rows = block..<min(block + 256, batch.count)
+                for i in rows { batch.touched[i] = index.touch(hash: batch.hashes[i]) }
+                for i in rows {
+                    let user = index.findOrInsert(batch.id(i), hash: batch.hashes[i])
+                    guard user < table.rowCount else {
+                        throw ToolError.data(
+                            "user '\(String(decoding: batch.id(i), as: UTF8.self))' is not among the training users: --policy-events takes their events only",
+                            at: InputLocation(file: name, line: batch.lines[i]))
+                    }
+                    buckets[user >> blockShift].append(UInt32(user & (blockRows - 1)) << 16 | UInt32(batch.events[i]) << 8 | UInt32(batch.categories[i]))
                 }
-                userOfEvent.append(UInt32(user))
-                codes.append(UInt16(batch.events[i]) << 8 | UInt16(batch.categories[i]))
             }
-            for user in userOfEvent[first...] { eventsOfUser[Int(user)] &+= 1 }
+            eventCount += batch.count
             vocabularies = batch.vocabularies
             stage.recycle(batch)
-        }
-        if let silent = eventsOfUser.firstIndex(of: 0) {
-            throw ToolError.data("training user '\(table.ids[silent])' has no events in the --policy-events input", at: reader.location())
         }
         self.vocabularies = vocabularies
         // Where each user's events start, and the end.
         var starts = [Int](repeating: 0, count: table.rowCount + 1)
-        for user in 0..<table.rowCount { starts[user + 1] = starts[user] + Int(eventsOfUser[user]) }
-        guard vocabularies != nil else { (grouped, self.starts) = ([], starts); return }
-        var grouped = [UInt16](repeating: 0, count: codes.count)
-        var next = eventsOfUser  // reused: each user's next place
-        for user in 0..<table.rowCount { next[user] = UInt32(starts[user]) }
-        for (user, code) in zip(userOfEvent, codes) {
-            grouped[Int(next[Int(user)])] = code
-            next[Int(user)] += 1
+        var grouped = [UInt16](repeating: 0, count: eventCount)
+        var next = [Int](repeating: 0, count: blockRows)  // a user's count, then its next place
+        var placed = 0
+        for b in buckets.indices {
+            let first = b << blockShift, users = min(blockRows, table.rowCount - first)
+            for u in 0..<users { next[u] = 0 }
+            let bucket = UnsafeBufferPointer(start: buckets[b].pointer(0), count: buckets[b].count)
+            for event in bucket { next[Int(event >> 16)] += 1 }
+            if let silent = next[0..<users].firstIndex(of: 0) {
+                throw ToolError.data("training user '\(table.ids[first + silent])' has no events in the --policy-events input", at: reader.location())
+            }
+            for u in 0..<users {
+                starts[first + u] = placed
+                (placed, next[u]) = (placed + next[u], placed)
+            }
+            for event in bucket {
+                let u = Int(event >> 16)
+                grouped[next[u]] = UInt16(truncatingIfNeeded: event)
+                next[u] += 1
+            }
+            // Freed as it goes: the grouped array grows as the buckets shrink.
+            buckets[b].deallocate()
+            buckets[b] = SlotRecords(capacity: 1)
         }
+        starts[table.rowCount] = placed
         (self.grouped, self.starts) = (grouped, starts)
     }
 }
