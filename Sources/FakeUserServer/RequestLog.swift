@@ -7,6 +7,7 @@ import FakeUserKit
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import Synchronization
 
 /// The request context of fu-serve: Hummingbird's, plus what the access log needs to hear
@@ -14,9 +15,12 @@ import Synchronization
 public struct ServeContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     let note = RequestNote()
+    /// The connection's event loop, whose timers are cheaper than a sleeping task.
+    let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        eventLoop = source.channel.eventLoop
     }
 }
 

@@ -18,7 +18,7 @@ struct StreamRoutes: Sendable {
 
     func ingest(_ request: Request, context: ServeContext) async throws -> Response {
         let format = PredictHandler.predictionFormat(accept: request.headers[.accept])
-        let events = try await PredictHandler.events(of: request, settings: settings)
+        let events = try await PredictHandler.events(of: request, settings: settings, eventLoop: context.eventLoop)
         let explain = request.uri.queryParameters.get("explain")
         let limits = settings.batchLimits
         let (scores, checkpointFailure) = events.count < settings.inlineScoringLimit && !startsWithZstdFrame(events)
