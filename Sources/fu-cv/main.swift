@@ -62,7 +62,7 @@ struct CrossValidate: FuTool {
         // Together, and only now: a failed run leaves the previous files as they were.
         try ByteOutput.commit([file, output])
         logger.reportSkipped(reader.skippedRows, input: reader.name)
-        for fold in validation.folds {
+        for fold in validation.folds.map(\.fit) {
             logger.reportSolver("fold \(fold.fold)", converged: fold.converged, iterations: fold.iterations, gradientNorm: fold.gradientNorm, stopReason: fold.stopReason)
         }
         let f1 = validation.folds.map { $0.metrics.positive.f1 }

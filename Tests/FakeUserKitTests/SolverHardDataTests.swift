@@ -140,8 +140,8 @@ func objective(_ model: Model, _ table: FeatureTable, labels: [UInt8]) -> Double
         table.labels = labels
         let validation = try CrossValidation(table: table, labels: labels, folds: 2, seed: 3, trainer: Trainer())
         for fold in validation.folds {
-            #expect(fold.converged && fold.iterations <= 100)
-            #expect(fold.stopReason != nil)
+            #expect(fold.fit.converged && fold.fit.iterations <= 100)
+            #expect(fold.fit.stopReason != nil)
         }
         #expect(validation.probabilities.allSatisfy { $0.isFinite && (0...1).contains($0) })
         let perFold = validation.json(trainer: Trainer(), table: table, labels: labels)["per_fold"]!.arrayValue!

@@ -1,12 +1,7 @@
-/// One fold's scores: the model trained on the other folds, scored on this one at 0.5.
+/// One fold's scores: its fit, scored on the fold's own rows at 0.5.
 public struct FoldResult: Sendable {
-    public var fold: Int
-    public var trainRows: Int
+    public var fit: FoldFit
     public var metrics: Metrics
-    public var iterations: Int
-    public var converged: Bool
-    public var gradientNorm: Double
-    public var stopReason: StopReason?
 
     /// The per-fold scores fu reports (all of class 1).
     var scores: [(String, Double?)] {
@@ -92,9 +87,7 @@ public struct CrossValidation: Sendable {
         folds = parallelMap(fits.folds) { fit in
             let rows = fits.testRows[fit.fold]
             let metrics = Metrics(labels: rows.map { labels[$0] }, probabilities: rows.map { probabilities[$0] }, threshold: 0.5)
-            return FoldResult(
-                fold: fit.fold, trainRows: fit.trainRows, metrics: metrics, iterations: fit.iterations, converged: fit.converged,
-                gradientNorm: fit.gradientNorm, stopReason: fit.stopReason)
+            return FoldResult(fit: fit, metrics: metrics)
         }
         self.probabilities = probabilities
         decisionValues = fits.decisionValues
@@ -124,13 +117,13 @@ public struct CrossValidation: Sendable {
             ("class_weight", .string(trainer.weighting.rawValue)),
             ("features", .array(table.names.map { .string($0) })),
             ("per_fold", .array(folds.map { fold in
-                .object([("fold", .integer(fold.fold)), ("train_rows", .integer(fold.trainRows)),
+                .object([("fold", .integer(fold.fit.fold)), ("train_rows", .integer(fold.fit.trainRows)),
                          ("test_rows", .integer(fold.metrics.macro.support)),
                          ("test_positives", .integer(fold.metrics.positive.support))]
                         + fold.scores.map { ($0.0, JSONValue.finite($0.1)) }
-                        + [("iterations", .integer(fold.iterations)), ("converged", .bool(fold.converged)),
-                           ("gradient_norm", .finite(fold.gradientNorm)),
-                           ("stop_reason", fold.stopReason.map { .string($0.rawValue) } ?? .null)])
+                        + [("iterations", .integer(fold.fit.iterations)), ("converged", .bool(fold.fit.converged)),
+                           ("gradient_norm", .finite(fold.fit.gradientNorm)),
+                           ("stop_reason", fold.fit.stopReason.map { .string($0.rawValue) } ?? .null)])
             })),
             ("mean", .object(names.indices.map { (names[$0], .finite(mean(column($0)))) })),
             ("std", .object(names.indices.map { (names[$0], .finite(deviation(column($0)))) })),
