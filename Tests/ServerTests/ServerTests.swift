@@ -216,6 +216,10 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
                 try await client.post(multipart(fields: [(name: "file", filename: "events.csv.zst", content: zstd)]), headers: [.contentType: multipartType, .accept: "text/csv"]),
                 // Issue 16, 17a: the whole form zstd-compressed was a 400.
                 try await client.post(zstdMultipart, headers: [.contentType: multipartType, .contentEncoding: "zstd", .accept: "text/csv"]),
+                // Media types in any case, spaced and with parameters.
+                try await client.post(smallEvents, type: " Text/CSV ;charset=UTF-8", accept: "\tTEXT/csv; q=0.9, application/json"),
+                try await client.post(ndjson, type: "\tApplication/X-NDJSON\t", accept: "Text/*"),
+                try await client.post(zstd, headers: [.contentType: "TEXT/CSV", .contentEncoding: " ZSTD ", .accept: "text/CSV"]),
             ]
             for (index, answer) in answers.enumerated() {
                 #expect(answer.status == .ok, "request \(index): \(answer.text)")
@@ -410,6 +414,11 @@ func pipelinePredictions(_ events: [UInt8]) throws -> String {
             let xml = try await client.post("<events/>", type: "application/xml")
             #expect(xml.status == .unsupportedMediaType)
             #expect(xml.errorMessage.hasPrefix("Content-Type 'application/xml' is not supported"))
+            let spelled = try await client.post("<events/>", type: "  Application/XML ; charset=utf-8")
+            #expect(spelled.status == .unsupportedMediaType && spelled.errorMessage.hasPrefix("Content-Type 'application/xml' is not supported"))
+            // Beyond ASCII: trimmed as Unicode spaces, as before.
+            let wide = try await client.post("<events/>", type: "\u{00A0}Application/XML")
+            #expect(wide.status == .unsupportedMediaType && wide.errorMessage.hasPrefix("Content-Type 'application/xml' is not supported"), "\(wide.text)")
             let form = try await client.post(smallEvents, type: "application/x-www-form-urlencoded")
             #expect(form.status == .unsupportedMediaType)
             let gzip = try await client.post(Array(smallEvents.utf8), headers: [.contentType: "text/csv", .contentEncoding: "gzip"])
