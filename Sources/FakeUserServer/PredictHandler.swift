@@ -3,6 +3,7 @@ import FakeUserKit
 import Hummingbird
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// `POST /predict`: events in (multipart field `file`, or a raw CSV, JSON Lines, JSON array
 /// or zstd body), predictions out, scored by the library exactly as `fu-featurize | fu-score`.
@@ -75,19 +76,43 @@ struct PredictHandler: Sendable {
     private static func readBody(_ request: Request, settings: ServerSettings, eventLoop: any EventLoop) async throws -> [UInt8] {
         let limit = settings.maxBody
         let timeout = settings.requestTimeout
-        let reading = Task { try await request.body.collect(upTo: limit) }
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { reading.cancel() }
-        defer { timer.cancel() }
-        let late = APIError(.requestTimeout, "the request body did not arrive within \(timeout) (--request-timeout)")
-        let buffer: ByteBuffer
-        do {
-            // A request cancelled (its client gone) stops the read too.
-            buffer = try await withTaskCancellationHandler { try await reading.value } onCancel: { reading.cancel() }
-        } catch is CancellationError {
-            throw late
+        // Whichever of the read and the timer ends first decides, under one lock: a body
+        // that arrived in time is never a 408, however late the handler resumes.
+        let race = BodyRace()
+        let reading = Task {
+            let buffer = try await request.body.collect(upTo: limit)
+            guard race.end(.arrived) else { throw CancellationError() }  // cut short by the timer
+            return buffer
         }
-        if reading.isCancelled { throw late }  // a cancelled read may end early instead of throwing
-        return Array(buffer.readableBytesView)
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            if race.end(.late) { reading.cancel() }
+        }
+        defer { timer.cancel() }
+        do {
+            // The handler cancelled (at shutdown) stops the read too.
+            let buffer = try await withTaskCancellationHandler { try await reading.value } onCancel: { reading.cancel() }
+            return Array(buffer.readableBytesView)
+        } catch {
+            if race.outcome == .late { throw APIError(.requestTimeout, "the request body did not arrive within \(timeout) (--request-timeout)") }
+            throw error
+        }
+    }
+
+    /// The outcome of a body read against its timer: the first to end sets it.
+    final class BodyRace: Sendable {
+        enum Outcome { case pending, arrived, late }
+        private let state = Mutex(Outcome.pending)
+
+        /// Sets the outcome unless the other side set it first; says whether this one did.
+        func end(_ outcome: Outcome) -> Bool {
+            state.withLock { state in
+                guard state == .pending else { return false }
+                state = outcome
+                return true
+            }
+        }
+
+        var outcome: Outcome { state.withLock { $0 } }
     }
 
     // MARK: Content negotiation

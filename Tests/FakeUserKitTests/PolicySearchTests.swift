@@ -61,6 +61,49 @@ import Testing
 
     /// Users with the same record are judged once, weighted: the search over users repeated
     /// three times (and many alike) equals the brute force over all of them.
+    /// The events, read interleaved, come out grouped by the table's rows in their order,
+    /// over several of the grouping's blocks of 4,096 rows (the last one partial); a
+    /// training user without events is named, the first in row order.
+    @Test func eventsAreGroupedByRowAcrossBlocks() throws {
+        var random = SplitMix64(seed: 21)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let typeNames = ["click_ad", "send_sms", "phone_call"], categoryNames = ["a", "b"]
+        let users = 2 * 4096 + 37
+        let histories = (0..<users).map { _ in (0..<(1 + below(3))).map { _ in (below(typeNames.count), below(categoryNames.count)) } }
+        var next = [Int](repeating: 0, count: users), csv = "UserId,Event,Category\n"
+        var pending = Array(0..<users)  // users with events left
+        while !pending.isEmpty {
+            let at = below(pending.count), user = pending[at]
+            let (t, c) = histories[user][next[user]]
+            csv += "U\(user),\(typeNames[t]),\(categoryNames[c])\n"
+            next[user] += 1
+            if next[user] == histories[user].count { pending.swapAt(at, pending.count - 1); pending.removeLast() }
+        }
+        let rows = Array(0..<users).shuffled(using: &random)
+        func table(_ ids: [String]) -> FeatureTable { FeatureTable(ids: ids, labels: ids.map { _ in 0 }, names: [], values: []) }
+        func read(_ ids: [String]) throws -> PolicyEvents {
+            try PolicyEvents(reading: TableReader(ByteInput(bytes: Array(csv.utf8), name: "events.csv")), table: table(ids))
+        }
+        let grouped = try read(rows.map { "U\($0)" })
+        let (events, categories) = try #require(grouped.vocabularies)
+        #expect(grouped.starts.count == users + 1 && grouped.starts.last == grouped.grouped.count)
+        let wrong = rows.enumerated().count { row, user in
+            let expected = histories[user].map { UInt16(events.lookup(typeNames[$0.0])!) << 8 | UInt16(categories.lookup(categoryNames[$0.1])!) }
+            return Array(grouped.grouped[grouped.starts[row]..<grouped.starts[row + 1]]) != expected
+        }
+        #expect(wrong == 0, "\(wrong) of \(users) users' events differ")
+        // Two training users without events, in the second and third blocks.
+        var ids = rows.map { "U\($0)" }
+        ids.insert("SILENT", at: 4096 + 5)
+        ids.insert("LATER", at: 2 * 4096 + 20)
+        #expect(throws: ToolError.self) { try read(ids) }
+        do {
+            _ = try read(ids)
+        } catch let error as ToolError {
+            #expect(error.message.hasPrefix("training user 'SILENT' has no events in the --policy-events input"), "\(error.message)")
+        }
+    }
+
     @Test func repeatedUsersCountByTheirNumber() {
         let (labels, probabilities, grid) = randomCase(users: 60, seed: 7)
         let quiet = [[Double]](repeating: [0.01, 0.02, 0.01], count: 40)

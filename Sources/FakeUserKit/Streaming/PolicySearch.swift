@@ -520,29 +520,32 @@ public struct PolicyEvents {
         self.vocabularies = vocabularies
         // Where each user's events start, and the end.
         var starts = [Int](repeating: 0, count: table.rowCount + 1)
-        var grouped = [UInt16](repeating: 0, count: eventCount)
         var next = [Int](repeating: 0, count: blockRows)  // a user's count, then its next place
         var placed = 0
-        for b in buckets.indices {
-            let first = b << blockShift, users = min(blockRows, table.rowCount - first)
-            for u in 0..<users { next[u] = 0 }
-            let bucket = UnsafeBufferPointer(start: buckets[b].pointer(0), count: buckets[b].count)
-            for event in bucket { next[Int(event >> 16)] += 1 }
-            if let silent = next[0..<users].firstIndex(of: 0) {
-                throw ToolError.data("training user '\(table.ids[first + silent])' has no events in the --policy-events input", at: reader.location())
+        // Left uninitialized, so that its pages are committed as buckets fill them and the
+        // buckets before are freed: each bucket fills one range, and every place once.
+        let grouped = try [UInt16](unsafeUninitializedCapacity: eventCount) { grouped, initialized in
+            for b in buckets.indices {
+                let first = b << blockShift, users = min(blockRows, table.rowCount - first)
+                for u in 0..<users { next[u] = 0 }
+                let bucket = UnsafeBufferPointer(start: buckets[b].pointer(0), count: buckets[b].count)
+                for event in bucket { next[Int(event >> 16)] += 1 }
+                if let silent = next[0..<users].firstIndex(of: 0) {
+                    throw ToolError.data("training user '\(table.ids[first + silent])' has no events in the --policy-events input", at: reader.location())
+                }
+                for u in 0..<users {
+                    starts[first + u] = placed
+                    (placed, next[u]) = (placed + next[u], placed)
+                }
+                for event in bucket {
+                    let u = Int(event >> 16)
+                    grouped[next[u]] = UInt16(truncatingIfNeeded: event)
+                    next[u] += 1
+                }
+                buckets[b].deallocate()
+                buckets[b] = SlotRecords(capacity: 1)
             }
-            for u in 0..<users {
-                starts[first + u] = placed
-                (placed, next[u]) = (placed + next[u], placed)
-            }
-            for event in bucket {
-                let u = Int(event >> 16)
-                grouped[next[u]] = UInt16(truncatingIfNeeded: event)
-                next[u] += 1
-            }
-            // Freed as it goes: the grouped array grows as the buckets shrink.
-            buckets[b].deallocate()
-            buckets[b] = SlotRecords(capacity: 1)
+            initialized = eventCount
         }
         starts[table.rowCount] = placed
         (self.grouped, self.starts) = (grouped, starts)
