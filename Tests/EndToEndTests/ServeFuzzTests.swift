@@ -18,6 +18,7 @@ import Glibc
         var fuzzer = try Fuzzer(name: "http", corpusFolder: fuzzCorpus("http"), dictionary: [
             "\r\n", "Content-Length: 0\r\n", "Transfer-Encoding: chunked\r\n", "Expect: 100-continue\r\n", "Content-Encoding: zstd\r\n",
             "--B", "--B--", "boundary=", "multipart/form-data", "Content-Disposition: form-data; name=\"file\"", "\u{E9}", "?explain=3",
+            "Content-Type: Text/CSV ; charset=utf-8\r\n", "Accept: TEXT/csv;q=0.5, */*\r\n", "POST /events HTTP/1.1\r\n",
         ])
         var statuses: [Int: Int] = [:]
         try fuzzer.run { request in

@@ -30,7 +30,7 @@ final class CompactCounts {
     deinit { slots.deallocate() }
 
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<UInt64> {
-        let slots = UnsafeMutableRawPointer.allocate(byteCount: 64 * count, alignment: 64).bindMemory(to: UInt64.self, capacity: 8 * count)
+        let slots = allocateCacheAligned(8 * count, of: UInt64.self)
         slots.initialize(repeating: 0, count: 8 * count)
         return slots
     }

@@ -20,7 +20,7 @@ final class EventCounts {
         self.limit = limit
         stride = EventCounts.stride(events: eventCapacity, categories: categoryCapacity)
         capacity = max(initialUsers, 1)
-        storage = EventCounts.allocate(capacity * stride)
+        storage = allocateCacheAligned(capacity * stride)  // a user's counters never straddle two lines
     }
 
     deinit { storage.deallocate() }
@@ -28,11 +28,6 @@ final class EventCounts {
     private static func stride(events: Int, categories: Int) -> Int {
         let words = events + categories + (events * categories + 31) / 32
         return (words + 15) / 16 * 16
-    }
-
-    /// Cache-line aligned, so a user's counters never straddle two lines.
-    private static func allocate(_ words: Int) -> UnsafeMutablePointer<UInt32> {
-        UnsafeMutableRawPointer.allocate(byteCount: words * 4, alignment: 64).bindMemory(to: UInt32.self, capacity: words)
     }
 
     /// Loads a user's line ahead of `add`, so a batch's cache misses overlap.
@@ -47,7 +42,7 @@ final class EventCounts {
     func addUser() -> Bool {
         if users == capacity {
             guard fits(capacity * 2 * stride) else { return false }
-            let bigger = EventCounts.allocate(capacity * 2 * stride)
+            let bigger = allocateCacheAligned(capacity * 2 * stride, of: UInt32.self)
             bigger.update(from: storage, count: users * stride)
             storage.deallocate()
             storage = bigger
@@ -182,7 +177,7 @@ final class EventCounts {
         while newCategories < categories { newCategories *= 2 }
         let newStride = EventCounts.stride(events: newEvents, categories: newCategories)
         guard fits(capacity * newStride) else { return false }
-        let bigger = EventCounts.allocate(capacity * newStride)
+        let bigger = allocateCacheAligned(capacity * newStride, of: UInt32.self)
         bigger.initialize(repeating: 0, count: capacity * newStride)
         for user in 0..<users {
             let from = storage + user * stride

@@ -94,7 +94,7 @@ final class UserIndex {
         var size = initialSlots
         while ids.count * 4 > (size - 1) * 3 { size *= 2 }
         slotMask = size - 1
-        slots = UserIndex.allocate(slots: size)
+        slots = allocateCacheAligned(4 * size)  // a 32-byte slot in one line
         slots.initialize(repeating: 0, count: 4 * size)
         for user in 0..<ids.count {
             let bytes = ids.id(user)
@@ -104,12 +104,6 @@ final class UserIndex {
 
     deinit {
         slots.deallocate()
-    }
-
-    /// Aligned to cache lines, so that no 32-byte slot straddles two (malloc's 16-byte
-    /// alignment split every other slot, and a lookup then missed twice).
-    private static func allocate(slots: Int) -> UnsafeMutablePointer<UInt64> {
-        UnsafeMutableRawPointer.allocate(byteCount: 32 * slots, alignment: 64).bindMemory(to: UInt64.self, capacity: 4 * slots)
     }
 
     func id(_ user: Int) -> UnsafeBufferPointer<UInt8> { ids.id(user) }
@@ -165,7 +159,7 @@ final class UserIndex {
         let old = slots
         let oldCount = slotMask + 1
         slotMask = oldCount * 2 - 1
-        slots = UserIndex.allocate(slots: slotMask + 1)
+        slots = allocateCacheAligned(4 * (slotMask + 1))
         slots.initialize(repeating: 0, count: 4 * (slotMask + 1))
         for index in 0..<oldCount where old[4 * index + 1] != 0 {
             var slot = Int(truncatingIfNeeded: old[4 * index]) & slotMask

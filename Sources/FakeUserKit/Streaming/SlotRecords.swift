@@ -1,8 +1,7 @@
 /// A stream scorer's (and its index's) per-slot records in one allocation that only grows. Not an Array:
 /// each event writes several records, and an Array property of a class checks its
 /// uniqueness (and retains it) on every write, which showed in profiles. The owner
-/// deallocates it. Aligned to cache lines: with malloc's 16 bytes, a 64-byte record
-/// straddled two lines, and so did every other 32-byte one.
+/// deallocates it. Aligned to cache lines (`allocateCacheAligned`).
 struct SlotRecords<Element> {
     private var base: UnsafeMutablePointer<Element>
     private(set) var count = 0
@@ -11,17 +10,12 @@ struct SlotRecords<Element> {
     init(capacity: Int = 1024) {
         precondition(capacity > 0)
         self.capacity = capacity
-        base = SlotRecords.allocate(capacity)
-    }
-
-    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Element> {
-        UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Element>.stride, alignment: max(64, MemoryLayout<Element>.alignment))
-            .bindMemory(to: Element.self, capacity: capacity)
+        base = allocateCacheAligned(capacity)
     }
 
     mutating func append(_ element: Element) {
         if count == capacity {
-            let bigger = SlotRecords.allocate(capacity * 2)
+            let bigger: UnsafeMutablePointer<Element> = allocateCacheAligned(capacity * 2)
             bigger.moveInitialize(from: base, count: count)
             base.deallocate()
             base = bigger
