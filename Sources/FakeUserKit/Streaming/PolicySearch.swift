@@ -213,86 +213,111 @@ public enum PolicySearch {
     }
 
     /// `weights`: how many users each record stands for (1 without).
+    ///
+    /// A fake adds to every threshold g at once: the events it had seen when its level first
+    /// reached g (cap when never) and whether it was caught at g. As a user's level rises
+    /// in a few jumps, each jump adds to a whole range of g, kept as a difference (+ at the
+    /// range's start, − past its end) and summed over g once at the end: a few operations a
+    /// user instead of a loop over the grid.
     static func outcomes(_ levels: PrefixLevels, weights: [Int]? = nil, minEvents m: Int, later: Int?) -> LayoutOutcomes {
         let count = levels.grid.count, size = count + 1, cap = PrefixLevels.horizon + 1
         let stride = PrefixLevels.stride, record = PrefixLevels.recordSize
-        var first = [Int](repeating: 0, count: size), firstLate = first
-        /// The events (from..<to) at which each level is first reached; returns the highest.
-        func firstReached(_ base: Int, from: Int, to: Int, into first: inout [Int]) -> Int {
-            var highest = 0
-            for k in from..<to {
-                let level = Int(levels.levels[base + k - 1])
-                if level > highest {
-                    for g in (highest + 1)...level { first[g] = k }
-                    highest = level
+        return levels.levels.withUnsafeBufferPointer { all in
+            /// The highest level after events from..<to (1-based).
+            func highest(_ base: Int, from: Int, to: Int) -> Int {
+                var highest: UInt8 = 0
+                for k in from..<to { highest = max(highest, all[base + k - 1]) }
+                return Int(highest)
+            }
+            /// Over events from..<to: adds `weight` × the event at which each level was first
+            /// reached to `differences` (from `row` on, levels 1...); returns the highest.
+            func firstReached(_ base: Int, from: Int, to: Int, weight: Int, into differences: inout [Int], row: Int = 0) -> Int {
+                var highest = 0
+                for k in from..<to {
+                    let level = Int(all[base + k - 1])
+                    if level > highest {
+                        differences[row + highest + 1] += weight * k
+                        differences[row + level + 1] -= weight * k
+                        highest = level
+                    }
+                }
+                return highest
+            }
+            /// Adds `value` to levels from...through of a difference row.
+            func add(_ value: Int, from: Int, through: Int, to differences: inout [Int], row: Int = 0) {
+                guard from <= through else { return }
+                differences[row + from] += value
+                differences[row + through + 1] -= value
+            }
+            /// Running sums of a difference row: the values at levels 0..<size.
+            func summed(_ differences: [Int], row: Int = 0) -> [Int] {
+                var running = 0
+                return (0..<size).map { g in
+                    running += differences[row + g]
+                    return running
                 }
             }
-            return highest
-        }
-        var real = 0
-        guard let later else {
-            var realByLevel = [Int](repeating: 0, count: size)
-            var capped = [Int](repeating: 0, count: size), caught = capped
+            var real = 0
+            guard let later else {
+                var realByLevel = [Int](repeating: 0, count: size)
+                var capped = [Int](repeating: 0, count: size + 1), caught = capped
+                for user in levels.labels.indices {
+                    let base = user * record, weight = weights?[user] ?? 1
+                    if levels.labels[user] == 0 {
+                        real += weight
+                        realByLevel[highest(base, from: m, to: stride + 1)] += weight  // to the level after the horizon
+                        continue
+                    }
+                    let highest = firstReached(base, from: m, to: stride, weight: weight, into: &capped)
+                    add(weight * cap, from: highest + 1, through: count, to: &capped)
+                    add(weight, from: 1, through: max(highest, Int(all[base + stride - 1])), to: &caught)
+                }
+                // Not flagged at g: the highest level is below g.
+                var notFlagged = [Int](repeating: 0, count: size)
+                for g in 1..<size { notFlagged[g] = notFlagged[g - 1] + realByLevel[g - 1] }
+                return LayoutOutcomes(
+                    size: size, real: real, realNotFlagged: notFlagged, capped: summed(capped), caught: summed(caught), twoBands: false)
+            }
+            var realByLevels = [Int](repeating: 0, count: size * size)
+            var earlyCapped = [Int](repeating: 0, count: size + 1), earlyCaught = earlyCapped
+            // By the early band's highest level e (a row each): fakes' late-band capped events
+            // and catches at each late g.
+            let width = size + 1
+            var lateCappedRows = [Int](repeating: 0, count: size * width), lateCaughtRows = lateCappedRows
             for user in levels.labels.indices {
                 let base = user * record, weight = weights?[user] ?? 1
-                let highest = firstReached(base, from: m, to: stride, into: &first)
-                let overall = max(highest, Int(levels.levels[base + stride - 1]))
                 if levels.labels[user] == 0 {
                     real += weight
-                    realByLevel[overall] += weight
+                    realByLevels[highest(base, from: m, to: later) * size + highest(base, from: later, to: stride + 1)] += weight
                     continue
                 }
-                for g in 1...count {
-                    capped[g] += weight * (g <= highest ? first[g] : cap)
-                    if g <= overall { caught[g] += weight }
+                let early = firstReached(base, from: m, to: later, weight: weight, into: &earlyCapped)
+                add(weight, from: 1, through: early, to: &earlyCaught)
+                let row = early * width
+                let lateInWindow = firstReached(base, from: later, to: stride, weight: weight, into: &lateCappedRows, row: row)
+                add(weight * cap, from: lateInWindow + 1, through: count, to: &lateCappedRows, row: row)
+                add(weight, from: 1, through: max(lateInWindow, Int(all[base + stride - 1])), to: &lateCaughtRows, row: row)
+            }
+            let (earlyCappedSums, earlyCaughtSums) = (summed(earlyCapped), summed(earlyCaught))
+            let lateCapped = (0..<size).flatMap { summed(lateCappedRows, row: $0 * width) }
+            let lateCaught = (0..<size).flatMap { summed(lateCaughtRows, row: $0 * width) }
+            // At (e, g): fakes flagged early (level ≥ e) by the early counts; the others (early
+            // level below e) by the late ones, summed over their early levels.
+            var capped = [Int](repeating: 0, count: size * size), caught = capped, notFlagged = capped
+            var lateCappedBelow = [Int](repeating: 0, count: size), lateCaughtBelow = lateCappedBelow
+            for e in 1..<size {
+                for g in 1..<size {
+                    lateCappedBelow[g] += lateCapped[(e - 1) * size + g]
+                    lateCaughtBelow[g] += lateCaught[(e - 1) * size + g]
+                    capped[e * size + g] = earlyCappedSums[e] + lateCappedBelow[g]
+                    caught[e * size + g] = earlyCaughtSums[e] + lateCaughtBelow[g]
+                    // Real users with early level < e and late level < g.
+                    notFlagged[e * size + g] = notFlagged[(e - 1) * size + g] + notFlagged[e * size + g - 1]
+                        - notFlagged[(e - 1) * size + g - 1] + realByLevels[(e - 1) * size + g - 1]
                 }
             }
-            // Not flagged at g: the highest level is below g.
-            var notFlagged = [Int](repeating: 0, count: size)
-            for g in 1..<size { notFlagged[g] = notFlagged[g - 1] + realByLevel[g - 1] }
-            return LayoutOutcomes(size: size, real: real, realNotFlagged: notFlagged, capped: capped, caught: caught, twoBands: false)
+            return LayoutOutcomes(size: size, real: real, realNotFlagged: notFlagged, capped: capped, caught: caught, twoBands: true)
         }
-        var realByLevels = [Int](repeating: 0, count: size * size)
-        var earlyCapped = [Int](repeating: 0, count: size), earlyCaught = earlyCapped
-        // By the early band's highest level e: fakes' late-band capped events and catches at each late g.
-        var lateCapped = [Int](repeating: 0, count: size * size), lateCaught = lateCapped
-        for user in levels.labels.indices {
-            let base = user * record, weight = weights?[user] ?? 1
-            let early = firstReached(base, from: m, to: later, into: &first)
-            let lateInWindow = firstReached(base, from: later, to: stride, into: &firstLate)
-            let late = max(lateInWindow, Int(levels.levels[base + stride - 1]))
-            if levels.labels[user] == 0 {
-                real += weight
-                realByLevels[early * size + late] += weight
-                continue
-            }
-            if early >= 1 {
-                for g in 1...early {
-                    earlyCapped[g] += weight * first[g]
-                    earlyCaught[g] += weight
-                }
-            }
-            for g in 1...count {
-                lateCapped[early * size + g] += weight * (g <= lateInWindow ? firstLate[g] : cap)
-                if g <= late { lateCaught[early * size + g] += weight }
-            }
-        }
-        // At (e, g): fakes flagged early (level ≥ e) by the early counts; the others (early
-        // level below e) by the late ones, summed over their early levels.
-        var capped = [Int](repeating: 0, count: size * size), caught = capped, notFlagged = capped
-        var lateCappedBelow = [Int](repeating: 0, count: size), lateCaughtBelow = lateCappedBelow
-        for e in 1..<size {
-            for g in 1..<size {
-                lateCappedBelow[g] += lateCapped[(e - 1) * size + g]
-                lateCaughtBelow[g] += lateCaught[(e - 1) * size + g]
-                capped[e * size + g] = earlyCapped[e] + lateCappedBelow[g]
-                caught[e * size + g] = earlyCaught[e] + lateCaughtBelow[g]
-                // Real users with early level < e and late level < g.
-                notFlagged[e * size + g] = notFlagged[(e - 1) * size + g] + notFlagged[e * size + g - 1]
-                    - notFlagged[(e - 1) * size + g - 1] + realByLevels[(e - 1) * size + g - 1]
-            }
-        }
-        return LayoutOutcomes(size: size, real: real, realNotFlagged: notFlagged, capped: capped, caught: caught, twoBands: true)
     }
 }
 

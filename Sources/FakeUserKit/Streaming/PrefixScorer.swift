@@ -41,7 +41,10 @@ struct PrefixScorer {
         share = count
         calibration = model.calibration
         (slope, offset) = calibration.map { (abs($0.a), abs($0.b)) } ?? (1, 0)
-        self.grid = grid
+        // A buffer of its own: the replay's threads each make their scorers, and a shared
+        // array's reference count, changed as the scorer is copied per user, made every
+        // read of it a cache miss on the other core.
+        self.grid = grid.map { $0 }
         let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
         let columns = set.columns
         constant = fold.intercept
@@ -129,13 +132,16 @@ struct PrefixScorer {
         }
     }
 
-    /// c·log c for small counts, and log n: a table look-up instead of a logarithm.
-    private static let table: [Double] = (0..<4096).map { $0 == 0 ? 0 : Double($0) * log(Double($0)) }
+    /// c·log c for small counts, and log n: a table look-up instead of a logarithm. Each
+    /// scorer's own copy, as for `grid`: reads of the shared global stalled on the other core.
+    private static let cLogCs: [Double] = (0..<4096).map { $0 == 0 ? 0 : Double($0) * log(Double($0)) }
     private static let logs: [Double] = (0..<4096).map { $0 == 0 ? 0 : log(Double($0)) }
+    private let cLogCs = PrefixScorer.cLogCs.map { $0 }
+    private let logs = PrefixScorer.logs.map { $0 }
 
     @inline(__always)
-    private static func cLogC(_ c: Int32) -> Double {
-        c < 4096 ? table[Int(c)] : Double(c) * log(Double(c))
+    private func cLogC(_ c: Int32) -> Double {
+        c < 4096 ? cLogCs[Int(c)] : Double(c) * log(Double(c))
     }
 
     /// Adds one event to `user` and returns the grid level its probability reaches, or nil
@@ -145,16 +151,16 @@ struct PrefixScorer {
         let type = Int(code >> 8), category = Int(code & 0xFF)
         let (typeCount, categoryCount, newPair) = user.count(type: type, category: category)
         if typeCount == 1 { user.uniqueTypes += 1 }
-        user.typeSum += PrefixScorer.cLogC(typeCount) - PrefixScorer.cLogC(typeCount - 1)
+        user.typeSum += cLogC(typeCount) - cLogC(typeCount - 1)
         if categoryCount == 1 { user.uniqueCategories += 1 }
-        user.categorySum += PrefixScorer.cLogC(categoryCount) - PrefixScorer.cLogC(categoryCount - 1)
+        user.categorySum += cLogC(categoryCount) - cLogC(categoryCount - 1)
         user.topCategory = max(user.topCategory, categoryCount)
         if newPair { user.distinctPairs += 1 }
         user.counted += count[type]
         user.shared += share[type]
 
         let n = Double(user.events)
-        let logN = user.events < 4096 ? PrefixScorer.logs[user.events] : log(n)
+        let logN = user.events < 4096 ? logs[user.events] : log(n)
         var decision = constant + total * n + user.counted + user.shared / n
         decision += uniqueCategories * Double(user.uniqueCategories) + eventsPerCategory * (n / Double(user.uniqueCategories))
         decision += uniqueEvents * Double(user.uniqueTypes) + distinctPairs * Double(user.distinctPairs)
