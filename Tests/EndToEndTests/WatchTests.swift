@@ -138,6 +138,19 @@ import Testing
         #expect(csvRows(try work.read("answers.csv")).count == 2)
     }
 
+    /// fu-watch takes the rows already read in blocks: a bad row fails the run only after
+    /// every row before it is counted (and checkpointed), and names its line.
+    @Test func rowsBeforeABadRowAreCounted() throws {
+        let work = try Workdir()
+        try trained(work)
+        #expect(try work.shell("awk 'NR == 3002 { print \",click_ad,Phone,0\" } { print }' events.csv > bad.csv").status == 0)
+        let result = try work.run("fu-watch", ["-m", "model.json", "--state", "s.json", "--checkpoint-every", "1000", "bad.csv"])
+        #expect(result.status == 65)
+        #expect(result.stderr == "fu-watch: error: empty UserId (bad.csv:3002)\n", "\(result.stderr)")
+        // The 3,000 rows before it, saved at the last checkpoint.
+        #expect(try work.shell("jq .events_consumed s.json").stdout == "3000\n")
+    }
+
     /// A kill -9 loses only the events since the last checkpoint: replaying from the
     /// recorded offset gives the output of a run never interrupted.
     @Test func aKilledStreamResumesFromItsCheckpoint() throws {

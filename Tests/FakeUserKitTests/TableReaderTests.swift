@@ -175,3 +175,47 @@ func expectDataError(_ text: String, _ message: String, line: Int?, sourceLocati
         expectTooManyFields("\n{\(keys)}\n", line: 2)
     }
 }
+
+/// fu-watch's blocks: with `onlyBuffered` the reader hands out the rows it holds, and
+/// stops (`WouldRead`) at the first it would need input for, without losing it.
+@Suite struct BufferedRows {
+    /// Every row once, with its line, as a plain read gives them, though rows (some with
+    /// quoted newlines, some bad and skipped) cross the buffer's edge at many places.
+    @Test(arguments: [TableFormat.csv, .jsonl]) func aStopLosesNoRow(format: TableFormat) throws {
+        var text = format == .csv ? "UserId,Event\n" : ""
+        for i in 0..<300_000 {
+            switch (format, i % 7) {
+            case (.csv, 0): text += "\"U\(i)\nnext\",\"e,\(i)\"\n"
+            case (.csv, 3): text += "bad\(i)\n\n"
+            case (.csv, _): text += "U\(i),e\(i)\n"
+            case (.jsonl, 3): text += "{\"UserId\": oops}\n\n"
+            case (.jsonl, _): text += "{\"UserId\":\"U\(i)\",\"Event\":\"e\(i)\"}\n"
+            }
+        }
+        func read(stopping: Bool) throws -> (rows: [[String]], lines: [Int], skipped: Int, stops: Int) {
+            let reader = try TableReader(ByteInput(bytes: Array(text.utf8), name: "t"), skipBadRows: true)
+            var rows: [[String]] = [], lines: [Int] = [], stops = 0
+            while true {
+                reader.onlyBuffered = stopping
+                do {
+                    while let row = try reader.next() {
+                        rows.append((0..<row.count).map { row.string($0) })
+                        lines.append(row.line)
+                    }
+                    break
+                } catch is TableReader.WouldRead {
+                    stops += 1
+                }
+                reader.onlyBuffered = false
+                guard let row = try reader.next() else { break }
+                rows.append((0..<row.count).map { row.string($0) })
+                lines.append(row.line)
+            }
+            return (rows, lines, reader.skippedRows, stops)
+        }
+        let plain = try read(stopping: false), stopped = try read(stopping: true)
+        #expect(plain.stops == 0 && stopped.stops >= 3, "\(stopped.stops) stops")
+        #expect(plain.rows.count == (0..<300_000).count { $0 % 7 != 3 } && plain.skipped == 300_000 - plain.rows.count)
+        #expect(stopped.rows == plain.rows && stopped.lines == plain.lines && stopped.skipped == plain.skipped)
+    }
+}

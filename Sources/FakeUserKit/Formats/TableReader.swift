@@ -12,6 +12,11 @@ public final class TableReader {
     /// Called around each read of the input, which may wait: a stream scorer (fu-watch)
     /// flushes its answers before it, and lets a signal's checkpoint in meanwhile.
     public var readHooks: (before: () throws -> Void, after: () -> Void)?
+    /// While set, a row that would need a read of the input throws `WouldRead` instead,
+    /// leaving the reader at that row: fu-watch takes the rows already buffered as a block
+    /// (and loads their users' memory together), but never waits for input with rows unanswered.
+    var onlyBuffered = false
+    struct WouldRead: Error {}
     public private(set) var header: [String] = []
     public private(set) var format: TableFormat = .csv
     /// Skip malformed rows (and count them) instead of failing.
@@ -100,6 +105,7 @@ public final class TableReader {
     @discardableResult
     private func fill() throws -> Bool {
         if atEOF { return false }
+        if onlyBuffered { throw WouldRead() }  // before anything moves: the row is scanned again
         if position > 0 {
             let kept = end - position
             if kept > 0 { buffer.update(from: buffer + position, count: kept) }
@@ -198,9 +204,14 @@ public final class TableReader {
             rowsRead += 1
             progress.tick(rows: rowsRead, bytes: input.bytesRead, fraction: input.fractionRead)
         }
-        switch format {
-        case .csv: return try nextCSV()
-        case .jsonl: return try nextJSON()
+        do {
+            switch format {
+            case .csv: return try nextCSV()
+            case .jsonl: return try nextJSON()
+            }
+        } catch let stop as WouldRead {
+            if progress != nil { rowsRead -= 1 }
+            throw stop
         }
     }
 

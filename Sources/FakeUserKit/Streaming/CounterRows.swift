@@ -21,14 +21,27 @@ final class CounterRows {
     /// read, or later ones (types and categories the user has not shown change no value).
     @inline(__always)
     func fill(_ row: inout [Double], user: Int, counts: EventCounts, events: Vocabulary, categories: Vocabulary) -> Int {
-        if events.count != knownEvents || categories.count != knownCategories {
-            // A new type or category (rare): the columns fu-featurize would make now.
-            let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
-            let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
-            columns = Columns(set: set, modelColumns: features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
-            knownEvents = events.count
-            knownCategories = categories.count
-        }
+        if isStale(events: events.count, categories: categories.count) { prepare(events: events, categories: categories) }
+        return fill(&row, user: user, counts: counts)
+    }
+
+    /// Whether vocabularies of these sizes need `prepare` first.
+    @inline(__always)
+    func isStale(events: Int, categories: Int) -> Bool { events != knownEvents || categories != knownCategories }
+
+    /// The columns fu-featurize would make for these vocabularies (on a new type or category: rare).
+    func prepare(events: Vocabulary, categories: Vocabulary) {
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
+        let position = Dictionary(uniqueKeysWithValues: set.columnNames.enumerated().map { ($1, $0) })
+        columns = Columns(set: set, modelColumns: features.map { position[$0] ?? -1 })  // a type not seen yet reads as 0
+        knownEvents = events.count
+        knownCategories = categories.count
+    }
+
+    /// The same for the vocabularies last prepared. Takes no vocabulary, so that a caller
+    /// per event (fu-watch) need not retain one's arrays to pass it.
+    @inline(__always)
+    func fill(_ row: inout [Double], user: Int, counts: EventCounts) -> Int {
         let columns = columns!
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.set.columnNames.count) { values in
             columns.set.values(user: user, counts: counts, into: values)

@@ -94,6 +94,31 @@ final class SlotIndex {
         }
     }
 
+    /// Loads the entry an id's lookup starts at (a hint: see `StreamScorer.run`); returns a
+    /// word so that the load is kept.
+    @inline(__always)
+    func touch(hash: UInt64) -> UInt64 { table[home(SlotIndex.tag(hash))] }
+
+    /// The slot the id probably has (the first entry of its probe with its tag, among the
+    /// first few; not checked against the id), to load the slot's records ahead of `find`;
+    /// nil when none.
+    @inline(__always)
+    func likelySlot(hash: UInt64) -> Int? {
+        let tag = SlotIndex.tag(hash)
+        var i = home(tag)
+        for _ in 0..<8 {
+            let entry = table[i]
+            if entry == 0 { return nil }
+            if entry >> 32 == tag { return Int(entry & 0xFFFF_FFFF) - 1 }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+
+    /// Loads the first word of a slot's id record (a hint, as `touch`).
+    @inline(__always)
+    func touchRecord(_ slot: Int) -> UInt64 { regions.pointer(slot).pointee.head.0 }
+
     /// The slot of the id, or nil.
     @inline(__always)
     func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {

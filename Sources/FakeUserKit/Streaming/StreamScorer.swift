@@ -93,6 +93,10 @@ public final class StreamScorer {
                 policy = .plain(minEvents: options.minEvents ?? 1, threshold: options.threshold ?? model.threshold)
             }
         }
+
+        /// A method, so that the model is read in place: read from outside, the struct was
+        /// copied per event, retaining each of its arrays.
+        func probability(_ row: UnsafeBufferPointer<Double>) -> Double { model.probability(row) }
     }
     private var scoring: Scoring
 
@@ -140,33 +144,61 @@ public final class StreamScorer {
         var summary = WatchSummary()
         var row = [Double](repeating: 0, count: model.features.count)
         let banded = model.decisionBands != nil  // not per event: `model` copies the struct
-        while let event = try parser.next() {
-            summary.events += 1
-            progress?.tick(rows: summary.events, bytes: reader.input.bytesRead, fraction: reader.input.fractionRead)
+        let block = EventBatch()  // fu-featurize's: plain memory, no reference counting per row
+        var failure: (any Error)?
+        var ended = false
+        while !ended && failure == nil {
+            // A row, waiting for it if need be, then the rows already read behind it: their
+            // users' memory is loaded together (`loadAhead`), and every row is answered
+            // before the next wait for input, so a trickle is answered line by line.
+            block.removeAll()
+            guard let first = try parser.next() else { break }
+            block.append(first, hash: first.hash)
+            reader.onlyBuffered = true
+            do {
+                while block.count < StreamScorer.blockSize {
+                    guard let event = try parser.next() else {
+                        ended = true
+                        break
+                    }
+                    block.append(event, hash: event.hash)
+                }
+            } catch is TableReader.WouldRead {
+            } catch {
+                failure = error  // thrown once the rows before it are answered
+            }
+            reader.onlyBuffered = false
             // Kept current for a checkpoint or a stop signal (a copy only when a name is new).
+            // Names of the block's later rows change no value of a user that has not shown them.
             if parser.events.count != events.count { events = parser.events }
             if parser.categories.count != categories.count { categories = parser.categories }
-            let slot = take(event.userID, hash: event.hash, event: event.event, category: event.category)
-            if writer != nil || observe != nil {
-                let (probability, seen) = score(slot, row: &row)
-                let verdict = decide(probability: probability, events: seen)
-                try observe?(event.userID, verdict.fake, seen)
-                if let writer, options.emit == .every || verdict != verdicts[slot] {
-                    try writer.field(bytes: index.id(slot))
-                    try writer.field(verdict.fake ? 1 : 0)
-                    try writer.field(probability)
-                    if banded { try writer.field(verdict.decision.rawValue) }
-                    try writer.field(seen)
-                    if let k = options.explain {
-                        let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)
-                        try reasonText.write(try Reasons(model: model, table: user, k: k), row: 0, to: writer)
+            loadAhead(block)
+            for i in 0..<block.count {
+                summary.events += 1
+                progress?.tick(rows: summary.events, bytes: reader.input.bytesRead, fraction: reader.input.fractionRead)
+                let slot = take(block.id(i), hash: block.hashes[i], event: block.events[i], category: block.categories[i])
+                if writer != nil || observe != nil {
+                    let (probability, seen) = score(slot, row: &row)
+                    let verdict = decide(probability: probability, events: seen)
+                    try observe?(block.id(i), verdict.fake, seen)
+                    if let writer, options.emit == .every || verdict != verdicts[slot] {
+                        try writer.field(bytes: index.id(slot))
+                        try writer.field(verdict.fake ? 1 : 0)
+                        try writer.field(probability)
+                        if banded { try writer.field(verdict.decision.rawValue) }
+                        try writer.field(seen)
+                        if let k = options.explain {
+                            let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)
+                            try reasonText.write(try Reasons(model: model, table: user, k: k), row: 0, to: writer)
+                        }
+                        try writer.endRow()
                     }
-                    try writer.endRow()
+                    setVerdict(slot, verdict)
                 }
-                setVerdict(slot, verdict)
+                if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
             }
-            if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
         }
+        if let failure { throw failure }
         if options.emit == .final {
             let order = slotsByActivity().sorted { compareIDs(index.id($0), index.id($1)) < 0 }
             let ids = order.map { String(decoding: index.id($0), as: UTF8.self) }
@@ -197,6 +229,29 @@ public final class StreamScorer {
         let fake = scoring.policy.flags(probability, events: events)
         guard let bands = scoring.bands, events >= scoring.policy.minEvents else { return Verdict(fake: fake) }
         return Verdict(fake: fake, decision: bands.decision(probability))
+    }
+
+    /// Rows taken from the input at most at once (`run`).
+    static let blockSize = 128
+
+    /// Loads the block's index entries, then the records of the slots they name, before
+    /// the rows are counted one by one. Each is a cache miss at a random place: loaded
+    /// together they overlap, where row by row each waited for the one before (most of
+    /// fu-watch's time). Hints only: nothing here changes what the rows do.
+    private func loadAhead(_ block: EventBatch) {
+        for i in 0..<block.count { block.touched[i] = index.touch(hash: block.hashes[i]) }
+        for i in 0..<block.count {
+            guard let slot = index.likelySlot(hash: block.hashes[i]) else { continue }
+            block.touched[i] = index.touchRecord(slot) &+ UInt64(counts.touch(user: slot)) &+ UInt64(truncatingIfNeeded: activity[slot].lastSeen)
+        }
+        // The slot's neighbours in the activity list, which `markActive` relinks: stores
+        // to lines not in the cache, which the next atomic operation (a retain) waits for.
+        for i in 0..<block.count {
+            guard let slot = index.likelySlot(hash: block.hashes[i]) else { continue }
+            let (newer, older) = (Int(activity[slot].newer), Int(activity[slot].older))
+            if newer >= 0 { block.touched[i] &+= UInt64(truncatingIfNeeded: activity[newer].lastSeen) }
+            if older >= 0 { block.touched[i] &+= UInt64(truncatingIfNeeded: activity[older].lastSeen) }
+        }
     }
 
     /// A parser for `reader` that carries on this stream's event types and categories.
@@ -305,8 +360,11 @@ public final class StreamScorer {
     /// The user's probability and number of events, from its counters.
     private func score(_ slot: Int, row: inout [Double]) -> (probability: Double, events: Int) {
         let scoring = self.scoring
-        let seen = scoring.rows.fill(&row, user: slot, counts: counts, events: events, categories: categories)
-        return (row.withUnsafeBufferPointer { scoring.model.probability($0) }, seen)
+        if scoring.rows.isStale(events: events.count, categories: categories.count) {
+            scoring.rows.prepare(events: events, categories: categories)
+        }
+        let seen = scoring.rows.fill(&row, user: slot, counts: counts)
+        return (row.withUnsafeBufferPointer { scoring.probability($0) }, seen)
     }
 
     // MARK: Drift
