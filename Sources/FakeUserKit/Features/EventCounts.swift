@@ -129,6 +129,15 @@ final class EventCounts {
         event < eventCapacity ? Int(storage[user * stride + event]) : 0
     }
 
+    /// The user's events (fu-featurize's `total_events`): its counts over the types.
+    @inline(__always)
+    func totalEvents(user: Int) -> Int {
+        let base = storage + user * stride
+        var total = 0
+        for event in 0..<eventCapacity { total += Int(base[event]) }
+        return total
+    }
+
     func categoryCount(user: Int, category: Int) -> Int {
         category < categoryCapacity ? Int(storage[user * stride + eventCapacity + category]) : 0
     }

@@ -144,6 +144,9 @@ public final class StreamScorer {
         var summary = WatchSummary()
         var row = [Double](repeating: 0, count: model.features.count)
         let banded = model.decisionBands != nil  // not per event: `model` copies the struct
+        // Before the policy's first band no user is flagged, whatever its probability: with
+        // `--emit changes` a clear user's row there is answered without scoring it.
+        let unscoredBelow = options.emit == .changes ? policy.minEvents : 0
         let block = EventBatch()  // fu-featurize's: plain memory, no reference counting per row
         var failure: (any Error)?
         var ended = false
@@ -178,22 +181,27 @@ public final class StreamScorer {
                 progress?.tick(rows: summary.events, bytes: reader.input.bytesRead, fraction: reader.input.fractionRead)
                 let slot = take(block.id(i), hash: block.hashes[i], event: block.events[i], category: block.categories[i])
                 if writer != nil || observe != nil {
-                    let (probability, seen) = score(slot, row: &row)
-                    let verdict = decide(probability: probability, events: seen)
-                    try observe?(block.id(i), verdict.fake, seen)
-                    if let writer, options.emit == .every || verdict != verdicts[slot] {
-                        try writer.field(bytes: index.id(slot))
-                        try writer.field(verdict.fake ? 1 : 0)
-                        try writer.field(probability)
-                        if banded { try writer.field(verdict.decision.rawValue) }
-                        try writer.field(seen)
-                        if let k = options.explain {
-                            let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)
-                            try reasonText.write(try Reasons(model: model, table: user, k: k), row: 0, to: writer)
+                    let seenIfClear = unscoredBelow > 1 && verdicts[slot] == .clear ? counts.totalEvents(user: slot) : .max
+                    if seenIfClear < unscoredBelow {
+                        try observe?(block.id(i), false, seenIfClear)  // still clear: no line
+                    } else {
+                        let (probability, seen) = score(slot, row: &row)
+                        let verdict = decide(probability: probability, events: seen)
+                        try observe?(block.id(i), verdict.fake, seen)
+                        if let writer, options.emit == .every || verdict != verdicts[slot] {
+                            try writer.field(bytes: index.id(slot))
+                            try writer.field(verdict.fake ? 1 : 0)
+                            try writer.field(probability)
+                            if banded { try writer.field(verdict.decision.rawValue) }
+                            try writer.field(seen)
+                            if let k = options.explain {
+                                let user = FeatureTable(ids: [""], labels: nil, names: model.features, values: row)
+                                try reasonText.write(try Reasons(model: model, table: user, k: k), row: 0, to: writer)
+                            }
+                            try writer.endRow()
                         }
-                        try writer.endRow()
+                        setVerdict(slot, verdict)
                     }
-                    setVerdict(slot, verdict)
                 }
                 if let checkpointEvery, consumed % checkpointEvery == 0 { try checkpoint?() }
             }
