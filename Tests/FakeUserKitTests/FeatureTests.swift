@@ -78,6 +78,17 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(b["unique_event_category_pairs"] == "4")
     }
 
+    /// The entropies' logarithms come from a table for totals below 64: each entry is the
+    /// logarithm of the same share, to the bit, at its place.
+    @Test func logsOfSharesEqualTheLogarithm() {
+        for total in 1..<100 {
+            for count in 1...total {
+                let p = Double(count) / Double(total)
+                #expect(FeatureSet.logOfShare(count, of: total, p).bitPattern == log(p).bitPattern, "\(count)/\(total)")
+            }
+        }
+    }
+
     @Test func singleTypeHasZeroEntropy() throws {
         let row = try featurize("UserId,Event,Category\nU,click_ad,Jobs\nU,click_ad,Jobs\n").rows[0]
         #expect(row["event_entropy"] == "0")

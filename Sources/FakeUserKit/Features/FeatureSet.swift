@@ -124,6 +124,20 @@ struct FeatureSet {
     }
 
 
+    /// log(p) for p = count / total: from a table while total < 64 (fu-watch takes the
+    /// logarithms of every prefix, and most are short), else computed. The table holds the
+    /// same function of the same division, so the value is the same to the bit.
+    @inline(__always)
+    static func logOfShare(_ count: Int, of total: Int, _ p: Double) -> Double {
+        total < 64 ? shareLogs[total << 6 | count] : log(p)
+    }
+
+    /// Entry n << 6 | c: log(c / n), for 0 < c ≤ n < 64 (0 elsewhere).
+    static let shareLogs: [Double] = (0..<4096).map { entry in
+        let (n, c) = (entry >> 6, entry & 63)
+        return c == 0 || c > n ? 0 : log(Double(c) / Double(n))
+    }
+
     /// One user's feature values, in `columnNames` order: what fu-featurize writes and what
     /// a stream scorer (fu-watch) scores, the same arithmetic for both.
     func values(user: Int, counts: EventCounts, into row: UnsafeMutableBufferPointer<Double>) {
@@ -143,7 +157,7 @@ struct FeatureSet {
             let count = counts.eventCount(user: user, event: event)
             if count > 0 {
                 let p = Double(count) / totalValue
-                eventEntropy -= p * log(p)
+                eventEntropy -= p * FeatureSet.logOfShare(count, of: total, p)
             }
         }
         for category in categoryOrder {
@@ -152,7 +166,7 @@ struct FeatureSet {
             uniqueCategories += 1
             topCategory = max(topCategory, count)
             let p = Double(count) / totalValue
-            categoryEntropy -= p * log(p)
+            categoryEntropy -= p * FeatureSet.logOfShare(count, of: total, p)
         }
         func share(_ event: Int?) -> Double {
             guard let event else { return 0 }

@@ -242,15 +242,17 @@ public final class StreamScorer {
     /// Rows taken from the input at most at once (`run`).
     static let blockSize = 128
 
-    /// Loads the block's index entries, then the records of the slots they name, before
-    /// the rows are counted one by one. Each is a cache miss at a random place: loaded
-    /// together they overlap, where row by row each waited for the one before (most of
-    /// fu-watch's time). Hints only: nothing here changes what the rows do.
+    /// Loads the block's index entries, then the records of the slots they name (id,
+    /// counters, activity, decision), before the rows are counted one by one. Each is a
+    /// cache miss at a random place: loaded together they overlap, where row by row each
+    /// waited for the one before (most of fu-watch's time). Hints only: nothing here
+    /// changes what the rows do.
     private func loadAhead(_ block: EventBatch) {
         for i in 0..<block.count { block.touched[i] = index.touch(hash: block.hashes[i]) }
         for i in 0..<block.count {
             guard let slot = index.likelySlot(hash: block.hashes[i]) else { continue }
             block.touched[i] = index.touchRecord(slot) &+ UInt64(counts.touch(user: slot)) &+ UInt64(truncatingIfNeeded: activity[slot].lastSeen)
+                &+ (verdicts[slot].fake ? 1 : 0)
         }
         // The slot's neighbours in the activity list, which `markActive` relinks: stores
         // to lines not in the cache, which the next atomic operation (a retain) waits for.
