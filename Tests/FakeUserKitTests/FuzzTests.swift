@@ -54,6 +54,34 @@ import Testing
         }
     }
 
+    /// fu-watch's blocks of rows already read: a stream whose reads bring a few bytes at a
+    /// time (blocks then stop at the buffer's edge mid-row) is answered as the same bytes
+    /// read at once, line for line, error for error. Plain text only: in a damaged zstd
+    /// stream, how much decodes before the damage shows depends on the read sizes.
+    @Test func watchedStreams() throws {
+        var fuzzer = try Fuzzer(name: "watch", corpusFolder: fuzzCorpus("table"), dictionary: [
+            "UserId", "Event", "Category", ",", "\"", "\r\n", "\n", "{", "}", ":", "A", "B", "click_ad", "send_sms", "Jobs",
+        ])
+        try fuzzer.run { bytes in
+            if ZstdDecoder.isZstdMagic(bytes) { return "zstd" }
+            func watch(bufferBytes: Int) throws -> (answers: [UInt8], outcome: String) {
+                var options = WatchOptions()
+                options.emit = .every
+                let scorer = try StreamScorer(model: model, options: options)
+                let output = ByteOutput(inMemory: ())
+                let outcome = try self.outcome {
+                    let reader = try TableReader(
+                        try ByteInput(bytes: bytes, name: "fuzz"), skipBadRows: bytes.count % 2 == 0, maxRecordBytes: 1 << 16, bufferBytes: bufferBytes)
+                    _ = try scorer.run(reader: reader, output: output)
+                }
+                return (try output.collected(), outcome)
+            }
+            let whole = try watch(bufferBytes: 1 << 20), pieces = try watch(bufferBytes: 7)
+            #expect(pieces.answers == whole.answers && pieces.outcome == whole.outcome, "\(pieces.outcome) vs \(whole.outcome)")
+            return whole.outcome
+        }
+    }
+
     @Test func featureTables() throws {
         var fuzzer = try Fuzzer(name: "features", corpusFolder: fuzzCorpus("table"), dictionary: [
             "UserId", "Fake", ",", "1e308", "-1.7e308", "nan", "inf", "0x1p3", "1e-400", "\n", "\"",

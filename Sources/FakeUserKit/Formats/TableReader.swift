@@ -52,11 +52,17 @@ public final class TableReader {
 
     public var name: String { input.name }
 
-    public init(_ input: ByteInput, skipBadRows: Bool = false, maxRecordBytes: Int = TableReader.defaultMaxRecordBytes) throws {
+    public convenience init(_ input: ByteInput, skipBadRows: Bool = false, maxRecordBytes: Int = TableReader.defaultMaxRecordBytes) throws {
+        try self.init(input, skipBadRows: skipBadRows, maxRecordBytes: maxRecordBytes, bufferBytes: 1 << 20)
+    }
+
+    /// `bufferBytes`: the first buffer, which reads fill at most (a fuzz target makes rows
+    /// arrive in pieces with a small one).
+    init(_ input: ByteInput, skipBadRows: Bool, maxRecordBytes: Int, bufferBytes: Int) throws {
         self.input = input
         self.skipBadRows = skipBadRows
         self.maxRecordBytes = maxRecordBytes
-        capacity = 1 << 20
+        capacity = max(bufferBytes, 4)
         buffer = .allocate(capacity: capacity)
         bounds = .allocate(capacity: boundsCapacity)
         try start()
