@@ -59,6 +59,17 @@ import Testing
         #expect(([header] + rows.sorted()).joined(separator: "\n") + "\n" == whole)
     }
 
+    /// With --sorted and --events, a type beyond --events that first shows after some users
+    /// still counts in the next users' totals, shares and entropies, as without --sorted.
+    @Test func sortedModeCountsTypesBeyondTheColumns() throws {
+        let work = try Workdir()
+        try work.write("s.csv", "UserId,Event,Category\nu1,click_ad,a\nu2,click_ad,a\nu2,phone_call,a\nu3,phone_call,b\nu3,send_sms,b\n")
+        let sorted = try work.run("fu-featurize", ["--sorted", "--events", "click_ad", "s.csv"])
+        let plain = try work.run("fu-featurize", ["--events", "click_ad", "s.csv"])
+        #expect(sorted.status == 0 && plain.status == 0)
+        #expect(sorted.stdout == plain.stdout && csvRows(plain.stdout)[2][1] == "2", "\(sorted.stdout)")
+    }
+
     @Test func sortedModeEqualsDefaultOnSortedInput() throws {
         let work = try Workdir()
         let events = try work.fixture("events.csv.zst")

@@ -178,6 +178,22 @@ import Testing
         #expect(try work.shell("jq .events_consumed s.json").stdout == "3000\n")
     }
 
+    /// A refused event type (named like a feature column) leaves no trace: the rows before
+    /// it, read in the same block, are answered and checkpointed without it, and the saved
+    /// state carries on.
+    @Test func aRefusedEventTypeLeavesNoTrace() throws {
+        let work = try Workdir()
+        try trained(work)
+        try work.write("bad.csv", "UserId,Event,Category\nu1,click_ad,Jobs\nu2,total_events,Jobs\n")
+        let every = try work.run("fu-watch", ["-m", "model.json", "--emit", "every", "bad.csv"])
+        #expect(every.status == 65 && every.stderr.contains("rename that event type") && every.stderr.hasSuffix("(bad.csv:3)\n"), "\(every.stderr)")
+        let saved = try work.run("fu-watch", ["-m", "model.json", "--min-events", "2", "--state", "s.json", "--checkpoint-every", "1", "bad.csv"])
+        #expect(saved.status == 65, "\(saved.stderr)")
+        #expect(try work.shell("jq -c '[.events_consumed, .event_types]' s.json").stdout == "[1,[\"click_ad\"]]\n")
+        let resumed = try work.run("fu-watch", ["-m", "model.json", "--state", "s.json", "events.csv", "-o", "/dev/null"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+
     /// A kill -9 loses only the events since the last checkpoint: replaying from the
     /// recorded offset gives the output of a run never interrupted.
     @Test func aKilledStreamResumesFromItsCheckpoint() throws {

@@ -124,12 +124,12 @@ struct FeatureSet {
     }
 
 
-    /// log(p) for p = count / total: from a table while total < 64 (fu-watch takes the
+    /// log(p) for p = count / total: from a table while count ≤ total < 64 (fu-watch takes the
     /// logarithms of every prefix, and most are short), else computed. The table holds the
     /// same function of the same division, so the value is the same to the bit.
     @inline(__always)
     static func logOfShare(_ count: Int, of total: Int, _ p: Double) -> Double {
-        total < 64 ? shareLogs[total << 6 | count] : log(p)
+        total < 64 && count <= total ? shareLogs[total << 6 | count] : log(p)
     }
 
     /// Entry n << 6 | c: log(c / n), for 0 < c ≤ n < 64 (0 elsewhere).

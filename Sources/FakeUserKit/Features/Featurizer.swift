@@ -243,13 +243,14 @@ public struct Featurizer {
         let fixedEvents = parser.events.count
         var features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
         let writer = try TableWriter(output, format: format, columns: try header(parser.hasLabel, features, parser.reader))
-        var knownCategories = parser.categories.count
+        var known = (events: parser.events.count, categories: parser.categories.count)
 
         func flush() throws {
             guard hasCurrent && keep else { return }
-            if parser.categories.count != knownCategories {
+            // A type beyond --events still counts in totals and entropies (not a column).
+            if parser.events.count != known.events || parser.categories.count != known.categories {
                 features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
-                knownCategories = parser.categories.count
+                known = (parser.events.count, parser.categories.count)
             }
             try current.withUnsafeBufferPointer { try writer.field(bytes: $0) }
             if parser.hasLabel { try writer.field(Int(currentLabel)) }
@@ -366,13 +367,21 @@ struct EventRowParser {
                 guard let value = try reader.label(row, column: labelColumn) else { continue }
                 label = Int8(value)
             }
-            let knownEvents = events.count
+            let (knownEvents, knownCategories) = (events.count, categories.count)
             let event = events.id(for: eventName)
             let category = categories.id(for: categoryName)
-            if event >= Self.maxEventTypes || category >= Self.maxCategories {
-                throw vocabularyLimit(event >= Self.maxEventTypes ? "event types" : "categories", row.line)
+            do {
+                if event >= Self.maxEventTypes || category >= Self.maxCategories {
+                    throw vocabularyLimit(event >= Self.maxEventTypes ? "event types" : "categories", row.line)
+                }
+                if event >= knownEvents { try checkEventTypeName(events.name(event), line: row.line) }
+            } catch {
+                // A refused name leaves no trace: a stream scorer takes the vocabularies
+                // (and may save them) after the rows before this one.
+                events.truncate(to: knownEvents)
+                categories.truncate(to: knownCategories)
+                throw error
             }
-            if event >= knownEvents { try checkEventTypeName(events.name(event), line: row.line) }
             return EventRow(
                 userID: userID, eventName: eventName, categoryName: categoryName,
                 event: event, category: category, label: label, line: row.line)

@@ -51,6 +51,14 @@ struct Vocabulary {
         }
     }
 
+    /// Forgets the names from `count` on (a name refused after it was added).
+    mutating func truncate(to count: Int) {
+        guard count < names.count else { return }
+        names.removeSubrange(count...)
+        fingerprints.removeSubrange(count...)
+        lastHit = -1
+    }
+
     @inline(__always)
     mutating func id(for bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let key = Fingerprint(bytes)
