@@ -292,7 +292,7 @@ import Testing
         try trained(work, users: 300)
         #expect(try work.run("fu-watch", ["-m", "model.json", "--state", "good.json", "--emit", "final", "events.csv"]).status == 0)
         let good = try work.read("good.json")
-        #expect(try work.shell("jq '.model_event_type_columns = [\"click_ad\"]' good.json > other-model.json && jq '.users[1].id = .users[0].id' good.json > twice.json && jq '.users[0].events = [[0, 5]]' good.json > uneven.json && jq '.users[0].pairs = [[99, 0]]' good.json > range.json && jq '.users[0].decision = \"ban\"' good.json > decision.json && jq '.event_types += [\"send_sms_ratio\"]' good.json > clash.json").status == 0)
+        #expect(try work.shell("jq '.model_event_type_columns = [\"click_ad\"]' good.json > other-model.json && jq '.users[1].id = .users[0].id' good.json > twice.json && jq '.users[0].events = [[0, 5]]' good.json > uneven.json && jq '.users[0].pairs = [[99, 0]]' good.json > range.json && jq '.users[0].decision = \"ban\"' good.json > decision.json && jq '.event_types += [\"send_sms_ratio\"]' good.json > clash.json && jq '.users[0].events = [[0, 5000], [0, 1]] | .users[0].categories = [[0, 5001]]' good.json > repeated.json").status == 0)
         try work.write("truncated.json", String(good.prefix(good.count / 2)))
         try work.write("garbage.json", "not a state\n")
         let cases: [(String, String)] = [
@@ -304,6 +304,7 @@ import Testing
             ("range.json", "invalid state: a user's 'pairs' holds a bad entry"),
             ("decision.json", "has a 'decision' that is not allow, review or block"),
             ("clash.json", "invalid state: 'event_types': event type 'send_sms_ratio' would be read as the ratio column of event type 'send_sms'"),
+            ("repeated.json", "invalid state: a user's 'events' names one twice"),
         ]
         for (file, message) in cases {
             let before = try work.read(file)

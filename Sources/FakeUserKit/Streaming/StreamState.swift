@@ -84,12 +84,17 @@ extension StreamScorer {
         guard let users = document["users"]?.arrayValue else { throw fail("'users' is missing") }
         func pairs(_ value: JSONValue?, _ what: String, first: Int, second: Int?) throws -> [(Int, Int)] {
             guard let items = value?.arrayValue else { throw fail("a user's '\(what)' is missing") }
-            return try items.map { item in
+            let result = try items.map { item in
                 guard let pair = item.arrayValue, pair.count == 2, let a = pair[0].intValue, let b = pair[1].intValue,
                       (0..<first).contains(a), second.map({ (0..<$0).contains(b) }) ?? (b > 0 && b <= UInt32.max)
                 else { throw fail("a user's '\(what)' holds a bad entry") }
                 return (a, b)
             }
+            // A count given twice would be restored as its last, past the check that the
+            // counts add up (a category could then outnumber the user's events).
+            let keys = result.map { second == nil ? $0.0 : $0.0 << 8 | $0.1 }
+            guard Set(keys).count == keys.count else { throw fail("a user's '\(what)' names one twice") }
+            return result
         }
         var previousSeen = 0
         restoreConsumed(consumedCount)
