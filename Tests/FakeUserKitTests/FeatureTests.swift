@@ -296,3 +296,23 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     for _ in 0..<(1 << 13) { #expect(users.addUser()) }  // 512 KiB
     #expect(!users.addUser() && users.overLimit && users.users == 1 << 13)  // 512 KiB + 1 MiB to double
 }
+
+/// A stream's counters are made for many more users than it holds (`StreamScorer.reservedSlots`):
+/// a re-layout for a ninth type keeps every held user's counts and pairs, and users added
+/// after it start from zero.
+@Test func aReservedBlockKeepsItsUsersThroughARelayout() {
+    let counts = EventCounts(users: 1 << 16)
+    for _ in 0..<3 { #expect(counts.addUser()) }
+    counts.add(user: 0, event: 1, category: 2)
+    counts.add(user: 2, event: 7, category: 5)
+    counts.add(user: 2, event: 7, category: 5)
+    counts.add(user: 1, event: 20, category: 9)  // past 8 types and 6 categories: re-laid out
+    for _ in 0..<5 { #expect(counts.addUser()) }
+    counts.add(user: 7, event: 3, category: 0)
+    #expect(counts.eventCount(user: 0, event: 1) == 1 && counts.categoryCount(user: 0, category: 2) == 1)
+    #expect(counts.eventCount(user: 2, event: 7) == 2 && counts.categoryCount(user: 2, category: 5) == 2)
+    #expect(counts.eventCount(user: 1, event: 20) == 1 && counts.categoryCount(user: 1, category: 9) == 1)
+    #expect(counts.pairs(user: 2).map { [$0.event, $0.category] } == [[7, 5]] && counts.distinctPairs(user: 1) == 1)
+    #expect((3..<7).allSatisfy { user in counts.totalEvents(user: user) == 0 && counts.distinctPairs(user: user) == 0 })
+    #expect(counts.totalEvents(user: 7) == 1 && counts.pairs(user: 7).map { [$0.event, $0.category] } == [[3, 0]])
+}

@@ -187,7 +187,9 @@ final class EventCounts {
         let newStride = EventCounts.stride(events: newEvents, categories: newCategories)
         guard fits(capacity * newStride) else { return false }
         let bigger = allocateCacheAligned(capacity * newStride, of: UInt32.self)
-        bigger.initialize(repeating: 0, count: capacity * newStride)
+        // The users' part only, as `addUser` zeroes each new one: the rest of a reserved
+        // capacity (a stream's, `StreamScorer.reservedSlots`) stays untouched, uncommitted.
+        bigger.initialize(repeating: 0, count: users * newStride)
         for user in 0..<users {
             let from = storage + user * stride
             let to = bigger + user * newStride

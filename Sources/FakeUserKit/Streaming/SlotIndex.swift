@@ -28,14 +28,16 @@ final class SlotIndex {
         var room: Int32 = 0
     }
     /// Not an Array: `id` points into a record.
-    private var regions = SlotRecords<Region>()
+    private var regions: SlotRecords<Region>
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity = 1 << 16
     private var arenaCount = 0
     /// Bytes of regions no slot holds any more; the arena is compacted past half of it.
     private var garbage = 0
 
-    init(initialEntries: Int = 1 << 12) {
+    /// `reservedSlots`: the id records' first capacity (see `StreamScorer.reservedSlots`).
+    init(initialEntries: Int = 1 << 12, reservedSlots: Int = 1024) {
+        regions = SlotRecords(capacity: reservedSlots)
         mask = initialEntries - 1
         table = .allocate(capacity: mask + 1)
         table.initialize(repeating: 0, count: mask + 1)

@@ -28,8 +28,8 @@ public struct WatchOptions: Sendable {
     /// Add each line's K strongest reasons (`--explain K`, as fu-score's).
     public var explain: Int?
 
-    /// About 175 MB of state at the default (bench/watch.sh: 64 bytes of counters and about
-    /// 100 of bookkeeping a user).
+    /// About 150 MB of state at the default (bench/watch.sh: 64 bytes of counters and about
+    /// 70 of id, activity, decision and index a user).
     public static let defaultMaxUsers = 1_000_000
 
     public init() {}
@@ -49,15 +49,15 @@ public final class StreamScorer {
     public private(set) var consumed = 0
     public private(set) var evictions = 0
 
-    let counts = EventCounts(users: 1024)
+    let counts: EventCounts
     /// UserId → slot, and each slot's id.
-    let index = SlotIndex()
+    let index: SlotIndex
     /// Each slot's decision now.
-    private(set) var verdicts = SlotRecords<Verdict>()
+    private(set) var verdicts: SlotRecords<Verdict>
     /// Users flagged now (kept as decisions change, for fu-serve's metrics).
     public private(set) var flaggedCount = 0
     /// Each slot's place in the activity list, one record so an event touches one line.
-    private(set) var activity = SlotRecords<Activity>()
+    private(set) var activity: SlotRecords<Activity>
     /// `newest` and `oldest` are the activity list's ends.
     private(set) var newest = -1
     private(set) var oldest = -1
@@ -100,8 +100,19 @@ public final class StreamScorer {
     }
     private var scoring: Scoring
 
+    /// Slots the per-user records are first made for: `--max-users`, up to 16M. Memory only
+    /// the users written take: the kernel commits a page when it is first touched. The
+    /// records then never double as users arrive; a doubling held the old copy beside the
+    /// new one, a third more than the records themselves at its peak.
+    static func reservedSlots(maxUsers: Int) -> Int { max(1024, min(maxUsers, 1 << 24)) }
+
     public init(model: Model, options: WatchOptions) throws {
         self.options = options
+        let reserved = StreamScorer.reservedSlots(maxUsers: options.maxUsers)
+        counts = EventCounts(users: reserved)
+        index = SlotIndex(reservedSlots: reserved)
+        verdicts = SlotRecords(capacity: reserved)
+        activity = SlotRecords(capacity: reserved)
         scoring = Scoring(model: model, options: options)
         try model.checkScorableFromEvents(by: "fu-watch")
     }
