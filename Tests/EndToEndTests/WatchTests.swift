@@ -316,6 +316,16 @@ import Testing
         }
     }
 
+    /// The per-user records are made for --max-users slots up front, but never for more
+    /// than a quarter of the memory the process may have: a large bound under `ulimit -v`
+    /// still runs.
+    @Test func aLargeBoundFitsTheMemoryLimit() throws {
+        let work = try Workdir()
+        let model = "\(Workflow.root.path)/models/fake_user_detector.json", events = "\(Workflow.root.path)/data/events.csv.zst"
+        let result = try work.shell("ulimit -v 1000000 && fu-watch -m '\(model)' --max-users 16000000 --emit final '\(events)' | wc -l")
+        #expect(result.status == 0 && result.stdout == "5001\n", "\(result.stderr)")
+    }
+
     /// --max-users holds under a stream of new UserIds; the least recently active go first.
     @Test func maxUsersHoldsUnderNewUserIds() throws {
         let work = try Workdir()

@@ -100,11 +100,12 @@ public final class StreamScorer {
     }
     private var scoring: Scoring
 
-    /// Slots the per-user records are first made for: `--max-users`, up to 16M. Memory only
-    /// the users written take: the kernel commits a page when it is first touched. The
-    /// records then never double as users arrive; a doubling held the old copy beside the
-    /// new one, a third more than the records themselves at its peak.
-    static func reservedSlots(maxUsers: Int) -> Int { max(1024, min(maxUsers, 1 << 24)) }
+    /// Slots the per-user records are first made for: `--max-users`, up to 16M and to a
+    /// quarter of the memory the process may have (`ulimit -v`). Memory only the users
+    /// written take: the kernel commits a page when it is first touched. The records then
+    /// never double as users arrive; a doubling held the old copy beside the new one, a
+    /// third more than the records themselves at its peak.
+    static func reservedSlots(maxUsers: Int) -> Int { max(1024, min(maxUsers, 1 << 24, allocatableBytes() / 512)) }
 
     public init(model: Model, options: WatchOptions) throws {
         self.options = options
