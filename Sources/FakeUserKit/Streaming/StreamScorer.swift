@@ -184,7 +184,9 @@ public final class StreamScorer {
             }
             reader.onlyBuffered = false
             // Kept current for a checkpoint or a stop signal (a copy only when a name is new).
-            // Names of the block's later rows change no value of a user that has not shown them.
+            // Names of the block's later rows change no value of a user that has not shown
+            // them; a checkpoint mid-block saves them ahead of their rows, which a resumed
+            // run reads again and gives the same ids (a refused name never gets this far).
             if parser.events.count != events.count { events = parser.events }
             if parser.categories.count != categories.count { categories = parser.categories }
             loadAhead(block)
