@@ -232,6 +232,15 @@ func driftFixtureModelAndTable() -> (Model, FeatureTable) {
 }
 
 /// The training shares counted from the sorted values equal a count of each value's bin.
+extension FeatureDistribution {
+    /// The oracle: each value put in its bin one by one.
+    func binShares(of values: [Double]) -> [Double] {
+        var counts = [Int](repeating: 0, count: binCount)
+        for value in values { counts[bin(value)] += 1 }
+        return shares(counts: counts)
+    }
+}
+
 @Suite struct BinCountsFromTheSortedValues {
     @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
     func equalBinByBin(seed: UInt64) {

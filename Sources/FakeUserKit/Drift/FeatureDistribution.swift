@@ -40,8 +40,8 @@ public struct FeatureDistribution: Sendable, Equatable {
         self.shares = shares(counts: Self.binCounts(sorted: sorted, edges: edges))
     }
 
-    /// What `binShares` counts, from the values sorted: bin i ends where the values reach
-    /// edges[i] (a binary search each), without a pass over the values.
+    /// How many values fall in each bin (`bin`), from the values sorted: bin i ends where
+    /// the values reach edges[i] (a binary search each), without a pass over the values.
     static func binCounts(sorted: [Double], edges: [Double]) -> [Int] {
         var ends = edges.map { edge in
             var low = 0, high = sorted.count  // the first value at or above edge
@@ -65,13 +65,6 @@ public struct FeatureDistribution: Sendable, Equatable {
         var index = 0
         while index < edges.count && edges[index] <= value { index += 1 }
         return index
-    }
-
-    /// The share of `values` in each bin (all zero for no values).
-    public func binShares(of values: [Double]) -> [Double] {
-        var counts = [Int](repeating: 0, count: binCount)
-        for value in values { counts[bin(value)] += 1 }
-        return shares(counts: counts)
     }
 
     /// Counts per bin as shares of their total.

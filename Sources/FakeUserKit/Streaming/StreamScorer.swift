@@ -264,14 +264,17 @@ public final class StreamScorer {
     private func loadAhead(_ block: EventBatch) {
         for i in 0..<block.count { block.touched[i] = index.touch(hash: block.hashes[i]) }
         for i in 0..<block.count {
-            guard let slot = index.likelySlot(hash: block.hashes[i]) else { continue }
+            let slot = index.likelySlot(hash: block.hashes[i]) ?? -1
+            block.users[i] = slot
+            guard slot >= 0 else { continue }
             block.touched[i] = index.touchRecord(slot) &+ UInt64(counts.touch(user: slot)) &+ UInt64(truncatingIfNeeded: activity[slot].lastSeen)
                 &+ (verdicts[slot].fake ? 1 : 0)
         }
         // The slot's neighbours in the activity list, which `markActive` relinks: stores
         // to lines not in the cache, which the next atomic operation (a retain) waits for.
         for i in 0..<block.count {
-            guard let slot = index.likelySlot(hash: block.hashes[i]) else { continue }
+            let slot = block.users[i]
+            guard slot >= 0 else { continue }
             let (newer, older) = (Int(activity[slot].newer), Int(activity[slot].older))
             if newer >= 0 { block.touched[i] &+= UInt64(truncatingIfNeeded: activity[newer].lastSeen) }
             if older >= 0 { block.touched[i] &+= UInt64(truncatingIfNeeded: activity[older].lastSeen) }
