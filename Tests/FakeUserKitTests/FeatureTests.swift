@@ -251,7 +251,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         counts.add(user: user, event: event, category: category)
         pairs[user].insert(event * 64 + category)
     }
-    #expect(counts.eventCapacity == 64 && counts.categoryCapacity == 96)  // 8 → 64 and 6 → 96 by doubling
+    #expect(counts.eventCapacity == 96 && counts.categoryCapacity == 96)  // 6 → 96 by doubling
     for user in 0..<60 { #expect(counts.distinctPairs(user: user) == pairs[user].count, "user \(user)") }
 }
 
@@ -264,7 +264,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     for type in 0..<63 { rows += "Z,t\(type),c\(type)\n" }  // 64 types and 64 categories in all
     let small = EventBatchLimits(maxBytes: 1 << 24, maxEvents: 100_000, maxCounterBytes: 1 << 20)
     #expect(throws: BatchFailure.tooLarge(
-        "the counters of 3,001 users with these many event types and categories need more than 1 MiB (the limit): send fewer users at once (line 3009)")) {
+        "the counters of 3,001 users with these many event types and categories need more than 1 MiB (the limit): send fewer users at once (line 3013)")) {
         try scoreEventBatch(Array(rows.utf8), model: model, limits: small)
     }
     // Within the default budget the same request is scored.
@@ -286,19 +286,19 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
 /// old and new block together stay within it, and the growth that would pass it is refused.
 @Test func countersNeverGrowPastTheirLimit() {
     let counts = EventCounts(users: 1 << 12, limit: 1 << 20)
-    for _ in 0..<(1 << 12) { #expect(counts.addUser()) }  // 4,096 users × 64 bytes
-    counts.add(user: 0, event: 7, category: 5)
+    for _ in 0..<(1 << 12) { #expect(counts.addUser()) }  // 4,096 users × 32 bytes
+    counts.add(user: 0, event: 7, category: 5)  // a 7th type: 64 bytes a user
     #expect(!counts.overLimit && counts.bytes == 1 << 18)
     counts.add(user: 1, event: 63, category: 63)  // 4,096 × 1 KiB: refused
     #expect(counts.overLimit && counts.bytes == 1 << 18)
     #expect(counts.eventCount(user: 1, event: 63) == 0 && counts.eventCount(user: 0, event: 7) == 1)
-    let users = EventCounts(users: 1 << 13, limit: 1 << 20)
-    for _ in 0..<(1 << 13) { #expect(users.addUser()) }  // 512 KiB
-    #expect(!users.addUser() && users.overLimit && users.users == 1 << 13)  // 512 KiB + 1 MiB to double
+    let users = EventCounts(users: 1 << 14, limit: 1 << 20)
+    for _ in 0..<(1 << 14) { #expect(users.addUser()) }  // 512 KiB
+    #expect(!users.addUser() && users.overLimit && users.users == 1 << 14)  // 512 KiB + 1 MiB to double
 }
 
 /// A stream's counters are made for many more users than it holds (`StreamScorer.reservedSlots`):
-/// a re-layout for a ninth type keeps every held user's counts and pairs, and users added
+/// a re-layout for a seventh type (and later ones) keeps every held user's counts and pairs, and users added
 /// after it start from zero.
 @Test func aReservedBlockKeepsItsUsersThroughARelayout() {
     let counts = EventCounts(users: 1 << 16)
@@ -306,7 +306,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     counts.add(user: 0, event: 1, category: 2)
     counts.add(user: 2, event: 7, category: 5)
     counts.add(user: 2, event: 7, category: 5)
-    counts.add(user: 1, event: 20, category: 9)  // past 8 types and 6 categories: re-laid out
+    counts.add(user: 1, event: 20, category: 9)  // past 12 types and 6 categories: re-laid out again
     for _ in 0..<5 { #expect(counts.addUser()) }
     counts.add(user: 7, event: 3, category: 0)
     #expect(counts.eventCount(user: 0, event: 1) == 1 && counts.categoryCount(user: 0, category: 2) == 1)
@@ -315,4 +315,26 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     #expect(counts.pairs(user: 2).map { [$0.event, $0.category] } == [[7, 5]] && counts.distinctPairs(user: 1) == 1)
     #expect((3..<7).allSatisfy { user in counts.totalEvents(user: user) == 0 && counts.distinctPairs(user: user) == 0 })
     #expect(counts.totalEvents(user: 7) == 1 && counts.pairs(user: 7).map { [$0.event, $0.category] } == [[3, 0]])
+}
+
+/// Counts are 16-bit until one passes 65,535; then every user's counters widen to 32 bits
+/// (one re-layout), keeping each user's counts and pairs; a saved count past 65,535 restores.
+@Test func countsPastSixteenBitsWidenEveryUser() {
+    let counts = EventCounts(users: 2)
+    for _ in 0..<5 { counts.addUser() }
+    for user in 0..<5 { for k in 0..<(user + 1) { counts.add(user: user, event: k % 3, category: user) } }
+    for _ in 0..<70_000 { counts.add(user: 2, event: 4, category: 5) }
+    #expect(counts.counterBytes == 4)
+    #expect(counts.eventCount(user: 2, event: 4) == 70_000 && counts.categoryCount(user: 2, category: 5) == 70_000)
+    #expect(counts.totalEvents(user: 2) == 70_003)
+    for user in 0..<5 {
+        #expect(counts.categoryCount(user: user, category: user) == user + 1)
+        #expect(counts.eventCount(user: user, event: 0) == (user + 3) / 3)
+        #expect(counts.distinctPairs(user: user) == min(user + 1, 3) + (user == 2 ? 1 : 0))
+    }
+    let restored = EventCounts(users: 1)
+    restored.addUser()
+    restored.restore(user: 0, events: [(1, 100_000)], categories: [(0, 100_000)], pairs: [(1, 0)])
+    #expect(restored.counterBytes == 4 && restored.eventCount(user: 0, event: 1) == 100_000)
+    #expect(restored.pairs(user: 0).map { [$0.event, $0.category] } == [[1, 0]])
 }

@@ -5,8 +5,8 @@
 /// of megabytes each of those is a cache and a TLB miss, and they were most of
 /// fu-featurize's counting time.
 ///
-/// It holds the first capacities of `EventCounts` (8 event types, 6 categories) and counts
-/// up to 65,535; `add` refuses an event past them (leaving the table as it was), and the
+/// It holds 8 event types and 6 categories (`EventCounts`' first category capacity, so pair
+/// bits are numbered alike) and counts up to 65,535; `add` refuses an event past them (leaving the table as it was), and the
 /// caller hands the users over to the general form (`handOver`).
 final class CompactCounts {
     let ids = UserIDs()
@@ -17,7 +17,7 @@ final class CompactCounts {
     /// A slot's index is the tag's top bits: the tag alone places a user again on rehash.
     private var shift: UInt64
 
-    static let events = EventCounts.initialEventCapacity
+    static let events = 8
     static let categories = EventCounts.initialCategoryCapacity
     private static let pairMask: UInt64 = (1 << 48) - 1
 
@@ -108,7 +108,9 @@ final class CompactCounts {
         for _ in 0..<ids.count { counts.addUser() }
         for slot in 0...slotMask where slots[8 * slot] != 0 {
             let entry = slots + 8 * slot
-            counts.set(user: Int(entry[0] >> 32) - 1, counters: UnsafeRawPointer(entry + 4), pairs: entry[3] & CompactCounts.pairMask)
+            counts.set(
+                user: Int(entry[0] >> 32) - 1, counters: UnsafeRawPointer(entry + 4), types: CompactCounts.events,
+                pairs: entry[3] & CompactCounts.pairMask)
         }
         return counts
     }

@@ -1,13 +1,21 @@
 /// Per-user counters in one flat block: for each user, a count per event type, a count per
 /// category, and a bit per event×category pair. The block is re-laid out (rarely) when a
-/// new type or category exceeds the current capacity, so memory is a few dozen bytes per
-/// user whatever the number of events.
+/// new type or category exceeds the current capacity, or a count passes what its counters
+/// hold, so memory is a few dozen bytes per user whatever the number of events.
+///
+/// Counts are 16-bit until one passes 65,535; then every user's become 32-bit (one
+/// re-layout). With up to 6 types and 6 categories a user then takes 32 bytes, not 64: a
+/// stream scorer keeps a record per user for millions of users, and the counters were half
+/// of it.
 final class EventCounts {
-    // 8 types, 6 categories and 48 pair bits make 16 words: one 64-byte cache line a user.
     private(set) var eventCapacity = EventCounts.initialEventCapacity
     private(set) var categoryCapacity = EventCounts.initialCategoryCapacity
+    /// 2, or 4 once a count has passed 65,535.
+    private(set) var counterBytes = 2
+    /// Bytes a user: a power of two up to 64, then whole cache lines, so that with the block
+    /// aligned to a line a user's counters never straddle two lines.
     private var stride: Int
-    private var storage: UnsafeMutablePointer<UInt32>
+    private var storage: UnsafeMutableRawPointer
     private var capacity: Int
     private(set) var users = 0
     /// Bytes the counters may take, the old and the new block together while they are
@@ -18,22 +26,48 @@ final class EventCounts {
 
     init(users initialUsers: Int = 1024, limit: Int = .max) {
         self.limit = limit
-        stride = EventCounts.stride(events: eventCapacity, categories: categoryCapacity)
+        stride = EventCounts.stride(events: eventCapacity, categories: categoryCapacity, counterBytes: counterBytes)
         capacity = max(initialUsers, 1)
-        storage = allocateCacheAligned(capacity * stride)  // a user's counters never straddle two lines
+        storage = EventCounts.allocate(capacity * stride)
     }
 
     deinit { storage.deallocate() }
 
-    private static func stride(events: Int, categories: Int) -> Int {
-        let words = events + categories + (events * categories + 31) / 32
-        return (words + 15) / 16 * 16
+    private static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(allocateCacheAligned(bytes, of: UInt8.self))
+    }
+
+    /// The counts, then the pair bits as 32-bit words from byte `(events + categories) ×
+    /// counterBytes` (a multiple of 4: capacities are 6 × a power of two).
+    private static func stride(events: Int, categories: Int, counterBytes: Int) -> Int {
+        let bytes = (events + categories) * counterBytes + 4 * pairWords(events: events, categories: categories)
+        if bytes > 64 { return (bytes + 63) / 64 * 64 }
+        var stride = 16
+        while stride < bytes { stride *= 2 }
+        return stride
+    }
+
+    private static func pairWords(events: Int, categories: Int) -> Int { (events * categories + 31) / 32 }
+
+    @inline(__always)
+    private func record(_ user: Int) -> UnsafeMutableRawPointer { storage + user * stride }
+
+    @inline(__always)
+    private func counter(_ record: UnsafeMutableRawPointer, _ index: Int) -> Int {
+        counterBytes == 2
+            ? Int(record.load(fromByteOffset: 2 * index, as: UInt16.self))
+            : Int(record.load(fromByteOffset: 4 * index, as: UInt32.self))
+    }
+
+    @inline(__always)
+    private func pairBits(_ record: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt32> {
+        (record + (eventCapacity + categoryCapacity) * counterBytes).assumingMemoryBound(to: UInt32.self)
     }
 
     /// Loads a user's line ahead of `add`, so a batch's cache misses overlap.
     @inline(__always)
     func touch(user: Int) -> UInt32 {
-        storage[user * stride]
+        record(user).load(as: UInt32.self)
     }
 
     /// Adds a user with all counts zero (its number is the old `users`); false, adding
@@ -42,72 +76,91 @@ final class EventCounts {
     func addUser() -> Bool {
         if users == capacity {
             guard fits(capacity * 2 * stride) else { return false }
-            let bigger = allocateCacheAligned(capacity * 2 * stride, of: UInt32.self)
-            bigger.update(from: storage, count: users * stride)
+            let bigger = EventCounts.allocate(capacity * 2 * stride)
+            bigger.copyMemory(from: storage, byteCount: users * stride)
             storage.deallocate()
             storage = bigger
             capacity *= 2
         }
-        (storage + users * stride).initialize(repeating: 0, count: stride)
+        record(users).initializeMemory(as: UInt8.self, repeating: 0, count: stride)
         users += 1
         return true
     }
 
-    /// Whether a new block of `words` fits the limit beside the current one (and sets
+    /// Whether a new block of `bytes` fits the limit beside the current one (and sets
     /// `overLimit` when it does not).
-    private func fits(_ words: Int) -> Bool {
-        let (total, overflow) = (words + capacity * stride).multipliedReportingOverflow(by: 4)
+    private func fits(_ bytes: Int) -> Bool {
+        let (total, overflow) = bytes.addingReportingOverflow(capacity * stride)
         if overflow || total > limit { overLimit = true }
         return !overLimit
     }
 
     /// The bytes the counters take.
-    var bytes: Int { capacity * stride * 4 }
+    var bytes: Int { capacity * stride }
 
     /// Zeroes a user's counters (a stream scorer reuses an evicted user's slot).
     func clear(user: Int) {
-        (storage + user * stride).update(repeating: 0, count: stride)
+        record(user).initializeMemory(as: UInt8.self, repeating: 0, count: stride)
     }
 
     /// A user's (event, category) pairs that occurred, for a stream's saved state.
     func pairs(user: Int) -> [(event: Int, category: Int)] {
-        let base = storage + user * stride + eventCapacity + categoryCapacity
+        let bits = pairBits(record(user))
         var result: [(Int, Int)] = []
-        for pair in 0..<(eventCapacity * categoryCapacity) where base[pair >> 5] & (1 << UInt32(pair & 31)) != 0 {
+        for pair in 0..<(eventCapacity * categoryCapacity) where bits[pair >> 5] & (1 << UInt32(pair & 31)) != 0 {
             result.append((pair / categoryCapacity, pair % categoryCapacity))
         }
         return result
     }
 
-    /// Sets a user's counters from a saved state (the user's slot is zero).
+    /// Sets a user's counters from a saved state (the user's slot is zero; counts fit 32 bits).
     func restore(user: Int, events: [(Int, Int)], categories: [(Int, Int)], pairs: [(Int, Int)]) {
         let maxEvent = (events.map(\.0) + pairs.map(\.0)).max() ?? 0
         let maxCategory = (categories.map(\.0) + pairs.map(\.1)).max() ?? 0
-        if maxEvent >= eventCapacity || maxCategory >= categoryCapacity { grow(events: maxEvent + 1, categories: maxCategory + 1) }
-        let base = storage + user * stride
-        for (event, count) in events { base[event] = UInt32(count) }
-        for (category, count) in categories { base[eventCapacity + category] = UInt32(count) }
+        let maxCount = (events + categories).map(\.1).max() ?? 0
+        if maxEvent >= eventCapacity || maxCategory >= categoryCapacity || (maxCount > Int(UInt16.max) && counterBytes == 2) {
+            relayout(events: maxEvent + 1, categories: maxCategory + 1, counterBytes: maxCount > Int(UInt16.max) ? 4 : counterBytes)
+        }
+        let base = record(user)
+        for (event, count) in events { setCounter(base, event, count) }
+        for (category, count) in categories { setCounter(base, eventCapacity + category, count) }
+        let bits = pairBits(base)
         for (event, category) in pairs {
             let pair = event * categoryCapacity + category
-            base[eventCapacity + categoryCapacity + pair >> 5] |= 1 << UInt32(pair & 31)
+            bits[pair >> 5] |= 1 << UInt32(pair & 31)
         }
     }
 
-    /// The first capacities: `CompactCounts` counts in this layout until input outgrows it.
-    static let initialEventCapacity = 8
+    @inline(__always)
+    private func setCounter(_ record: UnsafeMutableRawPointer, _ index: Int, _ value: Int) {
+        if counterBytes == 2 {
+            record.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 2 * index, as: UInt16.self)
+        } else {
+            record.storeBytes(of: UInt32(truncatingIfNeeded: value), toByteOffset: 4 * index, as: UInt32.self)
+        }
+    }
+
+    /// The first capacities. fu's own data has 5 event types and 6 categories.
+    static let initialEventCapacity = 6
     static let initialCategoryCapacity = 6
 
-    /// Sets a zero user's counters at the first capacities: 8 event-type counts then 6
-    /// category counts (16-bit, at `counters`), and the pair bits numbered
-    /// event × 6 + category (what `CompactCounts` keeps).
-    func set(user: Int, counters: UnsafeRawPointer, pairs: UInt64) {
-        precondition(eventCapacity == EventCounts.initialEventCapacity && categoryCapacity == EventCounts.initialCategoryCapacity)
-        let base = storage + user * stride
-        for i in 0..<(eventCapacity + categoryCapacity) {
-            base[i] = UInt32(counters.load(fromByteOffset: 2 * i, as: UInt16.self))
+    /// Sets a zero user's counters from `CompactCounts`' layout: `types` event-type counts
+    /// then 6 category counts (16-bit, at `counters`), and the pair bits numbered
+    /// event × 6 + category. A type past this block's capacity grows it first (once).
+    func set(user: Int, counters: UnsafeRawPointer, types: Int, pairs: UInt64) {
+        precondition(categoryCapacity == EventCounts.initialCategoryCapacity && counterBytes == 2)
+        let highestType = (0..<types).last { counters.load(fromByteOffset: 2 * $0, as: UInt16.self) != 0 } ?? 0
+        if highestType >= eventCapacity { relayout(events: highestType + 1, categories: categoryCapacity, counterBytes: 2) }
+        let base = record(user)
+        for event in 0..<types { setCounter(base, event, Int(counters.load(fromByteOffset: 2 * event, as: UInt16.self))) }
+        for category in 0..<categoryCapacity {
+            setCounter(base, eventCapacity + category, Int(counters.load(fromByteOffset: 2 * (types + category), as: UInt16.self)))
         }
-        base[eventCapacity + categoryCapacity] = UInt32(truncatingIfNeeded: pairs)
-        base[eventCapacity + categoryCapacity + 1] = UInt32(truncatingIfNeeded: pairs >> 32)
+        // Both number a pair event × 6 + category, so the bits carry over as they are.
+        let bits = pairBits(base)
+        for word in 0..<min(2, EventCounts.pairWords(events: eventCapacity, categories: categoryCapacity)) {
+            bits[word] = UInt32(truncatingIfNeeded: pairs >> UInt64(32 * word))
+        }
     }
 
     /// Forgets all users (the streaming mode reuses one slot).
@@ -116,36 +169,52 @@ final class EventCounts {
     @inline(__always)
     func add(user: Int, event: Int, category: Int) {
         if event >= eventCapacity || category >= categoryCapacity {
-            guard grow(events: event + 1, categories: category + 1) else { return }
+            guard relayout(events: event + 1, categories: category + 1, counterBytes: counterBytes) else { return }
         }
-        let base = storage + user * stride
-        base[event] &+= 1
-        base[eventCapacity + category] &+= 1
+        var base = record(user)
+        let categoryIndex = eventCapacity + category
+        if counterBytes == 2 {
+            let events = base.load(fromByteOffset: 2 * event, as: UInt16.self)
+            let categories = base.load(fromByteOffset: 2 * categoryIndex, as: UInt16.self)
+            if events < .max && categories < .max {
+                base.storeBytes(of: events + 1, toByteOffset: 2 * event, as: UInt16.self)
+                base.storeBytes(of: categories + 1, toByteOffset: 2 * categoryIndex, as: UInt16.self)
+            } else {
+                guard relayout(events: eventCapacity, categories: categoryCapacity, counterBytes: 4) else { return }
+                base = record(user)
+            }
+        }
+        if counterBytes == 4 {
+            let events = base.load(fromByteOffset: 4 * event, as: UInt32.self)
+            let categories = base.load(fromByteOffset: 4 * categoryIndex, as: UInt32.self)
+            base.storeBytes(of: events &+ 1, toByteOffset: 4 * event, as: UInt32.self)
+            base.storeBytes(of: categories &+ 1, toByteOffset: 4 * categoryIndex, as: UInt32.self)
+        }
         let pair = event * categoryCapacity + category
-        base[eventCapacity + categoryCapacity + pair >> 5] |= 1 << UInt32(pair & 31)
+        pairBits(base)[pair >> 5] |= 1 << UInt32(pair & 31)
     }
 
     func eventCount(user: Int, event: Int) -> Int {
-        event < eventCapacity ? Int(storage[user * stride + event]) : 0
+        event < eventCapacity ? counter(record(user), event) : 0
     }
 
     /// The user's events (fu-featurize's `total_events`): its counts over the types.
     @inline(__always)
     func totalEvents(user: Int) -> Int {
-        let base = storage + user * stride
+        let base = record(user)
         var total = 0
-        for event in 0..<eventCapacity { total += Int(base[event]) }
+        for event in 0..<eventCapacity { total += counter(base, event) }
         return total
     }
 
     func categoryCount(user: Int, category: Int) -> Int {
-        category < categoryCapacity ? Int(storage[user * stride + eventCapacity + category]) : 0
+        category < categoryCapacity ? counter(record(user), eventCapacity + category) : 0
     }
 
     func distinctPairs(user: Int) -> Int {
-        let base = storage + user * stride + eventCapacity + categoryCapacity
+        let bits = pairBits(record(user))
         var total = 0
-        for word in 0..<(stride - eventCapacity - categoryCapacity) { total += base[word].nonzeroBitCount }
+        for word in 0..<EventCounts.pairWords(events: eventCapacity, categories: categoryCapacity) { total += bits[word].nonzeroBitCount }
         return total
     }
 
@@ -179,28 +248,43 @@ final class EventCounts {
         }
     }
 
-    private func grow(events: Int, categories: Int) -> Bool {
+    /// Lays every user out again with room for `events` types and `categories` categories
+    /// (capacities double until they fit) and counters of `counterBytes`; false, changing
+    /// nothing, past the limit.
+    @discardableResult
+    private func relayout(events: Int, categories: Int, counterBytes newCounterBytes: Int) -> Bool {
         var newEvents = eventCapacity
         var newCategories = categoryCapacity
         while newEvents < events { newEvents *= 2 }
         while newCategories < categories { newCategories *= 2 }
-        let newStride = EventCounts.stride(events: newEvents, categories: newCategories)
+        let newStride = EventCounts.stride(events: newEvents, categories: newCategories, counterBytes: newCounterBytes)
         guard fits(capacity * newStride) else { return false }
-        let bigger = allocateCacheAligned(capacity * newStride, of: UInt32.self)
+        let bigger = EventCounts.allocate(capacity * newStride)
         // The users' part only, as `addUser` zeroes each new one: the rest of a reserved
         // capacity (a stream's, `StreamScorer.reservedSlots`) stays untouched, uncommitted.
-        bigger.initialize(repeating: 0, count: users * newStride)
+        bigger.initializeMemory(as: UInt8.self, repeating: 0, count: users * newStride)
+        let old = (events: eventCapacity, categories: categoryCapacity, counterBytes: counterBytes)
         for user in 0..<users {
-            let from = storage + user * stride
+            let from = record(user)
             let to = bigger + user * newStride
-            to.update(from: from, count: eventCapacity)
-            (to + newEvents).update(from: from + eventCapacity, count: categoryCapacity)
+            func move(_ index: Int, to newIndex: Int) {
+                let value = old.counterBytes == 2
+                    ? UInt32(from.load(fromByteOffset: 2 * index, as: UInt16.self))
+                    : from.load(fromByteOffset: 4 * index, as: UInt32.self)
+                if newCounterBytes == 2 {
+                    to.storeBytes(of: UInt16(value), toByteOffset: 2 * newIndex, as: UInt16.self)
+                } else {
+                    to.storeBytes(of: value, toByteOffset: 4 * newIndex, as: UInt32.self)
+                }
+            }
+            for event in 0..<old.events { move(event, to: event) }
+            for category in 0..<old.categories { move(old.events + category, to: newEvents + category) }
             // Each event type's row of pair bits moves as one block (at most 64 bits):
             // bit by bit, a million users with 64 types × 64 categories took half a minute.
-            let oldPairs = from + eventCapacity + categoryCapacity
-            let newPairs = to + newEvents + newCategories
-            for event in 0..<eventCapacity {
-                let row = EventCounts.bits(oldPairs, at: event * categoryCapacity, count: categoryCapacity)
+            let oldPairs = (from + (old.events + old.categories) * old.counterBytes).assumingMemoryBound(to: UInt32.self)
+            let newPairs = (to + (newEvents + newCategories) * newCounterBytes).assumingMemoryBound(to: UInt32.self)
+            for event in 0..<old.events {
+                let row = EventCounts.bits(oldPairs, at: event * old.categories, count: old.categories)
                 if row != 0 { EventCounts.setBits(newPairs, at: event * newCategories, row) }
             }
         }
@@ -209,6 +293,7 @@ final class EventCounts {
         stride = newStride
         eventCapacity = newEvents
         categoryCapacity = newCategories
+        counterBytes = newCounterBytes
         return true
     }
 }

@@ -28,8 +28,8 @@ public struct WatchOptions: Sendable {
     /// Add each line's K strongest reasons (`--explain K`, as fu-score's).
     public var explain: Int?
 
-    /// About 150 MB of state at the default (bench/watch.sh: 64 bytes of counters and about
-    /// 70 of id, activity, decision and index a user).
+    /// About 100 MB of state at the default (bench/watch.sh: 32 bytes of counters and about
+    /// 65 of id, activity, decision and index a user).
     public static let defaultMaxUsers = 1_000_000
 
     public init() {}
