@@ -78,13 +78,14 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(b["unique_event_category_pairs"] == "4")
     }
 
-    /// The entropies' logarithms come from a table for totals below 64: each entry is the
-    /// logarithm of the same share, to the bit, at its place.
-    @Test func logsOfSharesEqualTheLogarithm() {
-        for total in 1..<100 {
-            for count in 1...total {
+    /// Shares and entropy terms come from tables for totals below 64: each entry is the
+    /// same arithmetic on the same numbers, to the bit, at its place.
+    @Test func tabledSharesAndEntropyTermsEqualTheArithmetic() {
+        for total in 0..<100 {
+            for count in 0...total {
                 let p = Double(count) / Double(total)
-                #expect(FeatureSet.logOfShare(count, of: total, p).bitPattern == log(p).bitPattern, "\(count)/\(total)")
+                #expect(FeatureSet.share(count, of: total).bitPattern == p.bitPattern, "\(count)/\(total)")
+                if count > 0 { #expect(FeatureSet.entropyTerm(count, of: total).bitPattern == (p * log(p)).bitPattern, "\(count)/\(total)") }
             }
         }
     }
