@@ -44,10 +44,14 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
         ),
+        // A prefetch hint (inline C): Swift has none, and random cache misses are most of
+        // fu-featurize's counting.
+        .target(name: "CPrefetch"),
         .target(
             name: "FakeUserKit",
             dependencies: [
                 "CZstd",
+                "CPrefetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Users and their counters in one table: each 64-byte slot holds a user's id (its first 16
 /// bytes; the rest is checked in `UserIDs`) beside 16-bit counts per event type and per
 /// category and the pair bits. Counting an event then touches one cache line and one page
@@ -38,10 +40,10 @@ final class CompactCounts {
     @inline(__always)
     private static func tag(_ hash: UInt64) -> UInt64 { hash >> 32 }
 
-    /// Loads the slot a hash starts probing at, ahead of `add` (see `Featurizer`).
+    /// Asks for the slot a hash starts probing at, ahead of `add` (see `Featurizer`).
     @inline(__always)
-    func touch(hash: UInt64) -> UInt64 {
-        slots[8 * Int(truncatingIfNeeded: CompactCounts.tag(hash) >> shift)]
+    func prefetch(hash: UInt64) {
+        fu_prefetch_for_write(slots + 8 * Int(truncatingIfNeeded: CompactCounts.tag(hash) >> shift))
     }
 
     /// Counts one event of the user with id `bytes`, adding the user when new; returns the
