@@ -202,6 +202,22 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(compact.rows.count == 52)
     }
 
+    /// The compact table holds 8 event types, the general counters start with room for 6:
+    /// a 7th and 8th type, with no hand-over mid-run, grow the general counters as the
+    /// table's users are moved into them, and every count and pair comes along.
+    @Test func sevenAndEightTypesMoveOutOfTheCompactTable() throws {
+        var text = "UserId,Event,Category,Fake\n"
+        for i in 0..<2_000 { text += "U\(i % 37),t\(i % 8),c\(i % 5),\(i % 37 == 3 ? 1 : 0)\n" }
+        for i in 0..<50 { text += "V\(i),t\(i % 7),c\(i % 6),0\n" }
+        let compact = try featurize(text)
+        let general = try featurize(text, FeaturizeOptions(oneThread: true))
+        #expect(compact.header == general.header)
+        #expect(compact.rows == general.rows)
+        #expect(compact.rows.count == 87)
+        #expect(compact.rows.first { $0["UserId"] == "U0" }?["t0"] == "7")
+        #expect(compact.rows.first { $0["UserId"] == "V6" }?["unique_event_category_pairs"] == "1")
+    }
+
     @Test func idsSharingTheirFirst16BytesStayApart() throws {
         var text = "UserId,Event,Category\n"
         let ids = ["a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr", "abcdefghijklmnopqr"]
