@@ -268,7 +268,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         counts.add(user: user, event: event, category: category)
         pairs[user].insert(event * 64 + category)
     }
-    #expect(counts.eventCapacity == 96 && counts.categoryCapacity == 96)  // 6 → 96 by doubling
+    #expect(counts.eventCapacity == 64 && counts.categoryCapacity == 64)  // 6 → 12 → 24 → 48 → 64
     for user in 0..<60 { #expect(counts.distinctPairs(user: user) == pairs[user].count, "user \(user)") }
 }
 
@@ -303,15 +303,16 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
 /// old and new block together stay within it, and the growth that would pass it is refused.
 @Test func countersNeverGrowPastTheirLimit() {
     let counts = EventCounts(users: 1 << 12, limit: 1 << 20)
-    for _ in 0..<(1 << 12) { #expect(counts.addUser()) }  // 4,096 users × 32 bytes
-    counts.add(user: 0, event: 7, category: 5)  // a 7th type: 64 bytes a user
-    #expect(!counts.overLimit && counts.bytes == 1 << 18)
-    counts.add(user: 1, event: 63, category: 63)  // 4,096 × 1 KiB: refused
-    #expect(counts.overLimit && counts.bytes == 1 << 18)
+    for _ in 0..<(1 << 12) { #expect(counts.addUser()) }  // 4,096 users × 64 bytes (32-bit counts: a budget)
+    #expect(counts.counterBytes == 4 && counts.bytes == 1 << 18)
+    counts.add(user: 0, event: 7, category: 5)  // a 7th type: 128 bytes a user
+    #expect(!counts.overLimit && counts.bytes == 1 << 19)
+    counts.add(user: 1, event: 63, category: 63)  // 64 × 64: 4,096 × 1 KiB, refused
+    #expect(counts.overLimit && counts.bytes == 1 << 19)
     #expect(counts.eventCount(user: 1, event: 63) == 0 && counts.eventCount(user: 0, event: 7) == 1)
-    let users = EventCounts(users: 1 << 14, limit: 1 << 20)
-    for _ in 0..<(1 << 14) { #expect(users.addUser()) }  // 512 KiB
-    #expect(!users.addUser() && users.overLimit && users.users == 1 << 14)  // 512 KiB + 1 MiB to double
+    let users = EventCounts(users: 1 << 13, limit: 1 << 20)
+    for _ in 0..<(1 << 13) { #expect(users.addUser()) }  // 512 KiB
+    #expect(!users.addUser() && users.overLimit && users.users == 1 << 13)  // 512 KiB + 1 MiB to double
 }
 
 /// A stream's counters are made for many more users than it holds (`StreamScorer.reservedSlots`):
@@ -354,4 +355,14 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     restored.restore(user: 0, events: [(1, 100_000)], categories: [(0, 100_000)], pairs: [(1, 0)])
     #expect(restored.counterBytes == 4 && restored.eventCount(user: 0, event: 1) == 100_000)
     #expect(restored.pairs(user: 0).map { [$0.event, $0.category] } == [[1, 0]])
+}
+
+/// Counters with a byte budget (a server's request) are 32-bit from the start: a count past
+/// 65,535 then needs no re-layout, whose new block beside the old could pass the budget and
+/// refuse a request that fits (a 413 naming types and categories, not the count).
+@Test func budgetedCountersCountPastSixteenBitsWithoutARelayout() {
+    let counts = EventCounts(users: 1 << 12, limit: 1 << 18)
+    for _ in 0..<(1 << 12) { #expect(counts.addUser()) }  // 4,096 users × 64 bytes: the budget
+    for _ in 0..<70_000 { counts.add(user: 9, event: 2, category: 3) }
+    #expect(!counts.overLimit && counts.eventCount(user: 9, event: 2) == 70_000 && counts.bytes == 1 << 18)
 }

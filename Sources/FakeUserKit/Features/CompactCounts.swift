@@ -8,8 +8,9 @@ import CPrefetch
 /// fu-featurize's counting time.
 ///
 /// It holds 8 event types and 6 categories (`EventCounts`' first category capacity, so pair
-/// bits are numbered alike) and counts up to 65,535; `add` refuses an event past them (leaving the table as it was), and the
-/// caller hands the users over to the general form (`handOver`).
+/// bits are numbered alike) and counts up to 65,535; `add` refuses an event past them
+/// (leaving the table as it was), and the caller hands the users over to the general form
+/// (`handOver`).
 final class CompactCounts {
     let ids = UserIDs()
     /// Eight words a slot: tag | (user + 1) << 32 (0: empty), two words of id prefix,

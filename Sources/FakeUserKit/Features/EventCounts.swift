@@ -4,9 +4,10 @@
 /// hold, so memory is a few dozen bytes per user whatever the number of events.
 ///
 /// Counts are 16-bit until one passes 65,535; then every user's become 32-bit (one
-/// re-layout). With up to 6 types and 6 categories a user then takes 32 bytes, not 64: a
-/// stream scorer keeps a record per user for millions of users, and the counters were half
-/// of it.
+/// re-layout). While they are 16-bit, a user with up to 6 types and 6 categories takes 32
+/// bytes, not 64 (64 once widened): a stream scorer keeps a record per user for millions
+/// of users, and the counters were half of it. Counters with a byte budget (a server's
+/// request) are 32-bit from the start, so a budget never meets a widening mid-request.
 final class EventCounts {
     private(set) var eventCapacity = EventCounts.initialEventCapacity
     private(set) var categoryCapacity = EventCounts.initialCategoryCapacity
@@ -26,6 +27,7 @@ final class EventCounts {
 
     init(users initialUsers: Int = 1024, limit: Int = .max) {
         self.limit = limit
+        if limit != .max { counterBytes = 4 }
         stride = EventCounts.stride(events: eventCapacity, categories: categoryCapacity, counterBytes: counterBytes)
         capacity = max(initialUsers, 1)
         storage = EventCounts.allocate(capacity * stride)
@@ -38,7 +40,7 @@ final class EventCounts {
     }
 
     /// The counts, then the pair bits as 32-bit words from byte `(events + categories) ×
-    /// counterBytes` (a multiple of 4: capacities are 6 × a power of two).
+    /// counterBytes` (a multiple of 4: capacities are even).
     private static func stride(events: Int, categories: Int, counterBytes: Int) -> Int {
         let bytes = (events + categories) * counterBytes + 4 * pairWords(events: events, categories: categories)
         if bytes > 64 { return (bytes + 63) / 64 * 64 }
@@ -143,16 +145,19 @@ final class EventCounts {
     /// The first capacities. fu's own data has 5 event types and 6 categories.
     static let initialEventCapacity = 6
     static let initialCategoryCapacity = 6
+    /// Capacities double up to the parser's limit on types and categories, not past it.
+    static let capacityLimit = 64
 
     /// Sets a zero user's counters from `CompactCounts`' layout: `types` event-type counts
     /// then 6 category counts (16-bit, at `counters`), and the pair bits numbered
     /// event × 6 + category. A type past this block's capacity grows it first (once).
     func set(user: Int, counters: UnsafeRawPointer, types: Int, pairs: UInt64) {
-        precondition(categoryCapacity == EventCounts.initialCategoryCapacity && counterBytes == 2)
+        precondition(categoryCapacity == EventCounts.initialCategoryCapacity)
         let highestType = (0..<types).last { counters.load(fromByteOffset: 2 * $0, as: UInt16.self) != 0 } ?? 0
-        if highestType >= eventCapacity { relayout(events: highestType + 1, categories: categoryCapacity, counterBytes: 2) }
+        if highestType >= eventCapacity { relayout(events: highestType + 1, categories: categoryCapacity, counterBytes: counterBytes) }
         let base = record(user)
-        for event in 0..<types { setCounter(base, event, Int(counters.load(fromByteOffset: 2 * event, as: UInt16.self))) }
+        // Types past the capacity have no counts (it grew to the highest that has).
+        for event in 0..<min(types, eventCapacity) { setCounter(base, event, Int(counters.load(fromByteOffset: 2 * event, as: UInt16.self))) }
         for category in 0..<categoryCapacity {
             setCounter(base, eventCapacity + category, Int(counters.load(fromByteOffset: 2 * (types + category), as: UInt16.self)))
         }
@@ -249,14 +254,17 @@ final class EventCounts {
     }
 
     /// Lays every user out again with room for `events` types and `categories` categories
-    /// (capacities double until they fit) and counters of `counterBytes`; false, changing
-    /// nothing, past the limit.
+    /// (capacities double until they fit, up to `capacityLimit` unless more are asked for)
+    /// and counters of `counterBytes`; false, changing nothing, past the limit.
     @discardableResult
     private func relayout(events: Int, categories: Int, counterBytes newCounterBytes: Int) -> Bool {
         var newEvents = eventCapacity
         var newCategories = categoryCapacity
-        while newEvents < events { newEvents *= 2 }
-        while newCategories < categories { newCategories *= 2 }
+        func doubled(_ capacity: Int, toHold needed: Int) -> Int {
+            min(capacity * 2, max((needed + 1) / 2 * 2, EventCounts.capacityLimit))  // even
+        }
+        while newEvents < events { newEvents = doubled(newEvents, toHold: events) }
+        while newCategories < categories { newCategories = doubled(newCategories, toHold: categories) }
         let newStride = EventCounts.stride(events: newEvents, categories: newCategories, counterBytes: newCounterBytes)
         guard fits(capacity * newStride) else { return false }
         let bigger = EventCounts.allocate(capacity * newStride)

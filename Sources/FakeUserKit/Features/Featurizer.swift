@@ -120,7 +120,7 @@ public struct Featurizer {
     /// thread and hands over batches of rows. The users' table slots and counters are random
     /// memory accesses; loading a few hundred rows' first, in loops with no dependency
     /// between rows, lets their cache misses overlap. The compact table's slots are asked
-    /// for with prefetches, which unlike loads hold no place in the pipeline (11% less wall
+    /// for with prefetches, which unlike loads hold no place in the pipeline (9–15% less wall
     /// time; fu-watch's records were slower that way and the policy search's index no
     /// faster, so they load). A tool's run counts in one compact table (one random cache
     /// line an event) while the input fits it, then in the general form; a server's
