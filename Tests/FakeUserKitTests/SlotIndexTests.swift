@@ -13,8 +13,11 @@ import Testing
             random ^= random << 17
             return Int(random % UInt64(bound))
         }
-        // Short ids live in a slot's record, long ones (over 16 bytes) in the arena.
-        let ids = (0..<3000).map { n in Array((n % 3 == 0 ? "a-long-user-id-number-\(n)" : "U\(n)").utf8) }
+        // Short ids live in a slot's record, long ones (over 16 bytes) in the arena; ids of
+        // every length from 1 to 16 (a record's words are loaded in parts for those).
+        let ids = (0..<3000).map { n in
+            Array((n % 3 == 0 ? "a-long-user-id-number-\(n)" : n % 3 == 1 ? "U\(n)" : "\(n)" + String(repeating: "z", count: n % 13)).utf8)
+        }
         let index = SlotIndex(initialEntries: 8)
         var slotOf: [[UInt8]: Int] = [:]
         var free: [Int] = []

@@ -65,15 +65,11 @@ final class SlotIndex {
         return UnsafeBufferPointer(start: head.assumingMemoryBound(to: UInt8.self), count: length)
     }
 
-    /// The first 16 bytes of an id as two words, zero-padded.
+    /// The first 16 bytes of an id as two words, zero-padded, in memory order (`id` reads
+    /// them back as bytes): `UserIDs.prefix`, which loads words where a copy called memcpy.
     @inline(__always)
-    private static func head(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
-        var words: (UInt64, UInt64) = (0, 0)
-        if !bytes.isEmpty {
-            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: min(bytes.count, 16)) }
-        }
-        return words
-    }
+    private static func head(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) { UserIDs.prefix(bytes) }
+
 
     @inline(__always)
     private func holds(_ slot: Int, _ bytes: UnsafeBufferPointer<UInt8>, head: (UInt64, UInt64)) -> Bool {
