@@ -187,6 +187,16 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(rows.map { Int($0["total_events"]!)! }.reduce(0, +) == 20_000)
     }
 
+    /// `text` featurized by a tool's run (the compact table first) and by a request's
+    /// (`oneThread`: the general counters from the start), which must agree.
+    func featurizedAlikeInBothCounters(_ text: String) throws -> (header: [String], rows: [[String: String]]) {
+        let compact = try featurize(text)
+        let general = try featurize(text, FeaturizeOptions(oneThread: true))
+        #expect(compact.header == general.header)
+        #expect(compact.rows == general.rows)
+        return compact
+    }
+
     /// fu-featurize counts in `CompactCounts` until the input outgrows it (a count past
     /// 65,535, a 9th event type, a 7th category), then hands over to the general counters; a
     /// request (`oneThread`) counts in the general form from the start: both must agree.
@@ -194,10 +204,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         var text = "UserId,Event,Category,Fake\n"
         for i in 0..<70_000 { text += "U\(i % 100 == 0 ? 1 : 2),click_ad,Jobs,0\n" }
         for i in 0..<3_000 { text += "user-with-a-long-id-\(i % 50),e\(i % 11),c\(i % 9),1\n" }
-        let compact = try featurize(text)
-        let general = try featurize(text, FeaturizeOptions(oneThread: true))
-        #expect(compact.header == general.header)
-        #expect(compact.rows == general.rows)
+        let compact = try featurizedAlikeInBothCounters(text)
         #expect(compact.rows.first { $0["UserId"] == "U2" }?["total_events"] == "69300")
         #expect(compact.rows.count == 52)
     }
@@ -209,10 +216,7 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         var text = "UserId,Event,Category,Fake\n"
         for i in 0..<2_000 { text += "U\(i % 37),t\(i % 8),c\(i % 5),\(i % 37 == 3 ? 1 : 0)\n" }
         for i in 0..<50 { text += "V\(i),t\(i % 7),c\(i % 6),0\n" }
-        let compact = try featurize(text)
-        let general = try featurize(text, FeaturizeOptions(oneThread: true))
-        #expect(compact.header == general.header)
-        #expect(compact.rows == general.rows)
+        let compact = try featurizedAlikeInBothCounters(text)
         #expect(compact.rows.count == 87)
         #expect(compact.rows.first { $0["UserId"] == "U0" }?["t0"] == "7")
         #expect(compact.rows.first { $0["UserId"] == "V6" }?["unique_event_category_pairs"] == "1")

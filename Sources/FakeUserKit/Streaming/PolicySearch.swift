@@ -229,6 +229,12 @@ public enum PolicySearch {
                 for k in from..<to { highest = max(highest, all[base + k - 1]) }
                 return Int(highest)
             }
+            /// Adds `value` to levels from...through of a difference row.
+            func add(_ value: Int, from: Int, through: Int, to differences: inout [Int], row: Int = 0) {
+                guard from <= through else { return }
+                differences[row + from] += value
+                differences[row + through + 1] -= value
+            }
             /// Over events from..<to: adds `weight` × the event at which each level was first
             /// reached to `differences` (from `row` on, levels 1...); returns the highest.
             func firstReached(_ base: Int, from: Int, to: Int, weight: Int, into differences: inout [Int], row: Int = 0) -> Int {
@@ -236,18 +242,11 @@ public enum PolicySearch {
                 for k in from..<to {
                     let level = Int(all[base + k - 1])
                     if level > highest {
-                        differences[row + highest + 1] += weight * k
-                        differences[row + level + 1] -= weight * k
+                        add(weight * k, from: highest + 1, through: level, to: &differences, row: row)
                         highest = level
                     }
                 }
                 return highest
-            }
-            /// Adds `value` to levels from...through of a difference row.
-            func add(_ value: Int, from: Int, through: Int, to differences: inout [Int], row: Int = 0) {
-                guard from <= through else { return }
-                differences[row + from] += value
-                differences[row + through + 1] -= value
             }
             /// Running sums of a difference row: the values at levels 0..<size.
             func summed(_ differences: [Int], row: Int = 0) -> [Int] {

@@ -18,7 +18,8 @@ final class SlotIndex {
     private var mask: Int
     private(set) var count = 0
 
-    /// A slot's id: `length` bytes, the first 16 in `head` (zero-padded); a longer id is
+    /// A slot's id: `length` bytes, the first 16 in `head` (zero-padded, in memory order, as
+    /// `UserIDs.prefix` loads them: `id` reads them back as bytes); a longer id is
     /// whole at `start` in the arena, in a region of `room` bytes that the slot's next user
     /// reuses when its id fits (ids are mostly of one length).
     private struct Region {
@@ -65,12 +66,6 @@ final class SlotIndex {
         return UnsafeBufferPointer(start: head.assumingMemoryBound(to: UInt8.self), count: length)
     }
 
-    /// The first 16 bytes of an id as two words, zero-padded, in memory order (`id` reads
-    /// them back as bytes): `UserIDs.prefix`, which loads words where a copy called memcpy.
-    @inline(__always)
-    private static func head(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) { UserIDs.prefix(bytes) }
-
-
     @inline(__always)
     private func holds(_ slot: Int, _ bytes: UnsafeBufferPointer<UInt8>, head: (UInt64, UInt64)) -> Bool {
         let region = regions.pointer(slot)
@@ -82,7 +77,7 @@ final class SlotIndex {
     @inline(__always)
     private func position(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (Int, found: Bool) {
         let tag = SlotIndex.tag(hash)
-        let head = SlotIndex.head(bytes)
+        let head = UserIDs.prefix(bytes)
         var i = home(tag)
         while true {
             let entry = table[i]
@@ -164,7 +159,7 @@ final class SlotIndex {
     private func store(_ bytes: UnsafeBufferPointer<UInt8>, slot: Int) {
         if slot == regions.count { regions.append(Region()) }
         let region = regions.pointer(slot)
-        region.pointee.head = SlotIndex.head(bytes)
+        region.pointee.head = UserIDs.prefix(bytes)
         region.pointee.length = Int32(bytes.count)
         guard bytes.count > 16 else { return }
         if bytes.count > Int(region.pointee.room) {
