@@ -152,6 +152,61 @@ import Testing
         #expect(replayed.levels.count == expected.levels.count && wrong == 0, "\(wrong) of \(expected.levels.count) levels differ")
     }
 
+    /// fu-watch's bounded verdicts: the probability taken from a user's counters is within
+    /// its tolerance of the exact one (the feature row and `Model.probability`) after every
+    /// event, for random models and calibrations, histories past the share tables (64
+    /// events) and the c·log c table (4096), and 32-bit counters (a count past 65,535).
+    @Test(arguments: [UInt64(21), 22, 23], Calibrated.allCases)
+    func countersProbabilitiesBoundTheExactOnes(seed: UInt64, calibrated: Calibrated) throws {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        let events = Vocabulary(Array((standardEventTypes + ["view", "share"]).shuffled(using: &random).prefix(2 + below(6))))
+        let categories = Vocabulary((0..<(1 + below(12))).map { "c\($0)" })
+        let set = FeatureSet(events: events, categories: categories, columnEvents: events.idsSortedByName())
+        let features = set.columnNames.filter { _ in below(5) > 0 } + ["nowhere"]
+        let count = features.count
+        var model = Model(
+            features: features, scaler: StandardScaler(mean: (0..<count).map { _ in uniform() * 3 }, scale: (0..<count).map { _ in 0.1 + uniform() * 4 }),
+            coefficients: (0..<count).map { _ in uniform() * 4 - 2 }, intercept: uniform() * 2 - 1, threshold: 0.5, training: PrefixScorerTests.facts)
+        switch calibrated {
+        case .none: break
+        case .ordinary: model.calibration = Calibration(a: uniform() * 4 - 2, b: uniform() - 0.5)
+        case .tinySlope: model.calibration = Calibration(a: -1e-7, b: uniform() - 0.5)
+        case .flat: model.calibration = Calibration(a: 0, b: uniform() - 0.5)
+        }
+        let scorer = try #require(PrefixScorer(model: model, calibratedBy: model, set: set, eventTypes: events.count, grid: []))
+        let rows = CounterRows(features: features)
+        var row = [Double](repeating: 0, count: count)
+        func check(_ counts: EventCounts, user: Int, events seen: Int) -> Bool {
+            _ = rows.fill(&row, user: user, counts: counts, events: events, categories: categories)
+            let exact = row.withUnsafeBufferPointer { model.probability($0) }
+            guard let (p, tolerance, counted) = scorer.probability(user: user, counts: counts, categories: categories.count) else { return false }
+            #expect(counted == seen)
+            #expect(abs(p - exact) <= tolerance, "p \(p), exact \(exact), tolerance \(tolerance)")
+            return true
+        }
+        // 40 users, one of them long: every prefix.
+        let counts = EventCounts(users: 41)
+        var declined = 0, prefixes = 0
+        for user in 0..<40 {
+            _ = counts.addUser()
+            let length = user == 0 ? 5000 : 1 + below(120)
+            for k in 1...length {
+                counts.add(user: user, event: below(user == 0 ? 2 : events.count), category: below(categories.count))
+                prefixes += 1
+                if !check(counts, user: user, events: k) { declined += 1 }
+            }
+        }
+        #expect(declined <= prefixes / 1000, "\(declined) of \(prefixes) declined")
+        // A count past 65,535 widens every user's counters to 32 bits.
+        _ = counts.addUser()
+        for _ in 0..<70_000 { counts.add(user: 40, event: 0, category: 0) }
+        #expect(counts.counterBytes == 4)
+        _ = check(counts, user: 40, events: 70_000)
+        _ = check(counts, user: 1, events: (0..<events.count).reduce(0) { $0 + counts.eventCount(user: 1, event: $1) })
+    }
+
     /// `FeatureSet.columns` says what `FeatureSet.values` computes, column by column.
     @Test(arguments: [UInt64(5), 6, 7])
     func columnsDescribeTheValues(seed: UInt64) {

@@ -24,7 +24,7 @@ import Testing
         var slots = 0
         for _ in 0..<200_000 {
             let id = ids[next(ids.count)]
-            let found = id.withUnsafeBufferPointer { index.find($0, hash: stableHash($0)) }
+            let found = id.withUnsafeBufferPointer { index.find($0, hash: SlotIndex.hash($0)) }
             #expect(found == slotOf[id])
             if let slot = found {
                 #expect(Array(index.id(slot)) == id)
@@ -36,13 +36,13 @@ import Testing
             } else {
                 let slot = free.popLast() ?? slots
                 if slot == slots { slots += 1 }
-                id.withUnsafeBufferPointer { index.insert($0, hash: stableHash($0), slot: slot) }
+                id.withUnsafeBufferPointer { index.insert($0, hash: SlotIndex.hash($0), slot: slot) }
                 slotOf[id] = slot
             }
             #expect(index.count == slotOf.count)
         }
         for id in ids {
-            #expect(id.withUnsafeBufferPointer { index.find($0, hash: stableHash($0)) } == slotOf[id])
+            #expect(id.withUnsafeBufferPointer { index.find($0, hash: SlotIndex.hash($0)) } == slotOf[id])
         }
     }
 }

@@ -199,6 +199,38 @@ final class EventCounts {
         pairBits(base)[pair >> 5] |= 1 << UInt32(pair & 31)
     }
 
+    /// One user's counters read in place, for a scorer that reads them all (fu-watch's
+    /// bounded verdicts): the checks of `eventCount` made once, not per count.
+    struct UserCounters {
+        let record: UnsafeRawPointer
+        let wide: Bool
+        /// Types and categories below these have a counter (the others count 0).
+        let types: Int, categories: Int
+        private let categoryStart: Int
+
+        init(record: UnsafeRawPointer, counterBytes: Int, types: Int, categories: Int) {
+            (self.record, wide, self.types, self.categories, categoryStart) = (record, counterBytes == 4, types, categories, types)
+        }
+
+        /// Type `t`'s count, for t below `types`.
+        @inline(__always)
+        func type(_ t: Int) -> Int { counter(t) }
+
+        /// Category `c`'s count, for c below `categories`.
+        @inline(__always)
+        func category(_ c: Int) -> Int { counter(categoryStart + c) }
+
+        @inline(__always)
+        private func counter(_ index: Int) -> Int {
+            wide ? Int(record.load(fromByteOffset: 4 * index, as: UInt32.self)) : Int(record.load(fromByteOffset: 2 * index, as: UInt16.self))
+        }
+    }
+
+    @inline(__always)
+    func counters(user: Int) -> UserCounters {
+        UserCounters(record: record(user), counterBytes: counterBytes, types: eventCapacity, categories: categoryCapacity)
+    }
+
     func eventCount(user: Int, event: Int) -> Int {
         event < eventCapacity ? counter(record(user), event) : 0
     }
@@ -216,6 +248,7 @@ final class EventCounts {
         category < categoryCapacity ? counter(record(user), eventCapacity + category) : 0
     }
 
+    @inline(__always)
     func distinctPairs(user: Int) -> Int {
         let bits = pairBits(record(user))
         var total = 0

@@ -11,7 +11,7 @@ public func stableHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
     return hash
 }
 
-/// A hash for in-memory indexes of UserIds (`CompactCounts`, fu-featurize's `UserIndex`),
+/// A hash for in-memory indexes of UserIds (`CompactCounts`, `UserIndex`, `SlotIndex`),
 /// several times cheaper than FNV-1a's byte-by-byte chain: the id's first 16 bytes as two
 /// words and its length, mixed by multiplication (longer ids add FNV-1a of the rest). Not
 /// stable across versions: never for shards or splits.

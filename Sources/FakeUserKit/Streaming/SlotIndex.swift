@@ -5,15 +5,20 @@ import Darwin
 #endif
 
 /// UserId bytes → a stream scorer's slot, with removal for eviction. Like `UserIndex`, open
-/// addressing over the stable hash, so a lookup allocates nothing; unlike it, a user can be
+/// addressing over `SlotIndex.hash`, so a lookup allocates nothing; unlike it, a user can be
 /// removed and its slot given to another. An entry is one word, the hash's high half beside
-/// slot + 1 (memory a user counts): FNV-1a's high bits are its best mixed, so they pick the
-/// home position too, and removal can shift the entries after it back (no tombstones, so a
+/// slot + 1 (memory a user counts): those bits pick the home position too, and removal can
+/// shift the entries after it back (no tombstones, so a
 /// long stream of new users never slows lookups down). An id of up to 16 bytes is kept in
 /// its slot's record, a longer one in a byte arena: a lookup of a typical id touches the
-/// table and one record. Every `hash` is `stableHash` of the id's bytes (removal computes it
-/// again).
+/// table and one record. Every `hash` is `SlotIndex.hash` of the id's bytes (removal computes
+/// it again).
 final class SlotIndex {
+    /// The index's hash of an id: fu-featurize's, words at a time (FNV-1a's byte loop was
+    /// 4% of fu-watch's time). Kept in no file: a loaded state is indexed again.
+    @inline(__always)
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 { indexHash(bytes) }
+
     private var table: UnsafeMutablePointer<UInt64>
     private var mask: Int
     private(set) var count = 0
@@ -133,7 +138,7 @@ final class SlotIndex {
     /// Forgets the slot's id; the slot may then be given to another.
     func remove(slot: Int) {
         let bytes = id(slot)
-        var (i, found) = position(bytes, hash: stableHash(bytes))
+        var (i, found) = position(bytes, hash: SlotIndex.hash(bytes))
         precondition(found, "removing a slot not in the index")
         count -= 1
         // Backward shift: an entry after the hole moves into it unless its home lies

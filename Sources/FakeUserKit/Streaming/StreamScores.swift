@@ -71,7 +71,7 @@ struct PendingEvents {
     mutating func append(_ event: EventRow) {
         idBytes.append(contentsOf: event.userID)
         idEnds.append(idBytes.count)
-        hashes.append(event.hash)
+        hashes.append(SlotIndex.hash(event.userID))
         // Both fit: at most 64 event types and 64 categories (EventRowParser's limits).
         events.append(UInt8(event.event))
         categories.append(UInt8(event.category))

@@ -102,7 +102,7 @@ extension StreamScorer {
         categories = Vocabulary(categoryNames)
         for user in users {
             guard var id = user["id"]?.stringValue, !id.isEmpty,
-                  id.withUTF8({ index.find($0, hash: stableHash($0)) }) == nil
+                  id.withUTF8({ index.find($0, hash: SlotIndex.hash($0)) }) == nil
             else { throw fail("a user has no id, or one given twice") }
             guard let seen = user["last_seen"]?.intValue, seen >= previousSeen, seen <= consumedCount else { throw fail("user '\(id)' has a bad 'last_seen'") }
             guard let isFlagged = user["flagged"]?.boolValue else { throw fail("user '\(id)' has no 'flagged'") }
