@@ -348,6 +348,33 @@ import Testing
         #expect(csvRows(idle.stdout).dropFirst().map { $0[0] } == (4991..<5000).map { "R\($0)" })
     }
 
+    /// The activity list is made only when an eviction first needs it (`StreamScorer.listed`);
+    /// with --idle it is kept from the start. Both must forget the same users and save the
+    /// same state: random users coming back, at --max-users and without reaching it.
+    @Test(arguments: [40, 1000])
+    func theActivityListMadeLateEqualsTheOneKeptAllAlong(maxUsers: Int) throws {
+        let work = try Workdir()
+        try trained(work, users: 300)
+        var state = UInt64(maxUsers)
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % n
+        }
+        var stream = "UserId,Event,Category\n"
+        for _ in 0..<3000 { stream += "R\(next(120)),\(["click_ad", "send_sms", "phone_call"][next(3)]),\(["Jobs", "Motor"][next(2)])\n" }
+        try work.write("random.csv", stream)
+        func watch(_ extra: [String], state: String) throws -> String {
+            let result = try work.run("fu-watch", ["-m", "model.json", "--max-users", "\(maxUsers)", "--emit", "final", "--state", state] + extra + ["random.csv"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout
+        }
+        let late = try watch([], state: "late.json")
+        let kept = try watch(["--idle", "1000000"], state: "kept.json")
+        #expect(late == kept)
+        #expect(csvRows(late).count - 1 == min(maxUsers, 120))
+        #expect(try work.read("late.json") == work.read("kept.json"))
+    }
+
     @Test func usageAndModelErrors() throws {
         let work = try Workdir()
         try trained(work, users: 300)
