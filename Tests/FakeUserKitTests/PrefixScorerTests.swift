@@ -154,7 +154,8 @@ import Testing
 
     /// fu-watch's bounded verdicts: the probability taken from a user's counters is within
     /// its tolerance of the exact one (the feature row and `Model.probability`) after every
-    /// event, for random models and calibrations, histories past the share tables (64
+    /// event, and when said to be below a sigmoid argument, the exact one is below its
+    /// sigmoid; for random models and calibrations, histories past the share tables (64
     /// events) and the c·log c table (4096), and 32-bit counters (a count past 65,535).
     @Test(arguments: [UInt64(21), 22, 23], Calibrated.allCases)
     func countersProbabilitiesBoundTheExactOnes(seed: UInt64, calibrated: Calibrated) throws {
@@ -178,12 +179,23 @@ import Testing
         let scorer = try #require(PrefixScorer(model: model, calibratedBy: model, set: set, eventTypes: events.count, grid: []))
         let rows = CounterRows(features: features)
         var row = [Double](repeating: 0, count: count)
+        // Arguments some users' probabilities are near, and far below (-∞: never `.below`).
+        let cutoffs = [-Double.infinity, -3, -0.5, 0, 0.7, 2.9]
+        var belowCount = 0
         func check(_ counts: EventCounts, user: Int, events seen: Int) -> Bool {
             _ = rows.fill(&row, user: user, counts: counts, events: events, categories: categories)
             let exact = row.withUnsafeBufferPointer { model.probability($0) }
-            guard let (p, tolerance, counted) = scorer.probability(user: user, counts: counts, categories: categories.count) else { return false }
-            #expect(counted == seen)
-            #expect(abs(p - exact) <= tolerance, "p \(p), exact \(exact), tolerance \(tolerance)")
+            let cutoff = cutoffs[below(cutoffs.count)]
+            switch scorer.probability(user: user, counts: counts, categories: categories.count, below: cutoff) {
+            case nil: return false
+            case .below(let counted):
+                #expect(counted == seen)
+                #expect(exact <= sigmoid(cutoff), "exact \(exact) above sigmoid(\(cutoff))")
+                belowCount += 1
+            case .near(let p, let tolerance, let counted):
+                #expect(counted == seen)
+                #expect(abs(p - exact) <= tolerance, "p \(p), exact \(exact), tolerance \(tolerance)")
+            }
             return true
         }
         // 40 users, one of them long: every prefix.
@@ -199,6 +211,7 @@ import Testing
             }
         }
         #expect(declined <= prefixes / 1000, "\(declined) of \(prefixes) declined")
+        if calibrated != .flat { #expect(belowCount > prefixes / 20, "only \(belowCount) of \(prefixes) below a cutoff") }
         // A count past 65,535 widens every user's counters to 32 bits.
         _ = counts.addUser()
         for _ in 0..<70_000 { counts.add(user: 40, event: 0, category: 0) }

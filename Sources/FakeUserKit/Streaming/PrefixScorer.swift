@@ -159,11 +159,12 @@ final class PrefixScorer {
         user.counted += count[type]
         user.shared += share[type]
 
-        guard let (p, tolerance) = probability(
+        guard let (decision, error) = decision(
             events: user.events, counted: user.counted, shared: user.shared, uniqueTypes: user.uniqueTypes,
             uniqueCategories: user.uniqueCategories, distinctPairs: user.distinctPairs, typeSum: user.typeSum,
             categorySum: user.categorySum, topCategory: Int(user.topCategory))
         else { return nil }
+        let (p, tolerance) = probability(decision: decision, error: error)
         // The number of thresholds at or below p (binary search).
         var level = 0, high = grid.count
         while level < high {
@@ -175,13 +176,24 @@ final class PrefixScorer {
         return level
     }
 
+    /// What `probability(user:counts:categories:below:)` can say of a user's probability.
+    enum Bound {
+        /// The exact path's probability is within `tolerance` of `p`.
+        case near(p: Double, tolerance: Double, events: Int)
+        /// The exact path's sigmoid argument is below the one asked for, so its probability
+        /// is below that argument's sigmoid (found without computing the sigmoid).
+        case below(events: Int)
+    }
+
     /// The probability of a user's counters in `counts` (fu-watch's users) and how far the
     /// exact path's (`CounterRows`, `Model.probability`) may be from it, with the user's
     /// events; nil when that cannot be bounded. The same sums as `add`, taken from the
     /// counters: fu-watch keeps no running sums (its memory a user would grow by a third),
     /// and a verdict this decides needs no feature row (a third of fu-watch's time).
+    /// `below`: a sigmoid argument under which `.below` is enough (most users are far below
+    /// every threshold), or -∞.
     @inline(__always)
-    func probability(user: Int, counts: EventCounts, categories categoryCount: Int) -> (p: Double, tolerance: Double, events: Int)? {
+    func probability(user: Int, counts: EventCounts, categories categoryCount: Int, below: Double = -.infinity) -> Bound? {
         // Without a branch per count: a zero adds nothing (0·log 0 is 0 in the table).
         let counters = counts.counters(user: user)
         var events = 0, uniqueTypes = 0, typeSum = 0.0, counted = 0.0, shared = 0.0
@@ -201,19 +213,22 @@ final class PrefixScorer {
             topCategory = max(topCategory, c)
             categorySum += cLogC(Int32(truncatingIfNeeded: c))
         }
-        guard let (p, tolerance) = probability(
+        guard let (decision, error) = decision(
             events: events, counted: counted, shared: shared, uniqueTypes: uniqueTypes, uniqueCategories: uniqueCategories,
             distinctPairs: counts.distinctPairs(user: user), typeSum: typeSum, categorySum: categorySum, topCategory: topCategory)
         else { return nil }
-        return (p, tolerance, events)
+        let x = calibration.map { -($0.a * decision + $0.b) } ?? decision
+        if x + argumentError(decision: decision, error: error) < below { return .below(events: events) }
+        let (p, tolerance) = probability(decision: decision, error: error)
+        return .near(p: p, tolerance: tolerance, events: events)
     }
 
-    /// The probability from a user's sums, and how far the exact path's may be from it.
+    /// The decision value from a user's sums, and how far the exact path's may be from it.
     @inline(__always)
-    private func probability(
+    private func decision(
         events: Int, counted: Double, shared: Double, uniqueTypes: Int, uniqueCategories: Int, distinctPairs: Int,
         typeSum: Double, categorySum: Double, topCategory: Int
-    ) -> (p: Double, tolerance: Double)? {
+    ) -> (decision: Double, error: Double)? {
         let n = Double(events)
         let logN = events < 4096 ? logs[events] : log(n)
         var decision = constant + total * n + counted + shared / n
@@ -227,14 +242,25 @@ final class PrefixScorer {
         // of times the worst either sum can make.
         let magnitude = constantMagnitude + largestWeight * (4 * n + 256)
         guard magnitude < 1e90 else { return nil }  // near Model.hugeTerm, decided otherwise
-        let decisionError = 1e-12 * (magnitude + largestWeight * n * n)
         guard decision.isFinite else { return nil }
-        // The same function as the exact path's probability, whose argument (slope ×
-        // decision + offset) is uncertain by the sums' error and its own rounding. The
-        // sigmoid's slope p(1 − p) is at most 1/4, and within an argument's step of 1 at
-        // most 3 times its value here; the sigmoid itself rounds by an ulp or two of p.
+        return (decision, 1e-12 * (magnitude + largestWeight * n * n))
+    }
+
+    /// How far the exact path's sigmoid argument (slope × decision + offset) may be from
+    /// this one's: the decision's error, and the argument's own rounding.
+    @inline(__always)
+    private func argumentError(decision: Double, error: Double) -> Double {
+        slope * error + 4 * Double.ulpOfOne * (slope * abs(decision) + offset)
+    }
+
+    /// The probability for a decision value uncertain by `error`, and how far the exact
+    /// path's may be from it. The same function as the exact path's; its sigmoid's slope
+    /// p(1 − p) is at most 1/4, and within an argument's step of 1 at most 3 times its
+    /// value here; the sigmoid itself rounds by an ulp or two of p.
+    @inline(__always)
+    private func probability(decision: Double, error: Double) -> (p: Double, tolerance: Double) {
         let p = calibration.map { $0.probability(decision) } ?? sigmoid(decision)
-        let argument = slope * decisionError + 4 * Double.ulpOfOne * (slope * abs(decision) + offset)
+        let argument = argumentError(decision: decision, error: error)
         let steepness = argument <= 1 ? min(0.25, 3 * p * (1 - p)) : 0.25
         return (p, steepness * argument + 16 * p.ulp)
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// fu-watch's work: events arrive one at a time, each user's counters (the ones
 /// fu-featurize keeps) are updated in constant time, and the user is rescored from them.
 /// A user's score after its last event is exactly what `fu-featurize | fu-score` gives on
@@ -89,6 +95,8 @@ public final class StreamScorer {
         let rows: CounterRows
         let policy: StreamPolicy
         let bands: DecisionBands?
+        /// A sigmoid argument below which the probability is under every threshold (clear).
+        let clearBelow: Double
         init(model: Model, options: WatchOptions) {
             self.model = model
             rows = CounterRows(features: model.features)
@@ -98,6 +106,10 @@ public final class StreamScorer {
             } else {
                 policy = .plain(minEvents: options.minEvents ?? 1, threshold: options.threshold ?? model.threshold)
             }
+            // Below every threshold a user is clear: a sigmoid argument half a unit under the
+            // lowest one's is that, whatever the rounding (not near 0 or 1, where it is not).
+            let lowest = (policy.bands.map(\.threshold) + [bands?.review, bands?.block].compactMap { $0 }).min() ?? 0
+            clearBelow = lowest > 1e-9 && lowest < 1 - 1e-9 ? log(lowest / (1 - lowest)) - 0.5 : -.infinity
         }
 
         /// A method, so that the model is read in place: read from outside, the struct was
@@ -138,10 +150,14 @@ public final class StreamScorer {
         /// exact one. No feature row is made: a third of fu-watch's time per event.
         @inline(__always)
         func boundedVerdict(_ slot: Int, counts: EventCounts) -> (Verdict, Int)? {
-            guard let (p, tolerance, seen) = bounds.scorer?.probability(user: slot, counts: counts, categories: bounds.categories) else { return nil }
-            let low = verdict(probability: p - tolerance, events: seen)
-            guard low == verdict(probability: p + tolerance, events: seen) else { return nil }
-            return (low, seen)
+            switch bounds.scorer?.probability(user: slot, counts: counts, categories: bounds.categories, below: clearBelow) {
+            case nil: return nil
+            case .below(let seen): return (.clear, seen)
+            case .near(let p, let tolerance, let seen):
+                let low = verdict(probability: p - tolerance, events: seen)
+                guard low == verdict(probability: p + tolerance, events: seen) else { return nil }
+                return (low, seen)
+            }
         }
     }
     private var scoring: Scoring
