@@ -44,14 +44,14 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
         ),
-        // A prefetch hint (inline C): Swift has none, and random cache misses are most of
-        // fu-featurize's counting.
-        .target(name: "CPrefetch"),
+        // Inline C for instructions Swift cannot ask for: a prefetch hint (random cache
+        // misses are most of fu-featurize's counting) and 16-byte compares (CSV scanning).
+        .target(name: "CIntrinsics"),
         .target(
             name: "FakeUserKit",
             dependencies: [
                 "CZstd",
-                "CPrefetch",
+                "CIntrinsics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -120,6 +120,43 @@ func expectDataError(_ text: String, _ message: String, line: Int?, sourceLocati
     }
 }
 
+extension CSVReading {
+    /// Plain records are found from 64-byte marks when 64 bytes are buffered, else eight
+    /// bytes at a time, else by the general scan: random records (short and past 64 bytes,
+    /// with quotes, CRs, non-ASCII bytes, blank lines, wrong field counts) read through a
+    /// large buffer and through one of 5 bytes give the same rows, lines and outcome.
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func recordsReadAlikeWhateverTheScan(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let pieces = ["a", "bc", "UserId", "click_ad", "Jobs", "\"q,\"", "\"\"\"\"", "é", "\r", "0123456789abcdef", ""]
+        var text = "A,B,C\n"
+        for _ in 0..<400 {
+            let fields = below(20) == 0 ? 2 + below(3) : 3
+            text += (0..<fields).map { _ in (0..<below(below(8) == 0 ? 12 : 3)).map { _ in pieces[below(below(6) == 0 ? pieces.count : 5)] }.joined() }.joined(separator: ",")
+            text += below(30) == 0 ? "\n\n" : "\n"
+        }
+        func read(bufferBytes: Int) -> (rows: [[String]], lines: [Int], outcome: String) {
+            var rows: [[String]] = [], lines: [Int] = []
+            do {
+                let reader = try TableReader(ByteInput(bytes: Array(text.utf8), name: "t.csv"), skipBadRows: seed > 1, maxRecordBytes: 1 << 16, bufferBytes: bufferBytes)
+                while let row = try reader.next() {
+                    rows.append((0..<row.count).map { row.string($0) })
+                    lines.append(row.line)
+                }
+                return (rows, lines, "ok, \(reader.skippedRows) skipped")
+            } catch {
+                return (rows, lines, "\(error)")
+            }
+        }
+        let whole = read(bufferBytes: 1 << 20), small = read(bufferBytes: 5)
+        if seed > 1 { #expect(whole.rows.count > 200) }  // seed 1 stops at its first bad row
+        #expect(whole.rows == small.rows)
+        #expect(whole.lines == small.lines)
+        #expect(whole.outcome == small.outcome)
+    }
+}
+
 @Suite struct JSONLinesReading {
     @Test func objectsBecomeRowsUnderTheFirstObjectsKeys() throws {
         let table = try readTable("""

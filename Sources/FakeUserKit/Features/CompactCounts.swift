@@ -1,4 +1,4 @@
-import CPrefetch
+import CIntrinsics
 
 /// Users and their counters in one table: each 64-byte slot holds a user's id (its first 16
 /// bytes; the rest is checked in `UserIDs`) beside 16-bit counts per event type and per
