@@ -30,6 +30,38 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     }
 }
 
+/// Names → ids in order of first appearance, whichever way a lookup finds them (the
+/// fingerprint table's guess, or the scan when guesses collide or ids pass 255).
+@Suite struct Vocabularies {
+    @Test func idsAreTheOrderOfFirstAppearance() {
+        var random = SplitMix64(seed: 9)
+        // Short names, names of 8–16 bytes, long names alike in their first and last 8
+        // bytes (one fingerprint: the bytes between decide), and more than 255 names.
+        let names = (0..<300).map { i -> String in
+            switch i % 3 {
+            case 0: "t\(i)"
+            case 1: "type_\(String(repeating: "x", count: i % 9))\(i)"
+            default: "abcdefgh\(i)-middle-\(i * 7)stuvwxyz"
+            }
+        } + ["abcdefgh1-middle-7stuvwxyz", "abcdefgh2-middle-7stuvwxyz"]
+        var vocabulary = Vocabulary()
+        var expected: [String: Int] = [:]
+        for _ in 0..<5000 {
+            let name = names[Int(random.next() % UInt64(names.count))]
+            let id = vocabulary.id(for: Array(name.utf8))
+            if expected[name] == nil { expected[name] = expected.count }
+            #expect(id == expected[name], "\(name)")
+        }
+        for (name, id) in expected { #expect(vocabulary.lookup(name) == id && vocabulary.name(id) == name) }
+        // Names past a truncation are forgotten, and get new ids when seen again.
+        vocabulary.truncate(to: 10)
+        let forgotten = expected.first { $0.value >= 10 }!.key
+        #expect(vocabulary.lookup(forgotten) == nil)
+        #expect(vocabulary.id(for: Array(forgotten.utf8)) == 10)
+        for (name, id) in expected where id < 10 { #expect(vocabulary.id(for: Array(name.utf8)) == id) }
+    }
+}
+
 @Suite struct Features {
     let events = """
         UserId,Event,Category,Fake
