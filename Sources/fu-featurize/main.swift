@@ -48,7 +48,8 @@ struct Featurize: FuTool {
     func execute(logger: Logger) throws {
         let options = FeaturizeOptions(
             events: events.map(parseEvents), shard: try shard.map { try Shard(parsing: $0) }, sorted: sorted)
-        let reader = try inputOptions.openTable()
+        // Unsorted input is parsed and counted on two threads: the input is read on the first.
+        let reader = try inputOptions.openTable(readAhead: sorted)
         let output = try outputOptions.openOutput()
         let summary = try Featurizer(options: options, progress: Progress.forTerminal(tool: "fu-featurize"))
             .run(reader: reader, output: output, format: formatOption.format)

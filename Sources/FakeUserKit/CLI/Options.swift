@@ -34,9 +34,10 @@ public struct InputOptions: ParsableArguments {
         if path == nil { try requireStandardInputNotTerminal() }
     }
 
-    public func openTable() throws -> TableReader {
+    /// `readAhead`: as `ByteInput`'s (false for a tool whose own threads use every core).
+    public func openTable(readAhead: Bool = true) throws -> TableReader {
         try requireInput()
-        return try TableReader(ByteInput(path: path), skipBadRows: skipBadRows)
+        return try TableReader(ByteInput(path: path, readAhead: readAhead), skipBadRows: skipBadRows)
     }
 }
 
