@@ -26,8 +26,8 @@ public final class ByteInput {
     /// `path` nil or "-" reads stdin. `name` is what errors call it (the path by default).
     /// `readAhead`: read (and decode) on a thread of its own, ahead of the caller; false
     /// for a caller whose own threads already keep every core busy (fu-featurize parses
-    /// and counts on two), where a third thread only took turns with them (zstd input
-    /// 1.45 → 1.34 s on 2 cores).
+    /// and counts on two), where a third thread only took turns with them on two cores
+    /// (zstd input 1.33 → 1.26 s).
     public init(path: String?, name displayName: String? = nil, readAhead: Bool = true) throws {
         if let path, path != "-" {
             source = RawSource(fd: try FileDescriptor.openForReading(path), ownsDescriptor: true, name: displayName ?? path)

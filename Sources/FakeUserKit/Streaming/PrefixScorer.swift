@@ -15,7 +15,9 @@ import Darwin
 /// round differently from `Model.decisionValue` on the row: a probability within a bound
 /// of a grid threshold (the sums' rounding carried through the sigmoid, and the sigmoid's
 /// own) is reported as uncertain, and the caller scores that prefix the exact way. So the
-/// levels equal the exact replay's.
+/// levels equal the exact replay's. fu-watch takes the same sums from a user's counters
+/// (`probability(user:counts:categories:below:)`) to decide most events without a row.
+/// A class: fu-watch reads it per event, and a struct's copy retained its arrays.
 final class PrefixScorer {
     /// decision = constant + Σ weight × quantity, the quantities those of `FeatureSet.Column`.
     private var constant = 0.0

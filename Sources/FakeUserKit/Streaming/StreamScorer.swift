@@ -536,6 +536,12 @@ public final class StreamScorer {
         activity[slot].lastSeen = consumed
         guard listed, newest != slot else { return }
         unlink(slot)
+        linkAsNewest(slot)
+    }
+
+    /// Puts an unlinked slot at the newest end of the activity list.
+    @inline(__always)
+    private func linkAsNewest(_ slot: Int) {
         activity[slot].older = Int32(newest)
         activity[slot].newer = -1
         if newest != -1 { activity[newest].newer = Int32(slot) }
@@ -569,13 +575,7 @@ public final class StreamScorer {
         guard !listed else { return }
         let order = slotsByActivity()
         listed = true
-        for slot in order {
-            activity[slot].newer = -1
-            activity[slot].older = Int32(newest)
-            if newest != -1 { activity[newest].newer = Int32(slot) }
-            newest = slot
-            if oldest == -1 { oldest = slot }
-        }
+        for slot in order { linkAsNewest(slot) }
     }
 
     /// Slots from the least to the most recently active (the order a state is saved in).
