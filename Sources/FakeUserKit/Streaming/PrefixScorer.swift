@@ -22,8 +22,8 @@ final class PrefixScorer {
     /// decision = constant + Σ weight × quantity, the quantities those of `FeatureSet.Column`.
     private var constant = 0.0
     private var total = 0.0
-    private var count: [Double]
-    private var share: [Double]
+    private let count: [Double]
+    private let share: [Double]
     private var uniqueCategories = 0.0, eventsPerCategory = 0.0, uniqueEvents = 0.0
     private var eventEntropy = 0.0, categoryEntropy = 0.0, topCategoryShare = 0.0, distinctPairs = 0.0
     /// For the rounding bound: |constant part| and the largest |weight|.
@@ -39,8 +39,8 @@ final class PrefixScorer {
     /// nil when a weight is not an ordinary number: the caller scores every prefix the
     /// exact way.
     init?(model fold: Model, calibratedBy model: Model, set: FeatureSet, eventTypes: Int, grid: [Double]) {
-        count = [Double](repeating: 0, count: eventTypes)
-        share = count
+        var count = [Double](repeating: 0, count: eventTypes)
+        var share = count
         calibration = model.calibration
         (slope, offset) = calibration.map { (abs($0.a), abs($0.b)) } ?? (1, 0)
         // A buffer of its own: the replay's threads each make their scorers, and a shared
@@ -71,6 +71,7 @@ final class PrefixScorer {
             case .distinctPairs: distinctPairs += weight
             }
         }
+        (self.count, self.share) = (count, share)
         guard (constantMagnitude + largestWeight + slope + offset).isFinite, largestWeight < 1e100 else { return nil }
     }
 
@@ -199,13 +200,17 @@ final class PrefixScorer {
         // Without a branch per count: a zero adds nothing (0·log 0 is 0 in the table).
         let counters = counts.counters(user: user)
         var events = 0, uniqueTypes = 0, typeSum = 0.0, counted = 0.0, shared = 0.0
-        for type in 0..<min(count.count, counters.types) {
-            let c = counters.type(type)
-            events += c
-            uniqueTypes += c > 0 ? 1 : 0
-            typeSum += cLogC(Int32(truncatingIfNeeded: c))
-            counted += count[type] * Double(c)
-            shared += share[type] * Double(c)
+        count.withUnsafeBufferPointer { count in
+            share.withUnsafeBufferPointer { share in
+                for type in 0..<min(count.count, counters.types) {
+                    let c = counters.type(type)
+                    events += c
+                    uniqueTypes += c > 0 ? 1 : 0
+                    typeSum += cLogC(Int32(truncatingIfNeeded: c))
+                    counted += count[type] * Double(c)
+                    shared += share[type] * Double(c)
+                }
+            }
         }
         guard events > 0, events < Int(Int32.max) else { return nil }
         var uniqueCategories = 0, topCategory = 0, categorySum = 0.0
