@@ -62,6 +62,30 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     }
 }
 
+/// Users in byte order of their ids, as every output lists them: the radix sort on the
+/// first 8 bytes and the comparisons within a run of one prefix give what sorting the
+/// bytes does (a prefix before its extensions, NUL and bytes past 0x7F in byte order).
+@Suite struct IDOrder {
+    @Test(arguments: [UInt64(1), 2, 3])
+    func sortedByIDIsByteOrder(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let alphabet: [UInt8] = [0, 0x30, 0x31, 0x41, 0x7F, 0x80, 0xC3, 0xFF]
+        let stems = (0..<40).map { _ in (0..<below(10)).map { _ in alphabet[below(alphabet.count)] } }
+        let ids = UserIDs()
+        var seen = Set<[UInt8]>()
+        for _ in 0..<3000 {
+            // Many ids share a stem of up to 9 bytes, so prefixes of 8 bytes tie often.
+            let id = stems[below(stems.count)] + (0..<below(12)).map { _ in alphabet[below(alphabet.count)] }
+            guard !id.isEmpty, seen.insert(id).inserted else { continue }
+            _ = id.withUnsafeBufferPointer { ids.append($0) }
+        }
+        let sorted = ids.sortedByID().map { Array(ids.id($0)) }
+        #expect(sorted.count == seen.count && seen.count > 1000)
+        #expect(sorted == seen.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+}
+
 @Suite struct Features {
     let events = """
         UserId,Event,Category,Fake

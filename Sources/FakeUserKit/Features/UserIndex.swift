@@ -43,19 +43,30 @@ final class UserIDs {
         return starts.count - 1
     }
 
-    /// User numbers in byte order of their ids, the order of every output.
+    /// User numbers in byte order of their ids, the order of every output. A radix sort on
+    /// each id's first 8 bytes (big-endian, zero-padded), then a comparison sort of each run
+    /// of equal prefixes: a comparison sort of every id took 0.08 s at 550,000 users, on the
+    /// one thread fu-featurize's output then waits for.
     func sortedByID() -> [Int] {
-        // An 8-byte big-endian prefix decides most comparisons without touching the arena.
-        let prefixes = (0..<count).map { user -> UInt64 in
-            var prefix: UInt64 = 0
+        let n = count
+        var keys = [UInt64](repeating: 0, count: n)
+        for user in 0..<n {
             let bytes = id(user)
+            var prefix: UInt64 = 0
             for i in 0..<8 { prefix = prefix << 8 | UInt64(i < bytes.count ? bytes[i] : 0) }
-            return prefix
+            keys[user] = prefix
         }
-        return (0..<count).sorted { a, b in
-            if prefixes[a] != prefixes[b] { return prefixes[a] < prefixes[b] }
-            return compareIDs(id(a), id(b)) < 0
+        var order = Array(0..<n)
+        radixSort(&order, by: keys)
+        // Runs of one prefix: the rest of the ids decides (shorter first on a tie).
+        var start = 0
+        while start < n {
+            var end = start + 1
+            while end < n && keys[order[end]] == keys[order[start]] { end += 1 }
+            if end - start > 1 { order[start..<end].sort { compareIDs(id($0), id($1)) < 0 } }
+            start = end
         }
+        return order
     }
 
     /// The first 16 bytes of an id as two words, zero-padded (what slots hold); from 8
@@ -167,6 +178,30 @@ final class UserIndex {
             (slots + 4 * slot).update(from: old + 4 * index, count: 4)
         }
         old.deallocate()
+    }
+}
+
+/// Sorts `items` (indexes into `keys`) by their keys, stably: least significant byte
+/// first, a pass for each byte in which the keys differ.
+func radixSort(_ items: inout [Int], by keys: [UInt64]) {
+    var counts = [Int](repeating: 0, count: 8 * 256)
+    for key in keys {
+        for byte in 0..<8 { counts[byte << 8 | Int(truncatingIfNeeded: key >> UInt64(8 * byte)) & 0xFF] += 1 }
+    }
+    var other = items
+    for byte in 0..<8 where !counts[(byte << 8)..<((byte + 1) << 8)].contains(keys.count) {
+        var next = 0
+        for digit in 0..<256 {
+            let n = counts[byte << 8 | digit]
+            counts[byte << 8 | digit] = next
+            next += n
+        }
+        for item in items {
+            let digit = byte << 8 | Int(truncatingIfNeeded: keys[item] >> UInt64(8 * byte)) & 0xFF
+            other[counts[digit]] = item
+            counts[digit] += 1
+        }
+        swap(&items, &other)
     }
 }
 
