@@ -217,6 +217,11 @@ import Testing
         for _ in 0..<70_000 { counts.add(user: 40, event: 0, category: 0) }
         #expect(counts.counterBytes == 4)
         _ = check(counts, user: 40, events: 70_000)
+        // Counts past Int32's range, as a saved state may hold (up to 2³² − 1): bounded or
+        // declined, never a trap (an Int32 conversion read the c·log c table at a negative index).
+        _ = counts.addUser()
+        counts.restore(user: 41, events: [(0, 3_000_000_000), (1, 5)], categories: [(0, 3_000_000_005)], pairs: [(0, 0), (1, 0)])
+        _ = check(counts, user: 41, events: 3_000_000_005)
         _ = check(counts, user: 1, events: (0..<events.count).reduce(0) { $0 + counts.eventCount(user: 1, event: $1) })
     }
 

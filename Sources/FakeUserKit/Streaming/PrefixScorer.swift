@@ -143,8 +143,12 @@ final class PrefixScorer {
     private let logs = PrefixScorer.logs.map { $0 }
 
     @inline(__always)
-    private func cLogC(_ c: Int32) -> Double {
-        c < 4096 ? cLogCs[Int(c)] : Double(c) * log(Double(c))
+    private func cLogC(_ c: Int32) -> Double { cLogC(Int(c)) }
+
+    /// For a count of the counters (32-bit ones hold up to 2³² − 1: no Int32 here).
+    @inline(__always)
+    private func cLogC(_ c: Int) -> Double {
+        c < 4096 ? cLogCs[c] : Double(c) * log(Double(c))
     }
 
     /// Adds one event to `user` and returns the grid level its probability reaches, or nil
@@ -206,7 +210,7 @@ final class PrefixScorer {
                     let c = counters.type(type)
                     events += c
                     uniqueTypes += c > 0 ? 1 : 0
-                    typeSum += cLogC(Int32(truncatingIfNeeded: c))
+                    typeSum += cLogC(c)
                     counted += count[type] * Double(c)
                     shared += share[type] * Double(c)
                 }
@@ -218,7 +222,7 @@ final class PrefixScorer {
             let c = counters.category(category)
             uniqueCategories += c > 0 ? 1 : 0
             topCategory = max(topCategory, c)
-            categorySum += cLogC(Int32(truncatingIfNeeded: c))
+            categorySum += cLogC(c)
         }
         guard let (decision, error) = decision(
             events: events, counted: counted, shared: shared, uniqueTypes: uniqueTypes, uniqueCategories: uniqueCategories,
