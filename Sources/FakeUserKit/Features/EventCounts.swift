@@ -56,9 +56,13 @@ final class EventCounts {
 
     @inline(__always)
     private func counter(_ record: UnsafeMutableRawPointer, _ index: Int) -> Int {
-        counterBytes == 2
-            ? Int(record.load(fromByteOffset: 2 * index, as: UInt16.self))
-            : Int(record.load(fromByteOffset: 4 * index, as: UInt32.self))
+        EventCounts.counter(UnsafeRawPointer(record), index, wide: counterBytes == 4)
+    }
+
+    /// Counter `index` of a record whose counters are 32-bit (`wide`) or 16-bit.
+    @inline(__always)
+    private static func counter(_ record: UnsafeRawPointer, _ index: Int, wide: Bool) -> Int {
+        wide ? Int(record.load(fromByteOffset: 4 * index, as: UInt32.self)) : Int(record.load(fromByteOffset: 2 * index, as: UInt16.self))
     }
 
     @inline(__always)
@@ -214,16 +218,11 @@ final class EventCounts {
 
         /// Type `t`'s count, for t below `types`.
         @inline(__always)
-        func type(_ t: Int) -> Int { counter(t) }
+        func type(_ t: Int) -> Int { EventCounts.counter(record, t, wide: wide) }
 
         /// Category `c`'s count, for c below `categories`.
         @inline(__always)
-        func category(_ c: Int) -> Int { counter(categoryStart + c) }
-
-        @inline(__always)
-        private func counter(_ index: Int) -> Int {
-            wide ? Int(record.load(fromByteOffset: 4 * index, as: UInt32.self)) : Int(record.load(fromByteOffset: 2 * index, as: UInt16.self))
-        }
+        func category(_ c: Int) -> Int { EventCounts.counter(record, categoryStart + c, wide: wide) }
     }
 
     @inline(__always)
