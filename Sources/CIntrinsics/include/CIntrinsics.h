@@ -15,6 +15,31 @@ static inline void fu_prefetch_for_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 }
 
+/// Writes the 64 bytes at `source` to `destination` (both 64-byte aligned) past the
+/// caches: a write to a line not in cache otherwise reads the line first, and a scatter
+/// over many buffers (`EventsByPart`) does that for every line. Such stores are ordered
+/// only by `fu_store_fence`, which must come before another thread reads the lines.
+static inline void fu_stream_line(void *destination, const void *source) {
+#if defined(__SSE2__)
+    __m128i *to = (__m128i *)destination;
+    const __m128i *from = (const __m128i *)source;
+    _mm_stream_si128(to, _mm_load_si128(from));
+    _mm_stream_si128(to + 1, _mm_load_si128(from + 1));
+    _mm_stream_si128(to + 2, _mm_load_si128(from + 2));
+    _mm_stream_si128(to + 3, _mm_load_si128(from + 3));
+#else
+    __builtin_memcpy(destination, source, 64);
+#endif
+}
+
+static inline void fu_store_fence(void) {
+#if defined(__SSE2__)
+    _mm_sfence();
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 /// Where the 64 bytes from `bytes` hold a comma, a line feed, or anything else a plain CSV
 /// record may not hold (a quote, a carriage return, a byte >= 0x80): bit i for byte i.
 typedef struct {

@@ -15,6 +15,9 @@ public struct FeaturizeOptions: Sendable {
     /// Fail (over a limit) when the per-user counters need more bytes than this: users ×
     /// (types + categories + pairs) is what a server's request can make grow.
     public var maxCounterBytes: Int?
+    /// Events a part of the compact table holds at a time (`EventsByPart`): tests make it
+    /// small, so that their few rows fill many groups.
+    var partCapacity = EventsByPart.defaultPartCapacity
 
     public init(events: [String]? = nil, shard: Shard? = nil, sorted: Bool = false, maxRows: Int? = nil, oneThread: Bool = false, maxCounterBytes: Int? = nil) {
         self.events = events
@@ -116,21 +119,51 @@ public struct Featurizer {
         let rows: Int
     }
 
-    /// Counts per user in memory (a few dozen bytes a user). Parsing runs on a second
-    /// thread and hands over batches of rows. The users' table slots and counters are random
-    /// memory accesses; loading a few hundred rows' first, in loops with no dependency
-    /// between rows, lets their cache misses overlap. The compact table's slots are asked
-    /// for with prefetches, which unlike loads hold no place in the pipeline (9–15% less wall
-    /// time; fu-watch's records were slower that way and the policy search's index no
-    /// faster, so they load). A tool's run counts in one compact table (one random cache
-    /// line an event) while the input fits it, then in the general form; a server's
-    /// request, with a budget in bytes, in the general form from the start.
+    /// Counts per user in memory (a few dozen bytes a user), while parsing runs on a second
+    /// thread. A tool's run counts in one compact table (one cache line an event) while the
+    /// input fits it, then in the general form; a server's request, with a budget in bytes,
+    /// in the general form from the start.
     private func count(parser: inout EventRowParser) throws -> Counted {
+        options.oneThread || options.maxCounterBytes != nil
+            ? try countInGeneralForm(parser: &parser) : try countInParts(parser: &parser)
+    }
+
+    /// Counts a part of the compact table at a time (`PartCounting`), from batches the
+    /// parsing thread hands over.
+    private func countInParts(parser: inout EventRowParser) throws -> Counted {
+        let counting = PartCounting(reader: parser.reader, partCapacity: options.partCapacity)
+        let stage = ParseStage(parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, stableHashes: false)
+        do {
+            while true {
+                let next: EventBatch?
+                do {
+                    next = try stage.nextBatch()
+                } catch {
+                    try counting.finish()  // a label conflict on an earlier line comes first
+                    throw error
+                }
+                guard let batch = next else { break }
+                try counting.add(batch)
+                stage.recycle(batch)
+            }
+            try counting.finish()
+        } catch {
+            stage.stop()
+            throw error
+        }
+        parser = stage.parser
+        let (users, counts) = counting.counted()
+        return Counted(users: users, counts: counts, labels: counting.labels, rows: stage.rows)
+    }
+
+    /// Counts in the general form, with no limits but a budget in bytes. Parsing hands over
+    /// batches of rows; the users' slots and counters are random memory accesses, and
+    /// loading a few hundred rows' first, in loops with no dependency between rows, lets
+    /// their cache misses overlap.
+    private func countInGeneralForm(parser: inout EventRowParser) throws -> Counted {
         let reader = parser.reader
-        var compact = options.oneThread || options.maxCounterBytes != nil ? nil : CompactCounts()
-        var general = compact != nil ? nil : (
-            users: UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12),
-            counts: EventCounts(users: options.oneThread ? 64 : 1 << 14, limit: options.maxCounterBytes ?? .max))
+        let users = UserIndex(initialSlots: options.oneThread ? 1 << 8 : 1 << 12)
+        let counts = EventCounts(users: options.oneThread ? 64 : 1 << 14, limit: options.maxCounterBytes ?? .max)
         // Past the budget the counters stop growing (nothing is allocated): the run fails here.
         func overBudget(line: Int, users: Int) -> Error {
             // (The parser is the parsing thread's until the stage ends: its reader is not.)
@@ -144,34 +177,10 @@ public struct Featurizer {
             stableHashes: false)
         do {
             while let batch = try stage.nextBatch() {
-                if let table = compact {
-                    for i in 0..<batch.count { batch.hashes[i] = indexHash(batch.id(i)) }
-                    for i in 0..<min(Featurizer.prefetchDistance, batch.count) { table.prefetch(hash: batch.hashes[i]) }
-                }
-                // The general form loads a few hundred rows' lines at a time: they (and
-                // their pages) must still be in the caches and the TLB when used.
+                // A few hundred rows at a time: their lines (and pages) must still be in the
+                // caches and the TLB when used.
                 for block in stride(from: 0, to: batch.count, by: 256) {
-                    var next = block
-                    let end = min(block + 256, batch.count)
-                    if let table = compact {
-                        while next < end {
-                            let i = next
-                            if i + Featurizer.prefetchDistance < batch.count { table.prefetch(hash: batch.hashes[i + Featurizer.prefetchDistance]) }
-                            guard let user = table.add(batch.id(i), hash: batch.hashes[i], event: batch.events[i], category: batch.categories[i]) else {
-                                general = table.handOver(hash: indexHash)
-                                compact = nil
-                                break
-                            }
-                            if user == labels.count {
-                                labels.append(batch.labels[i])
-                            } else if labels[user] != batch.labels[i] {
-                                throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
-                            }
-                            next += 1
-                        }
-                    }
-                    guard let (users, counts) = general, next < end else { continue }
-                    let rows = next..<end
+                    let rows = block..<min(block + 256, batch.count)
                     for i in rows {
                         batch.hashes[i] = indexHash(batch.id(i))
                         batch.touched[i] = users.touch(hash: batch.hashes[i])
@@ -188,7 +197,7 @@ public struct Featurizer {
                     for i in rows {
                         let user = batch.users[i]
                         if labels[user] != batch.labels[i] {
-                            throw parser.labelConflict(userID: batch.id(i), label: batch.labels[i], previous: labels[user], line: batch.lines[i])
+                            throw reader.labelConflict(userID: batch.id(i), previous: labels[user], label: batch.labels[i], line: batch.lines[i])
                         }
                         counts.add(user: user, event: batch.events[i], category: batch.categories[i])
                         if counts.overLimit { throw overBudget(line: batch.lines[i], users: users.count) }
@@ -201,13 +210,10 @@ public struct Featurizer {
             throw error
         }
         parser = stage.parser
-        if let (users, counts) = general {
-            return Counted(users: users.ids, counts: counts, labels: labels, rows: stage.rows)
-        }
-        return Counted(users: compact!.ids, counts: compact!.eventCounts(), labels: labels, rows: stage.rows)
+        return Counted(users: users.ids, counts: counts, labels: labels, rows: stage.rows)
     }
 
-    /// How many rows ahead the compact table's slots are asked for: enough for their
+    /// How many events ahead the compact table's slots are asked for: enough for their
     /// misses to overlap, few enough for the lines to be there when used. A rolling window
     /// (1.09 → 1.02 s on 10M events) rather than blocks that ask for 256 slots and then
     /// wait for the first of them.

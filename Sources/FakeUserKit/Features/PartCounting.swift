@@ -1,0 +1,155 @@
+/// fu-featurize's counting: every user's counters, from events in any order, counted a
+/// part of the table at a time (`EventsByPart`). Events are held in one group while the
+/// group before is counted, a batch's worth at a time, so the parsing thread never waits
+/// for a whole group's counting. Counts go to one compact table (one cache line an event)
+/// while the input fits it, then to the general form (`UserIndex` and `EventCounts`).
+final class PartCounting {
+    private(set) var compact: CompactCounts? = CompactCounts()
+    private(set) var general: (users: UserIndex, counts: EventCounts)?
+    /// Each user's Fake (-1 without the column), by user number.
+    private(set) var labels: [Int8] = []
+    private let reader: TableReader
+
+    private var filling: EventsByPart
+    private var counting: EventsByPart
+    /// Where counting is in `counting`: a part, and an event in it.
+    private var part = CompactCounts.parts
+    private var next = 0
+    /// The earliest label conflict counted in the group so far.
+    private var conflict: (index: Int, arrival: Int, previous: Int8, label: Int8)?
+    /// Loads ahead in the general form, kept so they are not optimised away.
+    private let touched = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * 256)
+
+    init(reader: TableReader, partCapacity: Int = EventsByPart.defaultPartCapacity) {
+        self.reader = reader
+        filling = EventsByPart(partCapacity: partCapacity)
+        counting = EventsByPart(partCapacity: partCapacity)
+    }
+
+    deinit { touched.deallocate() }
+
+    /// Holds a batch's events and counts as many held before.
+    func add(_ batch: EventBatch) throws {
+        // Read once into a local: each read of a class's `var` is a retain and a release.
+        var filling = self.filling
+        for i in 0..<batch.count {
+            let id = batch.id(i)
+            let hash = indexHash(id)
+            while !filling.hold(id, hash: hash, event: batch.events[i], category: batch.categories[i], label: batch.labels[i], line: batch.lines[i]) {
+                try startCountingHeld()
+                filling = self.filling
+            }
+        }
+        try count(upTo: batch.count)
+    }
+
+    /// Counts every event held; throws the earliest label conflict among those not counted
+    /// before.
+    func finish() throws {
+        try startCountingHeld()
+        try count(upTo: .max)
+        // The groups' memory goes before the counters are converted and written out.
+        (filling, counting) = (EventsByPart(partCapacity: 2), EventsByPart(partCapacity: 2))
+    }
+
+    /// Ends the group being counted and starts on the one being filled.
+    private func startCountingHeld() throws {
+        try count(upTo: .max)
+        filling.seal()
+        swap(&filling, &counting)
+        filling.removeAll()
+        (part, next, conflict) = (0, 0, nil)
+    }
+
+    /// Counts up to `budget` events of the group being counted; at its end, throws its
+    /// earliest label conflict. One user's events keep their order within a group, so the
+    /// first Fake a user is seen with is the same as in file order.
+    private func count(upTo budget: Int) throws {
+        var left = budget
+        while part < CompactCounts.parts && left > 0 {
+            let events = counting.events(part: part)
+            next = max(next, events.lowerBound)
+            let end = next + min(left, events.upperBound - next)
+            left -= end - next
+            countCompact(events, until: end)
+            countGeneral(until: end)
+            if next == events.upperBound { (part, next) = (part + 1, 0) }
+        }
+        if part == CompactCounts.parts, let conflict {
+            self.conflict = nil
+            throw reader.labelConflict(
+                userID: counting.id(conflict.index), previous: conflict.previous, label: conflict.label,
+                line: counting.line(arrival: conflict.arrival))
+        }
+    }
+
+    @inline(__always)
+    private func check(_ index: Int, _ event: EventsByPart.Held, previous: Int8) {
+        if previous != event.label, event.arrival < conflict?.arrival ?? .max {
+            conflict = (index, event.arrival, previous, event.label)
+        }
+    }
+
+    /// Counts from `next` in the compact table, asking for slots a few dozen events ahead
+    /// (within the part: `events`), until `end` or the table's limits.
+    private func countCompact(_ events: Range<Int>, until end: Int) {
+        guard let table = compact else { return }
+        let counting = self.counting
+        let distance = Featurizer.prefetchDistance
+        for i in next..<min(next + distance, events.upperBound) { table.prefetch(hash: counting.hash(i)) }
+        while next < end {
+            let i = next
+            if i + distance < events.upperBound { table.prefetch(hash: counting.hash(i + distance)) }
+            let event = counting.held(i)
+            guard let user = table.add(
+                hash: event.hash, prefix: event.prefix, length: event.length, id: counting.id(i),
+                event: event.event, category: event.category
+            ) else {
+                // Past the compact table's limits: the rest goes to the general form.
+                general = table.handOver(hash: indexHash)
+                compact = nil
+                return
+            }
+            if user == labels.count {
+                labels.append(event.label)
+            } else {
+                check(i, event, previous: labels[user])
+            }
+            next += 1
+        }
+    }
+
+    /// Counts from `next` until `end` in the general form, loading a few hundred events'
+    /// slots and counters first, in loops with no dependency between events, so that their
+    /// cache misses overlap.
+    private func countGeneral(until end: Int) {
+        guard let (users, counts) = general else { return }
+        let counting = self.counting
+        for block in stride(from: next, to: end, by: 256) {
+            let rows = block..<min(block + 256, end)
+            for i in rows { touched[i - block] = users.touch(hash: counting.hash(i)) }
+            for i in rows {
+                let user = users.findOrInsert(counting.id(i), hash: counting.hash(i))
+                if user == counts.users {
+                    _ = counts.addUser()
+                    labels.append(counting.held(i).label)
+                }
+                touched[256 + i - block] = UInt64(user)
+                touched[i - block] = UInt64(counts.touch(user: user))
+            }
+            for i in rows {
+                let event = counting.held(i)
+                let user = Int(touched[256 + i - block])
+                check(i, event, previous: labels[user])
+                counts.add(user: user, event: event.event, category: event.category)
+            }
+        }
+        next = max(next, end)
+    }
+
+    /// The users and their counters in the general form.
+    func counted() -> (users: UserIDs, counts: EventCounts) {
+        if let (users, counts) = general { return (users.ids, counts) }
+        return (compact!.ids, compact!.eventCounts())
+    }
+}
