@@ -15,6 +15,11 @@ static inline void fu_prefetch_for_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 }
 
+/// Asks for the cache line at `address`, to be read, without waiting for it.
+static inline void fu_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 /// Writes the 64 bytes at `source` to `destination` (both 64-byte aligned) past the
 /// caches: a write to a line not in cache otherwise reads the line first, and a scatter
 /// over many buffers (`EventsByPart`) does that for every line. Such stores are ordered

@@ -1,3 +1,4 @@
+import CIntrinsics
 /// Per-user counters in one flat block: for each user, a count per event type, a count per
 /// category, and a bit per event×category pair. The block is re-laid out (rarely) when a
 /// new type or category exceeds the current capacity, or a count passes what its counters
@@ -75,6 +76,10 @@ final class EventCounts {
     func touch(user: Int) -> UInt32 {
         record(user).load(as: UInt32.self)
     }
+
+    /// Asks for a user's counters ahead of reading them.
+    @inline(__always)
+    func prefetch(user: Int) { fu_prefetch(record(user)) }
 
     /// Adds a user with all counts zero (its number is the old `users`); false, adding
     /// nothing, when that would pass the limit.

@@ -235,7 +235,15 @@ public struct Featurizer {
             let parts = try parallelMap(ranges) { range -> [UInt8] in
                 let memory = ByteOutput(inMemory: ())
                 let writer = try TableWriter(memory, format: format, columns: columns, writeHeader: false)
-                for user in order[range] {
+                // Users in id order are random places in the counters and the ids' arena:
+                // asked for a few users ahead, their misses overlap.
+                for k in range {
+                    if k + 16 < range.upperBound {
+                        users.prefetchStart(order[k + 16])
+                        counts.prefetch(user: order[k + 16])
+                    }
+                    if k + 8 < range.upperBound { users.prefetchID(order[k + 8]) }
+                    let user = order[k]
                     try writer.field(bytes: users.id(user))
                     if hasLabel { try writer.field(Int(labels[user])) }
                     try features.write(user: user, counts: counts, to: writer)

@@ -1,3 +1,4 @@
+import CIntrinsics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,6 +27,15 @@ final class UserIDs {
     func id(_ user: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: arena + starts[user], count: Int(lengths[user]))
     }
+
+    /// Asks for where a user's id starts (its entry of `starts`), then, once that is in,
+    /// for its bytes: for reading ids in an order other than their arrival (`prefetchID`
+    /// a few users after `prefetchStart`).
+    @inline(__always)
+    func prefetchStart(_ user: Int) { starts.withUnsafeBufferPointer { fu_prefetch($0.baseAddress! + user) } }
+
+    @inline(__always)
+    func prefetchID(_ user: Int) { fu_prefetch(arena + starts[user]) }
 
     /// Whether user's id continues with `bytes` from byte 16 (the part slots do not hold).
     @inline(__always)
