@@ -97,7 +97,9 @@ final class CompactCounts {
     @inline(__always)
     func prefetch(hash: UInt64) {
         let part = parts + CompactCounts.part(hash)
-        fu_prefetch_for_write(part.pointee.slots + 8 * part.pointee.home(CompactCounts.tag(hash)))
+        let home = part.pointee.slots + 8 * part.pointee.home(CompactCounts.tag(hash))
+        fu_prefetch_for_write(home)
+        fu_prefetch_for_write(home + 8)
     }
 
     /// Counts one event of the user with id `bytes`, adding the user when new; returns the

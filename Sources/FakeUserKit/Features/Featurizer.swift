@@ -95,7 +95,7 @@ public struct Featurizer {
         let counted = try count(parser: &parser)
         let features = FeatureSet(events: parser.events, categories: parser.categories, columnEvents: columnEvents(parser))
         let names = try header(parser.hasLabel, features, parser.reader).filter { !keyColumns.contains($0) }
-        let order = counted.users.sortedByID()
+        let order = counted.order
         let width = names.count
         var values = [Double](repeating: 0, count: order.count * width)
         values.withUnsafeMutableBufferPointer { buffer in
@@ -115,6 +115,8 @@ public struct Featurizer {
     private struct Counted {
         let users: UserIDs
         let counts: EventCounts
+        /// User numbers in id order (`UserIDs.sortedByID`), the order of every output.
+        let order: [Int]
         let labels: [Int8]
         let rows: Int
     }
@@ -152,8 +154,8 @@ public struct Featurizer {
             throw error
         }
         parser = stage.parser
-        let (users, counts) = counting.counted()
-        return Counted(users: users, counts: counts, labels: counting.labels, rows: stage.rows)
+        let (users, counts, order) = counting.counted()
+        return Counted(users: users, counts: counts, order: order, labels: counting.labels, rows: stage.rows)
     }
 
     /// Counts in the general form, with no limits but a budget in bytes. Parsing hands over
@@ -210,7 +212,7 @@ public struct Featurizer {
             throw error
         }
         parser = stage.parser
-        return Counted(users: users.ids, counts: counts, labels: labels, rows: stage.rows)
+        return Counted(users: users.ids, counts: counts, order: users.ids.sortedByID(), labels: labels, rows: stage.rows)
     }
 
     /// How many events ahead the compact table's slots are asked for: enough for their
@@ -227,12 +229,20 @@ public struct Featurizer {
         let columns = try header(parser.hasLabel, features, parser.reader)
         _ = try TableWriter(output, format: format, columns: columns)
         // Rows are formatted in parallel, a few blocks of users at a time, and written in order.
-        let order = users.sortedByID()
+        let order = counted.order
         let block = 16_384
         let hasLabel = parser.hasLabel
-        for wave in stride(from: 0, to: order.count, by: 4 * block) {
+        // A wave's parts are written while the next wave's are formatted (the last item of
+        // each wave): writing is not left to one core while the other waits.
+        var written: [[UInt8]] = []
+        for wave in stride(from: 0, to: order.count + 4 * block, by: 4 * block) {
             let ranges = stride(from: wave, to: min(wave + 4 * block, order.count), by: block).map { $0..<min($0 + block, order.count) }
-            let parts = try parallelMap(ranges) { range -> [UInt8] in
+            let previous = written
+            let parts = try parallelMap(ranges.map(Optional.some) + [nil]) { range -> [UInt8] in
+                guard let range else {
+                    for part in previous { try output.write(part) }
+                    return []
+                }
                 let memory = ByteOutput(inMemory: ())
                 let writer = try TableWriter(memory, format: format, columns: columns, writeHeader: false)
                 // Users in id order are random places in the counters and the ids' arena:
@@ -251,7 +261,7 @@ public struct Featurizer {
                 }
                 return try memory.collected()
             }
-            for part in parts { try output.write(part) }
+            written = Array(parts.dropLast())
         }
         return FeaturizeSummary(rows: counted.rows, users: users.count)
     }
