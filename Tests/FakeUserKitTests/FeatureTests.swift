@@ -266,7 +266,9 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         var generator = SplitMix64(seed: 20)
         for round in 0..<40 {
             let users = 1 + Int(generator.next() % 300)
-            let rows = 1 + Int(generator.next() % 3_000)
+            // Every fifth input spans several batches of the parsing thread (4,096 rows), so
+            // a group is counted a batch at a time, stopping mid-part, while the next fills.
+            let rows = round % 5 == 4 ? 5_000 + Int(generator.next() % 20_000) : 1 + Int(generator.next() % 3_000)
             var text = "UserId,Event,Category,Fake\n"
             var first: [String: Int] = [:]
             var expected: ToolError?
@@ -275,9 +277,9 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
                 // Ids of 1 to 40 bytes: some fit a slot's 16 bytes, some do not.
                 let id = "u\(user)" + String(repeating: "x", count: user % 40)
                 var label = user % 7 == 0 ? 1 : 0
-                if generator.next() % 2_000 == 0 { label = 1 - label }  // now and then a conflict
+                if generator.next() % UInt64(4 * rows) == 0 { label = 1 - label }  // now and then a conflict
                 let line = row + 2
-                if round % 4 == 3 && generator.next() % 1_500 == 0 {
+                if round % 4 == 3 && generator.next() % UInt64(3 * rows) == 0 {
                     text += "\(id),click_ad\n"
                     expected = expected ?? ToolError.data("expected 4 fields, found 2", at: InputLocation(file: "events.csv", line: line))
                     continue
@@ -289,21 +291,33 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
                 }
                 first[id] = first[id] ?? label
             }
-            for capacity in [2, 6, 64, EventsByPart.defaultPartCapacity] {
-                var options = FeaturizeOptions()
-                options.partCapacity = capacity
+            let reference = expected == nil ? try featurize(text, FeaturizeOptions(oneThread: true)) : nil
+            for capacity in [nil, 2, 6, 64, EventsByPart.defaultPartCapacity] {
+                var options = FeaturizeOptions(oneThread: capacity == nil)
+                if let capacity { options.partCapacity = capacity }
                 if let expected {
                     #expect(throws: expected) { _ = try featurize(text, options) }
-                } else {
-                    #expect(try featurize(text, options).rows == featurize(text, FeaturizeOptions(oneThread: true)).rows)
+                } else if let reference {
+                    let result = try featurize(text, options)
+                    #expect(result.header == reference.header)
+                    #expect(result.rows == reference.rows)
+                    #expect(result.rows.map { Int($0["total_events"]!)! }.reduce(0, +) == rows)
                 }
             }
         }
     }
 
-    /// fu-featurize counts in `CompactCounts` until the input outgrows it (a count past
-    /// 65,535, a 9th event type, a 7th category), then hands over to the general counters; a
-    /// request (`oneThread`) counts in the general form from the start: both must agree.
+    /// A request parses on its own thread's turn (`oneThread`): a label conflict in the rows
+    /// before a bad row, in the same batch, is the error, as from a tool's run.
+    @Test func aRequestReportsAConflictBeforeABadRowInTheSameBatch() {
+        let text = "UserId,Event,Category,Fake\nA,e,c,0\nA,e,c,1\nB,e\n"
+        for options in [FeaturizeOptions(oneThread: true), FeaturizeOptions()] {
+            #expect(throws: ToolError.data("Fake changes within user 'A' (0 before, 1 here)", at: InputLocation(file: "events.csv", line: 3))) {
+                _ = try featurize(text, options)
+            }
+        }
+    }
+
     @Test func theCompactCountersHandOverWithoutLosingACount() throws {
         var text = "UserId,Event,Category,Fake\n"
         for i in 0..<70_000 { text += "U\(i % 100 == 0 ? 1 : 2),click_ad,Jobs,0\n" }

@@ -23,9 +23,9 @@ final class CompactCounts {
     /// id prefix, pair bits | id length << 48, then 8 + 6 counters of 16 bits.
     private struct Part {
         var slots: UnsafeMutablePointer<UInt64>
-        /// A power of two or three times one: growing by 3/2 and 4/3 in turn keeps the
-        /// table between 3/8 and 3/4 full (doubling, between 3/8 and 3/4 too, left the 550,000
-        /// users of the benchmark at 0.52 in 64 MB; now 0.70 in 48 MB).
+        /// A power of two or three times one: growing by 3/2 and 4/3 in turn keeps a part
+        /// between 1/2 (or 9/16) and 3/4 full, where doubling went down to 3/8 (the 550,000
+        /// users of the benchmark were at 0.52 in 64 MB; now 0.70 in 48 MB).
         var slotCount: Int
         var users = 0
 
@@ -99,6 +99,8 @@ final class CompactCounts {
         let part = parts + CompactCounts.part(hash)
         let home = part.pointee.slots + 8 * part.pointee.home(CompactCounts.tag(hash))
         fu_prefetch_for_write(home)
+        // A lookup at 0.70 full often goes on to the next slot. (Past the last slot this
+        // asks for a line outside the part: a prefetch never faults.)
         fu_prefetch_for_write(home + 8)
     }
 

@@ -38,6 +38,8 @@ final class EventsByPart {
     private(set) var count = 0
 
     init(partCapacity: Int = EventsByPart.defaultPartCapacity) {
+        // An event's arrival number has 24 bits in its record.
+        precondition(partCapacity <= (1 << 24) / CompactCounts.parts, "parts of at most 131,072 events")
         self.partCapacity = max(2, partCapacity & ~1)
         let capacity = CompactCounts.parts * self.partCapacity
         records = allocateCacheAligned(4 * capacity, of: UInt64.self)

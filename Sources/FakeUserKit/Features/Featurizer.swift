@@ -524,6 +524,8 @@ final class ParseStage: @unchecked Sendable {
 
     /// The batch `inline` stages parse into on the caller's thread.
     private var inlineBatch: EventBatch?
+    /// An inline parse's error, thrown after the batch of rows before it.
+    private var inlineFailure: (any Error)?
 
     /// `inline` parses on the caller's thread, when nextBatch() asks: for small inputs,
     /// where a second thread costs more than it saves.
@@ -586,10 +588,20 @@ final class ParseStage: @unchecked Sendable {
     /// The next batch in file order, nil at the end; throws the parser's error in its place.
     func nextBatch() throws -> EventBatch? {
         if let batch = inlineBatch {
+            if let error = inlineFailure {
+                inlineFailure = nil
+                throw error
+            }
             if ended { return nil }
             let (end, error) = parse(into: batch)
             ended = end
-            if let error { throw error }
+            if let error {
+                // The rows before the bad one first, as from the thread: a label conflict
+                // among them comes before the bad row's error.
+                guard batch.count > 0 else { throw error }
+                inlineFailure = error
+                return batch
+            }
             return batch.count > 0 || !end ? batch : nil
         }
         switch full.take() {
