@@ -179,32 +179,7 @@ public struct Featurizer {
             stableHashes: false)
         do {
             while let batch = try stage.nextBatch() {
-                // A few hundred rows at a time: their lines (and pages) must still be in the
-                // caches and the TLB when used.
-                for block in stride(from: 0, to: batch.count, by: 256) {
-                    let rows = block..<min(block + 256, batch.count)
-                    for i in rows {
-                        batch.hashes[i] = indexHash(batch.id(i))
-                        batch.touched[i] = users.touch(hash: batch.hashes[i])
-                    }
-                    for i in rows {
-                        let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
-                        if user == counts.users {
-                            guard counts.addUser() else { throw overBudget(line: batch.lines[i], users: users.count) }
-                            labels.append(batch.labels[i])
-                        }
-                        batch.users[i] = user
-                    }
-                    for i in rows { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
-                    for i in rows {
-                        let user = batch.users[i]
-                        if labels[user] != batch.labels[i] {
-                            throw reader.labelConflict(userID: batch.id(i), previous: labels[user], label: batch.labels[i], line: batch.lines[i])
-                        }
-                        counts.add(user: user, event: batch.events[i], category: batch.categories[i])
-                        if counts.overLimit { throw overBudget(line: batch.lines[i], users: users.count) }
-                    }
-                }
+                try countBatchInGeneralForm(batch, users: users, counts: counts, labels: &labels, reader: reader, overBudget: overBudget)
                 stage.recycle(batch)
             }
         } catch {
@@ -323,6 +298,41 @@ public struct Featurizer {
         }
         try flush()
         return summary
+    }
+}
+
+/// Counts a batch in the general form (`UserIndex` and `EventCounts`), in file order:
+/// a few hundred rows at a time, loading their slots and counters first in loops with no
+/// dependency between rows, so that their cache misses overlap (their lines and pages must
+/// still be in the caches and the TLB when used). Throws at the first label conflict, or
+/// when the counters pass their budget (`overBudget(line, users)`).
+func countBatchInGeneralForm(
+    _ batch: EventBatch, users: UserIndex, counts: EventCounts, labels: inout [Int8], reader: TableReader,
+    overBudget: (_ line: Int, _ users: Int) -> Error
+) throws {
+    for block in stride(from: 0, to: batch.count, by: 256) {
+        let rows = block..<min(block + 256, batch.count)
+        for i in rows {
+            batch.hashes[i] = indexHash(batch.id(i))
+            batch.touched[i] = users.touch(hash: batch.hashes[i])
+        }
+        for i in rows {
+            let user = users.findOrInsert(batch.id(i), hash: batch.hashes[i])
+            if user == counts.users {
+                guard counts.addUser() else { throw overBudget(batch.lines[i], users.count) }
+                labels.append(batch.labels[i])
+            }
+            batch.users[i] = user
+        }
+        for i in rows { batch.touched[i] = UInt64(counts.touch(user: batch.users[i])) }
+        for i in rows {
+            let user = batch.users[i]
+            if labels[user] != batch.labels[i] {
+                throw reader.labelConflict(userID: batch.id(i), previous: labels[user], label: batch.labels[i], line: batch.lines[i])
+            }
+            counts.add(user: user, event: batch.events[i], category: batch.categories[i])
+            if counts.overLimit { throw overBudget(batch.lines[i], users.count) }
+        }
     }
 }
 

@@ -17,6 +17,8 @@ final class PartCounting {
     private var next = 0
     /// The earliest label conflict counted in the group so far.
     private var conflict: (index: Int, arrival: Int, previous: Int8, label: Int8)?
+    /// Whether every held event is counted and the groups' memory freed (`finish`).
+    private var groupsReleased = false
     /// Loads ahead in the general form, kept so they are not optimised away.
     private let touched = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * 256)
 
@@ -28,8 +30,16 @@ final class PartCounting {
 
     deinit { touched.deallocate() }
 
-    /// Holds a batch's events and counts as many held before.
+    /// Holds a batch's events and counts as many held before. Once the counts are in the
+    /// general form, whose table is not in parts, the held events are counted and later
+    /// batches counted as they come (no memory for groups, no holding).
     func add(_ batch: EventBatch) throws {
+        if let (users, counts) = general, groupsReleased {
+            try countBatchInGeneralForm(batch, users: users, counts: counts, labels: &labels, reader: reader) { _, _ in
+                preconditionFailure("a tool's counters have no budget")
+            }
+            return
+        }
         // Read once into a local: each read of a class's `var` is a retain and a release.
         var filling = self.filling
         for i in 0..<batch.count {
@@ -41,6 +51,7 @@ final class PartCounting {
             }
         }
         try count(upTo: batch.count)
+        if general != nil { try finish() }
     }
 
     /// Counts every event held; throws the earliest label conflict among those not counted
@@ -50,6 +61,7 @@ final class PartCounting {
         try count(upTo: .max)
         // The groups' memory goes before the counters are converted and written out.
         (filling, counting) = (EventsByPart(partCapacity: 2), EventsByPart(partCapacity: 2))
+        groupsReleased = true
     }
 
     /// Ends the group being counted and starts on the one being filled.
