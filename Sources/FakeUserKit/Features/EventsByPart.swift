@@ -19,7 +19,8 @@ final class EventsByPart {
 
     /// Four words an event, part after part: hash, the id's first 16 bytes (as
     /// `UserIDs.prefix`), then length | event << 16 | category << 24 | (label + 1) << 32 |
-    /// arrival << 40, where the length is at most 0xFFFF (longer ids are read from `arena`).
+    /// arrival << 40, where a length of 0xFFFF stands for that or more (the real one is
+    /// then taken from `idStarts`).
     private let records: UnsafeMutablePointer<UInt64>
     /// A part's next two records, written to `records` as one line past the caches
     /// (`fu_stream_line`): 128 parts' lines do not stay in the caches between writes.
@@ -141,7 +142,8 @@ final class EventsByPart {
         if event.length > 16 {
             return UnsafeBufferPointer(start: arena + idStarts[event.arrival], count: event.length)
         }
-        // `UserIDs.prefix` keeps the bytes in memory order, zero-padded.
+        // `UserIDs.prefix` keeps the bytes in memory order, zero-padded (on the
+        // little-endian CPUs fu builds for: x86-64 and arm64).
         scratch.storeBytes(of: event.prefix.0, as: UInt64.self)
         scratch.storeBytes(of: event.prefix.1, toByteOffset: 8, as: UInt64.self)
         return UnsafeBufferPointer(start: scratchBytes, count: event.length)
