@@ -104,15 +104,10 @@ final class CompactCounts {
         fu_prefetch_for_write(home + 8)
     }
 
-    /// Counts one event of the user with id `bytes`, adding the user when new; returns the
-    /// user's number, or nil (changing nothing) when the event is past this table's limits.
-    @inline(__always)
-    func add(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, event: Int, category: Int) -> Int? {
-        add(hash: hash, prefix: UserIDs.prefix(bytes), length: bytes.count, id: bytes, event: event, category: category)
-    }
-
-    /// `add` with the id's prefix (`UserIDs.prefix`) and length at hand: the id's bytes
-    /// are read only for a new user or an id longer than a slot's 16 bytes.
+    /// Counts one event of the user whose id has this prefix (`UserIDs.prefix`) and length,
+    /// adding the user when new; returns the user's number, or nil (changing nothing) when
+    /// the event is past this table's limits. The id's bytes are read only for a new user
+    /// or an id longer than a slot's 16 bytes.
     @inline(__always)
     func add(
         hash: UInt64, prefix: (UInt64, UInt64), length: Int, id: @autoclosure () -> UnsafeBufferPointer<UInt8>,
