@@ -124,7 +124,8 @@ extension CSVReading {
     /// Plain records are found from 64-byte marks when 64 bytes are buffered, else eight
     /// bytes at a time, else by the general scan: random records (short and past 64 bytes,
     /// with quotes, CRs, non-ASCII bytes, blank lines, wrong field counts) read through a
-    /// large buffer and through one of 5 bytes give the same rows, lines and outcome.
+    /// large buffer and through one of 5 bytes give the same rows, lines and outcome; so do
+    /// plain records taken in bulk (`takePlainRecords`), through buffers of 1 MiB, 100 and 5 bytes.
     @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
     func recordsReadAlikeWhateverTheScan(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
@@ -149,11 +150,40 @@ extension CSVReading {
                 return (rows, lines, "\(error)")
             }
         }
+        /// Plain records taken in bulk between rows read one at a time, with random limits
+        /// and some records refused (then read by `next()`).
+        func readInBulk(bufferBytes: Int) -> (rows: [[String]], lines: [Int], outcome: String, inBulk: Int) {
+            var rows: [[String]] = [], lines: [Int] = [], inBulk = 0
+            do {
+                let reader = try TableReader(ByteInput(bytes: Array(text.utf8), name: "t.csv"), skipBadRows: seed > 1, maxRecordBytes: 1 << 16, bufferBytes: bufferBytes)
+                while true {
+                    inBulk += reader.takePlainRecords(limit: below(6)) { bytes, bounds, line in
+                        guard below(8) != 0 else { return false }
+                        rows.append((0..<reader.header.count).map { String(decoding: UnsafeBufferPointer(start: bytes + bounds[2 * $0], count: bounds[2 * $0 + 1] - bounds[2 * $0]), as: UTF8.self) })
+                        lines.append(line)
+                        return true
+                    }
+                    guard let row = try reader.next() else { break }
+                    rows.append((0..<row.count).map { row.string($0) })
+                    lines.append(row.line)
+                }
+                return (rows, lines, "ok, \(reader.skippedRows) skipped", inBulk)
+            } catch {
+                return (rows, lines, "\(error)", inBulk)
+            }
+        }
         let whole = read(bufferBytes: 1 << 20), small = read(bufferBytes: 5)
         if seed > 1 { #expect(whole.rows.count > 200) }  // seed 1 stops at its first bad row
         #expect(whole.rows == small.rows)
         #expect(whole.lines == small.lines)
         #expect(whole.outcome == small.outcome)
+        for bufferBytes in [1 << 20, 100, 5] {
+            let bulk = readInBulk(bufferBytes: bufferBytes)
+            #expect(bulk.rows == whole.rows)
+            #expect(bulk.lines == whole.lines)
+            #expect(bulk.outcome == whole.outcome)
+            if bufferBytes == 1 << 20 && seed > 1 { #expect(bulk.inBulk > 20) }
+        }
     }
 }
 

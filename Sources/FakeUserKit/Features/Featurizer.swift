@@ -433,6 +433,36 @@ struct EventRowParser {
         return nil
     }
 
+    /// Appends to `batch` the rows `next()` would return next, up to `limit`, while they
+    /// are plain records already read whose checks pass at a glance: nonempty fields, a
+    /// Fake of one digit, an event type and a category seen before. Stops before any other
+    /// row, which `next()` then reads (and rejects, or adds its names). Returns how many
+    /// rows were appended.
+    mutating func appendPlainRows(to batch: EventBatch, limit: Int, stableHashes: Bool) -> Int {
+        let (userColumn, eventColumn, categoryColumn) = (self.userColumn, self.eventColumn, self.categoryColumn)
+        let labelColumn = self.labelColumn ?? -1
+        let (events, categories) = (self.events, self.categories)
+        @inline(__always) func field(_ bytes: UnsafeMutablePointer<UInt8>, _ bounds: UnsafePointer<Int>, _ column: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: bytes + bounds[2 * column], count: bounds[2 * column + 1] - bounds[2 * column])
+        }
+        return reader.takePlainRecords(limit: limit) { bytes, bounds, line in
+            let userID = field(bytes, bounds, userColumn)
+            let eventName = field(bytes, bounds, eventColumn)
+            let categoryName = field(bytes, bounds, categoryColumn)
+            guard !userID.isEmpty, !eventName.isEmpty, !categoryName.isEmpty else { return false }
+            var label: Int8 = -1
+            if labelColumn >= 0 {
+                let text = field(bytes, bounds, labelColumn)
+                guard text.count == 1, text[0] &- UInt8(ascii: "0") < 2 else { return false }
+                label = Int8(text[0] &- UInt8(ascii: "0"))
+            }
+            guard let event = events.knownID(for: eventName), let category = categories.knownID(for: categoryName) else { return false }
+            batch.append(
+                userID: userID, hash: stableHashes ? stableHash(userID) : 0, event: event, category: category, label: label, line: line)
+            return true
+        }
+    }
+
     /// Every user has a counter for every type and category (and a bit for every pair), so
     /// their numbers are bounded: at these limits a user costs at most 1 KiB.
     static let maxEventTypes = 64
@@ -490,16 +520,21 @@ final class EventBatch {
     /// `hash` is the row's stable hash when the consumer uses it, else anything.
     @inline(__always)
     func append(_ row: EventRow, hash: UInt64) {
+        append(userID: row.userID, hash: hash, event: row.event, category: row.category, label: row.label, line: row.line)
+    }
+
+    @inline(__always)
+    func append(userID: UnsafeBufferPointer<UInt8>, hash: UInt64, event: Int, category: Int, label: Int8, line: Int) {
         let start = idStarts[count]
-        reserveBytes(&ids, capacity: &idCapacity, used: start, needed: start + row.userID.count)
-        (ids + start).update(from: row.userID.baseAddress!, count: row.userID.count)
+        reserveBytes(&ids, capacity: &idCapacity, used: start, needed: start + userID.count)
+        (ids + start).update(from: userID.baseAddress!, count: userID.count)
         hashes[count] = hash
-        events[count] = row.event
-        categories[count] = row.category
-        labels[count] = row.label
-        lines[count] = row.line
+        events[count] = event
+        categories[count] = category
+        labels[count] = label
+        lines[count] = line
         count += 1
-        idStarts[count] = start + row.userID.count
+        idStarts[count] = start + userID.count
     }
 
     /// Row `index`'s UserId, valid until the batch is refilled.
@@ -531,6 +566,12 @@ final class ParseStage: @unchecked Sendable {
     private let cancelled = Atomic<Bool>(false)
     private var thread: BackgroundThread?
     private var ended = false
+
+    /// Rows left to read one at a time before trying plain rows in bulk again: after a
+    /// try that took none, so that input of other rows (non-ASCII names, CRLF, quotes)
+    /// does not scan each row twice.
+    private var plainMisses = 0
+    private static let rowsAfterPlainMiss = 16
 
     /// The batch `inline` stages parse into on the caller's thread.
     private var inlineBatch: EventBatch?
@@ -578,6 +619,15 @@ final class ParseStage: @unchecked Sendable {
         batch.removeAll()
         do {
             while batch.count < EventBatch.capacity {
+                if shard == nil && rows < maxRows && plainMisses == 0 {
+                    let taken = parser.appendPlainRows(
+                        to: batch, limit: min(EventBatch.capacity - batch.count, maxRows - rows), stableHashes: stableHashes)
+                    rows += taken
+                    if taken == 0 { plainMisses = ParseStage.rowsAfterPlainMiss }
+                    if batch.count == EventBatch.capacity { break }
+                } else if plainMisses > 0 {
+                    plainMisses -= 1
+                }
                 guard let event = try parser.next() else {
                     batch.vocabularies = (parser.events, parser.categories)
                     return (true, nil)

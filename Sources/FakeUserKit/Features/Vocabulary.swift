@@ -75,7 +75,27 @@ struct Vocabulary {
     mutating func id(for bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let key = Fingerprint(bytes)
         let hash = key.hash
-        let found = fingerprints.withUnsafeBufferPointer { known -> Int in
+        let found = find(key, hash: hash, bytes)
+        if found >= 0 { return found }
+        names.append(Array(bytes))
+        fingerprints.append(key)
+        // Ids past 255 are found by the scan (the parser allows 64).
+        if likely[hash] == 0 && names.count <= 255 { likely[hash] = UInt8(names.count) }
+        return names.count - 1
+    }
+
+    /// The id of a name already known, or nil (then `id(for:)` adds it).
+    @inline(__always)
+    func knownID(for bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let key = Fingerprint(bytes)
+        let found = find(key, hash: key.hash, bytes)
+        return found >= 0 ? found : nil
+    }
+
+    /// The id whose fingerprint (and, past 16 bytes, name) is `key`'s, or -1.
+    @inline(__always)
+    private func find(_ key: Fingerprint, hash: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        fingerprints.withUnsafeBufferPointer { known -> Int in
             let guess = likely.withUnsafeBufferPointer { Int($0[hash]) - 1 }
             if guess >= 0 && known[guess].matches(key) && (key.count <= 16 || Vocabulary.equal(names[guess], bytes)) {
                 return guess
@@ -85,12 +105,6 @@ struct Vocabulary {
             }
             return -1
         }
-        if found >= 0 { return found }
-        names.append(Array(bytes))
-        fingerprints.append(key)
-        // Ids past 255 are found by the scan (the parser allows 64).
-        if likely[hash] == 0 && names.count <= 255 { likely[hash] = UInt8(names.count) }
-        return names.count - 1
     }
 
     private static func equal(_ name: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
