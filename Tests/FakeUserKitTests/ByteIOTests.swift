@@ -186,6 +186,53 @@ func readAll(_ path: String) throws -> String {
         #expect(text == "{\"UserId\":\"U\\\"1\",\"n\":3,\"x\":0.3333333333333333}\n")
     }
 
+    /// `numberRow` writes the bytes of the calls per field, or nothing and says so (JSON
+    /// Lines, a text that needs quoting, a row past the output's buffer): random rows of
+    /// integral and fractional values, with and without an integer, through both formats.
+    @Test func aNumberRowIsItsFieldsInOneCall() throws {
+        var random = SplitMix64(seed: 20)
+        let texts = ["U1", "", "a,b", "q\"", "back\\slash", "é", String(repeating: "x", count: ByteOutput.bufferCapacity)]
+        var fellBack = Set<String>()
+        for format in [TableFormat.csv, .jsonl] {
+            for _ in 0..<300 {
+                let text = texts[Int(random.next() % UInt64(texts.count))]
+                let integer: Int? = random.next() % 2 == 0 ? nil : Int(random.next() % 3) - 1
+                let count = Int(random.next() % 20)
+                let integral = (0..<count).map { _ in random.next() % 2 == 0 }
+                let values = integral.map { isIntegral -> Double in
+                    let r = Double(random.next() % 1_000_000) - 500_000
+                    return isIntegral ? r : r / Double(1 + random.next() % 97) * pow(10, Double(Int(random.next() % 40) - 20))
+                }
+                let columns = ["id"] + (integer == nil ? [] : ["n"]) + values.indices.map { "v\($0)" }
+                func row(_ oneCall: Bool) throws -> (bytes: [UInt8], inOneCall: Bool) {
+                    let output = ByteOutput(inMemory: ())
+                    let writer = try TableWriter(output, format: format, columns: columns, writeHeader: false)
+                    var bytes = Array(text.utf8)
+                    let done = try oneCall && bytes.withUnsafeMutableBufferPointer { id in
+                        try values.withUnsafeBufferPointer { v in
+                            try integral.withUnsafeBufferPointer { try writer.numberRow(text: UnsafeBufferPointer(id), integer: integer, values: v, integral: $0) }
+                        }
+                    }
+                    if !done {
+                        try bytes.withUnsafeMutableBufferPointer { try writer.field(bytes: UnsafeBufferPointer($0)) }
+                        if let integer { try writer.field(integer) }
+                        for (value, isIntegral) in zip(values, integral) {
+                            if isIntegral { try writer.field(Int(value)) } else { try writer.field(value) }
+                        }
+                        try writer.endRow()
+                    }
+                    return (try output.collected(), done)
+                }
+                let (fast, slow) = (try row(true), try row(false))
+                #expect(fast.bytes == slow.bytes)
+                let plain = format == .csv && !text.contains(where: { ",\"\\".contains($0) }) && text.utf8.count < 1000
+                #expect(fast.inOneCall == plain)
+                if !fast.inOneCall { fellBack.insert("\(format) \(text.prefix(8))") }
+            }
+        }
+        #expect(fellBack.count > 5)
+    }
+
     @Test func doublesRoundTrip() throws {
         var cache = NumberFormatterCache()
         var buffer = [UInt8](repeating: 0, count: 32)

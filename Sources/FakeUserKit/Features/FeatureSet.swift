@@ -117,9 +117,29 @@ struct FeatureSet {
     func write(user: Int, counts: EventCounts, to writer: TableWriter) throws {
         try withUnsafeTemporaryAllocation(of: Double.self, capacity: columnNames.count) { row in
             values(user: user, counts: counts, into: row)
-            for (column, value) in row.enumerated() {
-                if isCount[column] { try writer.field(Int(value)) } else { try writer.field(value) }
+            try writeFields(row, to: writer)
+        }
+    }
+
+    /// Writes a whole row, ended: the UserId, its Fake (if any) and its feature values, the
+    /// same bytes as those fields one by one, in one call where it can (`TableWriter.numberRow`).
+    func writeRow(id: UnsafeBufferPointer<UInt8>, label: Int?, user: Int, counts: EventCounts, to writer: TableWriter) throws {
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: columnNames.count) { row in
+            values(user: user, counts: counts, into: row)
+            let written = try isCount.withUnsafeBufferPointer {
+                try writer.numberRow(text: id, integer: label, values: UnsafeBufferPointer(row), integral: $0)
             }
+            if written { return }
+            try writer.field(bytes: id)
+            if let label { try writer.field(label) }
+            try writeFields(row, to: writer)
+            try writer.endRow()
+        }
+    }
+
+    private func writeFields(_ row: UnsafeMutableBufferPointer<Double>, to writer: TableWriter) throws {
+        for (column, value) in row.enumerated() {
+            if isCount[column] { try writer.field(Int(value)) } else { try writer.field(value) }
         }
     }
 

@@ -229,10 +229,7 @@ public struct Featurizer {
                     }
                     if k + 8 < range.upperBound { users.prefetchID(order[k + 8]) }
                     let user = order[k]
-                    try writer.field(bytes: users.id(user))
-                    if hasLabel { try writer.field(Int(labels[user])) }
-                    try features.write(user: user, counts: counts, to: writer)
-                    try writer.endRow()
+                    try features.writeRow(id: users.id(user), label: hasLabel ? Int(labels[user]) : nil, user: user, counts: counts, to: writer)
                 }
                 return try memory.collected()
             }

@@ -59,10 +59,16 @@ public final class TableWriter {
         }
     }
 
+    /// Whether a text field's bytes are written another way than as they are (CSV quoting,
+    /// JSON escapes).
+    @inline(__always)
+    private static func needsQuoting(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D || $0 == 0x5C || $0 < 0x20 }
+    }
+
     /// A text field given as bytes (e.g. a UserId straight from the reader).
     public func field(bytes: UnsafeBufferPointer<UInt8>) throws {
-        let needsQuoting = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D || $0 == 0x5C || $0 < 0x20 }
-        if needsQuoting {
+        if TableWriter.needsQuoting(bytes) {
             try field(String(decoding: bytes, as: UTF8.self))
             return
         }
@@ -101,6 +107,33 @@ public final class TableWriter {
         try beginField()
         let pointer = try output.reserve(32)
         output.advance(numbers.format(value, into: pointer))
+    }
+
+    /// A whole CSV row: a text field, an optional integer, then numbers (`integral[i]`:
+    /// `values[i]` as an integer), formatted straight into the output, the same bytes as
+    /// the calls per field. fu-featurize writes a row per user, and those calls were a third
+    /// of its output's time. Returns false, having written nothing, for JSON Lines, a text
+    /// that needs quoting, or a row that may not fit the output's buffer: then the caller
+    /// writes the fields one by one.
+    func numberRow(text: UnsafeBufferPointer<UInt8>, integer: Int?, values: UnsafeBufferPointer<Double>, integral: UnsafeBufferPointer<Bool>) throws -> Bool {
+        // 24 bytes an integer, 32 a number (as in `field`), a separator each, and the newline.
+        let longest = text.count + 25 + 33 * values.count + 1
+        guard format == .csv, column == 0, longest <= ByteOutput.bufferCapacity, !TableWriter.needsQuoting(text) else { return false }
+        let start = try output.reserve(longest)
+        var p = start
+        if let textStart = text.baseAddress { p.update(from: textStart, count: text.count) }
+        p += text.count
+        if let integer {
+            p[0] = UInt8(ascii: ",")
+            p += 1 + formatInteger(integer, into: p + 1)
+        }
+        for (value, isIntegral) in zip(values, integral) {
+            p[0] = UInt8(ascii: ",")
+            p += 1 + (isIntegral ? formatInteger(Int(value), into: p + 1) : numbers.format(value, into: p + 1))
+        }
+        p[0] = 0x0A
+        output.advance(p + 1 - start)
+        return true
     }
 
     public func endRow() throws {

@@ -16,7 +16,9 @@ public final class ByteOutput {
     private let temporaryPath: String?
     private var encoder: ZstdEncoder?
     private var buffer: UnsafeMutablePointer<UInt8>
-    private let capacity = 1 << 18
+    private let capacity = ByteOutput.bufferCapacity
+    /// The most `reserve` may ask for.
+    static let bufferCapacity = 1 << 18
     private var count = 0
     private var finished = false
     /// What an in-memory output has collected so far.
