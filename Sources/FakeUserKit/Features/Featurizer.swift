@@ -455,7 +455,8 @@ struct EventRowParser {
             }
             guard let event = events.knownID(for: eventName), let category = categories.knownID(for: categoryName) else { return false }
             batch.append(
-                userID: userID, hash: stableHashes ? stableHash(userID) : 0, event: event, category: category, label: label, line: line)
+                userID: userID, hash: stableHashes ? stableHash(userID) : 0, event: event, category: category, label: label, line: line,
+                readable16: true)
             return true
         }
     }
@@ -520,11 +521,19 @@ final class EventBatch {
         append(userID: row.userID, hash: hash, event: row.event, category: row.category, label: row.label, line: row.line)
     }
 
+    /// `readable16`: the 16 bytes from the id's start may be read (though the id be
+    /// shorter), so a short id is copied as two words, not by a call to memcpy.
     @inline(__always)
-    func append(userID: UnsafeBufferPointer<UInt8>, hash: UInt64, event: Int, category: Int, label: Int8, line: Int) {
+    func append(userID: UnsafeBufferPointer<UInt8>, hash: UInt64, event: Int, category: Int, label: Int8, line: Int, readable16: Bool = false) {
         let start = idStarts[count]
-        reserveBytes(&ids, capacity: &idCapacity, used: start, needed: start + userID.count)
-        (ids + start).update(from: userID.baseAddress!, count: userID.count)
+        reserveBytes(&ids, capacity: &idCapacity, used: start, needed: start + max(userID.count, 16))
+        if readable16 && userID.count <= 16 {
+            let (from, to) = (UnsafeRawPointer(userID.baseAddress!), UnsafeMutableRawPointer(ids + start))
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            (to + 8).storeBytes(of: (from + 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+        } else {
+            (ids + start).update(from: userID.baseAddress!, count: userID.count)
+        }
         hashes[count] = hash
         events[count] = event
         categories[count] = category

@@ -33,6 +33,9 @@ public final class TableReader {
 
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
+    /// Bytes allocated past `capacity`: a field of a plain record taken in bulk may be read
+    /// 16 bytes at a time from its start (`EventBatch.append`), past the record's end.
+    static let readableSlack = 16
     private var position = 0
     private var end = 0
     private var atEOF = false
@@ -67,7 +70,7 @@ public final class TableReader {
         self.skipBadRows = skipBadRows
         self.maxRecordBytes = maxRecordBytes
         capacity = max(bufferBytes, 4)
-        buffer = .allocate(capacity: capacity)
+        buffer = .allocate(capacity: capacity + TableReader.readableSlack)
         bounds = .allocate(capacity: boundsCapacity)
         try start()
     }
@@ -129,7 +132,7 @@ public final class TableReader {
             var grown = capacity
             while grown < wanted { grown *= 2 }
             grown = min(grown, maxRecordBytes + 1)
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown + TableReader.readableSlack)
             bigger.update(from: buffer, count: end)
             buffer.deallocate()
             buffer = bigger
