@@ -60,6 +60,29 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         #expect(vocabulary.id(for: Array(forgotten.utf8)) == 10)
         for (name, id) in expected where id < 10 { #expect(vocabulary.id(for: Array(name.utf8)) == id) }
     }
+
+    /// The parser's lookup reads a name's first 8 bytes whatever its length (`readable8`):
+    /// random names of 1–24 bytes, some alike but for one byte or their length, followed by
+    /// random bytes, are found as `id(for:)` numbered them, and unknown ones are not.
+    @Test func aNameIsFoundAlikeWhenItsFirstWordIsReadWhole() {
+        var random = SplitMix64(seed: 12)
+        let base = (0..<24).map { _ in UInt8(0x21 + random.next() % 90) }
+        var names: [[UInt8]] = []
+        for length in 1...24 {
+            names.append(Array(base.prefix(length)))
+            var other = Array(base.prefix(length))
+            other[Int(random.next() % UInt64(length))] ^= 1
+            names.append(other)
+        }
+        var vocabulary = Vocabulary()
+        let known = names.filter { _ in random.next() % 3 != 0 }
+        for name in known { _ = vocabulary.id(for: name) }
+        for name in names {
+            let padded = name + (0..<8).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let found = padded.withUnsafeBufferPointer { vocabulary.knownID(for: UnsafeBufferPointer(rebasing: $0[0..<name.count]), readable8: true) }
+            #expect(found == known.firstIndex(of: name), "\(name)")
+        }
+    }
 }
 
 /// Users in byte order of their ids, as every output lists them: the radix sort on the

@@ -453,7 +453,8 @@ struct EventRowParser {
                 guard text.count == 1, text[0] &- UInt8(ascii: "0") < 2 else { return false }
                 label = Int8(text[0] &- UInt8(ascii: "0"))
             }
-            guard let event = events.knownID(for: eventName), let category = categories.knownID(for: categoryName) else { return false }
+            guard let event = events.knownID(for: eventName, readable8: true),
+                  let category = categories.knownID(for: categoryName, readable8: true) else { return false }
             batch.append(
                 userID: userID, hash: stableHashes ? stableHash(userID) : 0, event: event, category: category, label: label, line: line,
                 readable16: true)

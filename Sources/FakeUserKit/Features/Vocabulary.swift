@@ -23,8 +23,9 @@ struct Vocabulary {
         for name in initial { _ = id(for: Array(name.utf8)) }
     }
 
-    /// A name's length and its first and last 8 (or 4) bytes, overlapping: for a name of
-    /// at most 16 bytes, equal fingerprints mean equal names.
+    /// A name's length and its first and last 8 bytes, overlapping (a name shorter than 8:
+    /// its bytes as a little-endian word, and 0): for a name of at most 16 bytes, equal
+    /// fingerprints mean equal names.
     private struct Fingerprint {
         var count: Int
         var head: UInt64
@@ -41,13 +42,28 @@ struct Vocabulary {
                 head = base.loadUnaligned(as: UInt64.self)
                 tail = (base + count - 8).loadUnaligned(as: UInt64.self)
             } else if count >= 4 {
+                // The first and last 4 bytes, overlapping, put where a word load puts them.
                 head = UInt64(base.loadUnaligned(as: UInt32.self))
-                tail = UInt64((base + count - 4).loadUnaligned(as: UInt32.self))
+                    | UInt64((base + count - 4).loadUnaligned(as: UInt32.self)) << UInt64(8 * (count - 4))
+                tail = 0
             } else {
                 head = 0
-                for i in 0..<count { head = head << 8 | UInt64(bytes[i]) }
+                for i in 0..<count { head |= UInt64(bytes[i]) << UInt64(8 * i) }
                 tail = 0
             }
+        }
+
+        /// The same fingerprint with no branch on the length (the parser's names vary in
+        /// length row by row, and the branches above mispredicted), for a name whose
+        /// first 8 bytes may be read however short it is.
+        @inline(__always)
+        init(readable8 bytes: UnsafeBufferPointer<UInt8>) {
+            count = bytes.count
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            let long = UInt64(bitPattern: Int64((7 - count) >> 63))  // all ones from 8 bytes on
+            let low: UInt64 = (1 << (UInt64(8 * count) & 63)) &- 1
+            head = base.loadUnaligned(as: UInt64.self) & (long | low)
+            tail = (base + max(count, 8) - 8).loadUnaligned(as: UInt64.self) & long
         }
 
         @inline(__always)
@@ -84,10 +100,11 @@ struct Vocabulary {
         return names.count - 1
     }
 
-    /// The id of a name already known, or nil (then `id(for:)` adds it).
+    /// The id of a name already known, or nil (then `id(for:)` adds it). `readable8`: the
+    /// name is not empty, and its first 8 bytes may be read however short it is.
     @inline(__always)
-    func knownID(for bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        let key = Fingerprint(bytes)
+    func knownID(for bytes: UnsafeBufferPointer<UInt8>, readable8: Bool = false) -> Int? {
+        let key = readable8 ? Fingerprint(readable8: bytes) : Fingerprint(bytes)
         let found = find(key, hash: key.hash, bytes)
         return found >= 0 ? found : nil
     }
