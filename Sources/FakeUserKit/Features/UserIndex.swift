@@ -192,38 +192,26 @@ final class UserIndex {
 }
 
 /// Sorts `items` (indexes into `keys`) by their keys, stably: least significant byte
-/// first, a pass for each byte in which the keys differ. Each item moves with its key, so a
-/// pass reads both in order: reading `keys[item]` in the items' order missed the cache at
-/// nearly every item once the keys outgrew it.
+/// first, a pass for each byte in which the keys differ.
 func radixSort(_ items: inout [Int], by keys: [UInt64]) {
     var counts = [Int](repeating: 0, count: 8 * 256)
     for key in keys {
         for byte in 0..<8 { counts[byte << 8 | Int(truncatingIfNeeded: key >> UInt64(8 * byte)) & 0xFF] += 1 }
     }
-    let n = items.count
-    var pairs = items.map { (key: keys[$0], item: $0) }
-    var other = pairs
-    pairs.withUnsafeMutableBufferPointer { pairs in
-        other.withUnsafeMutableBufferPointer { other in
-            var (from, to) = (pairs, other)
-            for byte in 0..<8 where !counts[(byte << 8)..<((byte + 1) << 8)].contains(n) {
-                var next = 0
-                for digit in 0..<256 {
-                    let count = counts[byte << 8 | digit]
-                    counts[byte << 8 | digit] = next
-                    next += count
-                }
-                counts.withUnsafeMutableBufferPointer { counts in
-                    for pair in from {
-                        let digit = byte << 8 | Int(truncatingIfNeeded: pair.key >> UInt64(8 * byte)) & 0xFF
-                        to[counts[digit]] = pair
-                        counts[digit] += 1
-                    }
-                }
-                swap(&from, &to)
-            }
-            for i in 0..<n { items[i] = from[i].item }
+    var other = items
+    for byte in 0..<8 where !counts[(byte << 8)..<((byte + 1) << 8)].contains(keys.count) {
+        var next = 0
+        for digit in 0..<256 {
+            let n = counts[byte << 8 | digit]
+            counts[byte << 8 | digit] = next
+            next += n
         }
+        for item in items {
+            let digit = byte << 8 | Int(truncatingIfNeeded: keys[item] >> UInt64(8 * byte)) & 0xFF
+            other[counts[digit]] = item
+            counts[digit] += 1
+        }
+        swap(&items, &other)
     }
 }
 
