@@ -134,7 +134,11 @@ public struct Featurizer {
     /// parsing thread hands over.
     private func countInParts(parser: inout EventRowParser) throws -> Counted {
         let counting = PartCounting(reader: parser.reader, partCapacity: options.partCapacity)
-        let stage = ParseStage(parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, stableHashes: false)
+        // From plain input the counting thread sets the pace (from zstd the parsing thread,
+        // which also decodes): there the parsing thread hashes the ids for it.
+        let stage = ParseStage(
+            parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress,
+            hashes: parser.reader.input.isCompressed ? .none : .index)
         do {
             while true {
                 let next: EventBatch?
@@ -176,7 +180,7 @@ public struct Featurizer {
         var labels: [Int8] = []
         let stage = ParseStage(
             parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress, inline: options.oneThread,
-            stableHashes: false)
+            hashes: .none)
         do {
             while let batch = try stage.nextBatch() {
                 try countBatchInGeneralForm(batch, users: users, counts: counts, labels: &labels, reader: reader, overBudget: overBudget)
@@ -435,7 +439,7 @@ struct EventRowParser {
     /// Fake of one digit, an event type and a category seen before. Stops before any other
     /// row, which `next()` then reads (and rejects, or adds its names). Returns how many
     /// rows were appended.
-    mutating func appendPlainRows(to batch: EventBatch, limit: Int, stableHashes: Bool) -> Int {
+    mutating func appendPlainRows(to batch: EventBatch, limit: Int, hashes: EventBatch.Hashes) -> Int {
         let (userColumn, eventColumn, categoryColumn) = (self.userColumn, self.eventColumn, self.categoryColumn)
         let labelColumn = self.labelColumn ?? -1
         let (events, categories) = (self.events, self.categories)
@@ -456,7 +460,7 @@ struct EventRowParser {
             guard let event = events.knownID(for: eventName, readable8: true),
                   let category = categories.knownID(for: categoryName, readable8: true) else { return false }
             batch.append(
-                userID: userID, hash: stableHashes ? stableHash(userID) : 0, event: event, category: category, label: label, line: line,
+                userID: userID, hash: hashes.of(userID), event: event, category: category, label: label, line: line,
                 readable16: true)
             return true
         }
@@ -487,6 +491,27 @@ struct EventRowParser {
 /// the hot path.
 final class EventBatch {
     static let capacity = 4096
+
+    /// What `hashes` holds for each row.
+    enum Hashes {
+        /// Nothing (0): the consumer hashes the ids itself.
+        case none
+        /// The UserId's stable hash (`stableHash`, for `--shard` and stream scoring).
+        case stable
+        /// The UserId's `indexHash`, which the compact table's parts go by.
+        case index
+
+        @inline(__always)
+        func of(_ userID: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            switch self {
+            case .none: 0
+            case .stable: stableHash(userID)
+            case .index: indexHash(userID)
+            }
+        }
+    }
+    /// The kind of `hashes` the batch was filled with.
+    var hashKind = Hashes.none
     private(set) var count = 0
     /// The parser's vocabularies when the batch was filled: a copy the consumer may read
     /// while the parsing thread goes on (the stream policy replay scores as it counts).
@@ -564,8 +589,8 @@ final class ParseStage: @unchecked Sendable {
     private(set) var parser: EventRowParser
     private(set) var rows = 0
     private let shard: Shard?
-    /// Whether batches carry each row's stable hash (`EventBatch.hashes`).
-    private let stableHashes: Bool
+    /// Which hash of each row's UserId batches carry (`EventBatch.hashes`).
+    private let hashes: EventBatch.Hashes
     private let maxRows: Int
     private let progress: Progress?
     private let free = BlockingQueue<EventBatch>(capacity: 4)
@@ -587,10 +612,10 @@ final class ParseStage: @unchecked Sendable {
 
     /// `inline` parses on the caller's thread, when nextBatch() asks: for small inputs,
     /// where a second thread costs more than it saves.
-    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false, stableHashes: Bool = true) {
+    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false, hashes: EventBatch.Hashes = .stable) {
         self.parser = parser
         self.shard = shard
-        self.stableHashes = stableHashes
+        self.hashes = hashes
         self.maxRows = maxRows ?? .max
         self.progress = progress
         if inline {
@@ -624,11 +649,12 @@ final class ParseStage: @unchecked Sendable {
     /// Fills `batch` with the next rows; says whether the input ended, or why it failed.
     private func parse(into batch: EventBatch) -> (ended: Bool, error: (any Error)?) {
         batch.removeAll()
+        batch.hashKind = hashes
         do {
             while batch.count < EventBatch.capacity {
                 if shard == nil && rows < maxRows && plainMisses == 0 {
                     let taken = parser.appendPlainRows(
-                        to: batch, limit: min(EventBatch.capacity - batch.count, maxRows - rows), stableHashes: stableHashes)
+                        to: batch, limit: min(EventBatch.capacity - batch.count, maxRows - rows), hashes: hashes)
                     rows += taken
                     if taken == 0 { plainMisses = ParseStage.rowsAfterPlainMiss }
                     if batch.count == EventBatch.capacity { break }
@@ -642,7 +668,7 @@ final class ParseStage: @unchecked Sendable {
                 rows += 1
                 if rows > maxRows { throw TooManyRows(limit: maxRows) }
                 if let shard, !shard.contains(hash: event.hash) { continue }
-                batch.append(event, hash: stableHashes ? event.hash : 0)
+                batch.append(event, hash: hashes.of(event.userID))
             }
             progress?.tick(rows: rows, bytes: parser.reader.input.bytesRead, fraction: parser.reader.input.fractionRead)
             batch.vocabularies = (parser.events, parser.categories)

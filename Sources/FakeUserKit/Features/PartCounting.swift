@@ -42,9 +42,10 @@ final class PartCounting {
         }
         // Read once into a local: each read of a class's `var` is a retain and a release.
         var filling = self.filling
+        let hashed = batch.hashKind == .index
         for i in 0..<batch.count {
             let id = batch.id(i)
-            let hash = indexHash(id)
+            let hash = hashed ? batch.hashes[i] : indexHash(id)
             while !filling.hold(id, hash: hash, event: batch.events[i], category: batch.categories[i], label: batch.labels[i], line: batch.lines[i]) {
                 try startCountingHeld()
                 filling = self.filling

@@ -46,6 +46,9 @@ public final class ByteInput {
         try sniff(readAhead: true)
     }
 
+    /// Whether the input is zstd-compressed (decoded as it is read).
+    public private(set) var isCompressed = false
+
     /// How many decoded bytes the input holds, when that is known before reading: a plain
     /// file's size, or the content size a zstd frame header declares (for progress).
     public private(set) var expectedBytes: Int?
@@ -66,6 +69,7 @@ public final class ByteInput {
         try source.peek(18)  // a zstd frame header is at most 18 bytes
         let source = self.source
         if ZstdDecoder.isZstdMagic(source.pending) {
+            isCompressed = true
             let size = source.pending.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
             // The first frame's declared size: the whole input's for the usual one-frame
             // file (with more frames the percentage stops at 100).
