@@ -23,6 +23,15 @@ import Testing
         let many = try work.run("fu-featurize", stdin: "UserId,Event,Category\n\(categories)\n")
         #expect(many.status == 65)
         #expect(many.stderr.hasPrefix("fu-featurize: error: more than 64 distinct categories (the limit)"))
+        // Named by --events, the 65th type is known before any row: its first row is still
+        // past the limit, whether read alone or with the plain rows read in bulk around it.
+        let named = (0...64).map { "e\($0)" }.joined(separator: ",")
+        let plain = (1...300).map { "User\($0),e\($0 % 3),Jobs" } + ["User301,e64,Jobs"] + (1...300).map { "User\($0),e1,Jobs" }
+        let past = try work.run("fu-featurize", ["--events", named, "-o", "g.csv"], stdin: "UserId,Event,Category\n" + plain.joined(separator: "\n") + "\n")
+        #expect(past.status == 65)
+        #expect(past.stderr.hasPrefix("fu-featurize: error: more than 64 distinct event types (the limit)"))
+        #expect(past.stderr.hasSuffix("(stdin:302)\n"))
+        #expect(!(try work.files()).contains("g.csv"))
     }
 
     /// Defect 5: side outputs were renamed into place before the main output failed.

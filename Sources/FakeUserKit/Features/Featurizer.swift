@@ -436,7 +436,7 @@ struct EventRowParser {
 
     /// Appends to `batch` the rows `next()` would return next, up to `limit`, while they
     /// are plain records already read whose checks pass at a glance: nonempty fields, a
-    /// Fake of one digit, an event type and a category seen before. Stops before any other
+    /// Fake of one digit, an event type and a category seen before, within the limits. Stops before any other
     /// row, which `next()` then reads (and rejects, or adds its names). Returns how many
     /// rows were appended.
     mutating func appendPlainRows(to batch: EventBatch, limit: Int, hashes: EventBatch.Hashes) -> Int {
@@ -457,8 +457,9 @@ struct EventRowParser {
                 guard text.count == 1, text[0] &- UInt8(ascii: "0") < 2 else { return false }
                 label = Int8(text[0] &- UInt8(ascii: "0"))
             }
-            guard let event = events.knownID(for: eventName, readable8: true),
-                  let category = categories.knownID(for: categoryName, readable8: true) else { return false }
+            // A known name may still be past the limit (`--events` may name more than 64).
+            guard let event = events.knownID(for: eventName, readable8: true), event < Self.maxEventTypes,
+                  let category = categories.knownID(for: categoryName, readable8: true), category < Self.maxCategories else { return false }
             batch.append(
                 userID: userID, hash: hashes.of(userID), event: event, category: category, label: label, line: line,
                 readable16: true)
