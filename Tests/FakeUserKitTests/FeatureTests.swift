@@ -281,6 +281,69 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
         return compact
     }
 
+    /// Plain rows read in bulk (`appendPlainRows`) between rows read one at a time give the
+    /// rows, lines, names, skipped count and error of reading each row with `next()`: random
+    /// inputs of plain rows with empty fields, Fakes other than 0 and 1, names first seen
+    /// mid-input, quoted, non-ASCII and short rows, CRLF, with bad rows skipped or not,
+    /// through a large buffer and a 1,000-byte one.
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func rowsReadInBulkAreTheRowsReadOneByOne(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let skip = seed % 2 == 0
+        let (events, categories) = (["click_ad", "send_sms", "phone_call"], ["Jobs", "Real_State", "Motor"])
+        var text = "UserId,Event,Category,Fake\n"
+        for _ in 0..<6_000 {
+            var fields = ["u\(below(500))", events[below(3)], categories[below(3)], "\(below(2))"]
+            switch below(80) {
+            case 0: fields[below(3)] = ""
+            case 1: fields[3] = ["2", "0.0", "", "01"][below(4)]
+            case 2: fields[1] = "event\(below(20))"
+            case 3: fields[2] = "c\(below(30))"
+            case 4: fields[2] = "\"Jo,bs\""
+            case 5: fields[0] = "é\(below(9))"
+            case 6: fields.removeLast()
+            default: break
+            }
+            text += fields.joined(separator: ",") + (below(300) == 0 ? "\r\n" : "\n")
+        }
+        func open() throws -> TableReader {
+            try TableReader(ByteInput(bytes: Array(text.utf8), name: "e.csv"), skipBadRows: skip, maxRecordBytes: 1 << 16, bufferBytes: seed > 3 ? 1_000 : 1 << 18)
+        }
+        func described(_ id: UnsafeBufferPointer<UInt8>, _ event: String, _ category: String, _ label: Int8, _ line: Int) -> String {
+            "\(String(decoding: id, as: UTF8.self)) \(event) \(category) \(label) \(line)"
+        }
+        var bulk: [String] = [], bulkOutcome = ""
+        do {
+            let reader = try open()
+            let stage = ParseStage(parser: try EventRowParser(reader: reader, events: []), shard: nil, maxRows: nil, progress: nil, hashes: .index)
+            do {
+                while let batch = try stage.nextBatch() {
+                    let (names, kinds) = batch.vocabularies!
+                    for i in 0..<batch.count {
+                        bulk.append(described(batch.id(i), names.name(batch.events[i]), kinds.name(batch.categories[i]), batch.labels[i], batch.lines[i]))
+                        #expect(batch.hashes[i] == indexHash(batch.id(i)))
+                    }
+                    stage.recycle(batch)
+                }
+                bulkOutcome = "ok, \(reader.skippedRows) skipped"
+            } catch { bulkOutcome = "\(error)" }
+        }
+        var single: [String] = [], singleOutcome = ""
+        do {
+            let reader = try open()
+            var parser = try EventRowParser(reader: reader, events: [])
+            while let row = try parser.next() {
+                single.append(described(
+                    row.userID, String(decoding: row.eventName, as: UTF8.self), String(decoding: row.categoryName, as: UTF8.self), row.label, row.line))
+            }
+            singleOutcome = "ok, \(reader.skippedRows) skipped"
+        } catch { singleOutcome = "\(error)" }
+        if skip { #expect(single.count > 5_000) }
+        #expect(bulk == single)
+        #expect(bulkOutcome == singleOutcome)
+    }
+
     /// The compact table counts a group of events a part at a time, out of file order: the
     /// counts, and the error of a bad input (the earliest label conflict, or a bad row before
     /// it), are those of counting in file order, whatever the groups' size. Random inputs,

@@ -675,6 +675,8 @@ final class ParseStage: @unchecked Sendable {
             batch.vocabularies = (parser.events, parser.categories)
             return (false, nil)
         } catch {
+            // The rows before the bad one are handed over too, with the names they use.
+            batch.vocabularies = (parser.events, parser.categories)
             return (true, error)
         }
     }
