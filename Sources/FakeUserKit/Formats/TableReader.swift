@@ -34,7 +34,9 @@ public final class TableReader {
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     /// Bytes allocated past `capacity`: a field of a plain record taken in bulk may be read
-    /// 16 bytes at a time from its start (`EventBatch.append`), past the record's end.
+    /// up to 16 bytes from its start, past the record's end (`EventBatch.append`,
+    /// `Vocabulary.knownID(for:readable8:)`). Such a field starts in the first 63 bytes of a
+    /// 64-byte window that ends within `end`, so those reads end within the slack.
     static let readableSlack = 16
     private var position = 0
     private var end = 0
@@ -273,7 +275,7 @@ public final class TableReader {
     /// line. Stops before any other record (a blank line, a quote, a CR, a byte >= 0x80, a
     /// record of other length, the buffer's last 64 bytes) or one `take` refuses, which
     /// `next()` then reads. The 64 bytes' marks are found once for every record ending in
-    /// them, with no call per row: fu-featurize reads most rows so, at a third of the cost.
+    /// them, with no call per row: fu-featurize reads most rows so, at half the cost.
     /// Returns how many records `take` took. Not for JSON Lines, nor while the reader ticks
     /// progress of its own.
     @inline(__always)
