@@ -157,10 +157,10 @@ extension CSVReading {
             do {
                 let reader = try TableReader(ByteInput(bytes: Array(text.utf8), name: "t.csv"), skipBadRows: seed > 1, maxRecordBytes: 1 << 16, bufferBytes: bufferBytes)
                 while true {
-                    inBulk += reader.takePlainRecords(limit: below(6)) { bytes, bounds, line in
+                    inBulk += reader.takePlainRecords(limit: below(6)) { row in
                         guard below(8) != 0 else { return false }
-                        rows.append((0..<reader.header.count).map { String(decoding: UnsafeBufferPointer(start: bytes + bounds[2 * $0], count: bounds[2 * $0 + 1] - bounds[2 * $0]), as: UTF8.self) })
-                        lines.append(line)
+                        rows.append((0..<row.count).map { row.string($0) })
+                        lines.append(row.line)
                         return true
                     }
                     guard let row = try reader.next() else { break }

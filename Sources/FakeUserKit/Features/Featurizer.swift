@@ -302,8 +302,8 @@ public struct Featurizer {
     }
 }
 
-/// Counts a batch in the general form (`UserIndex` and `EventCounts`), in file order:
-/// a few hundred rows at a time, loading their slots and counters first in loops with no
+/// Counts a batch in the general form (`UserIndex` and `EventCounts`), in file order,
+/// hashing its ids unless the batch carries their index hashes: a few hundred rows at a time, loading their slots and counters first in loops with no
 /// dependency between rows, so that their cache misses overlap (their lines and pages must
 /// still be in the caches and the TLB when used). Throws at the first label conflict, or
 /// when the counters pass their budget (`overBudget(line, users)`).
@@ -313,8 +313,9 @@ func countBatchInGeneralForm(
 ) throws {
     for block in stride(from: 0, to: batch.count, by: 256) {
         let rows = block..<min(block + 256, batch.count)
+        let hashed = batch.hashKind == .index
         for i in rows {
-            batch.hashes[i] = indexHash(batch.id(i))
+            if !hashed { batch.hashes[i] = indexHash(batch.id(i)) }
             batch.touched[i] = users.touch(hash: batch.hashes[i])
         }
         for i in rows {
@@ -443,17 +444,14 @@ struct EventRowParser {
         let (userColumn, eventColumn, categoryColumn) = (self.userColumn, self.eventColumn, self.categoryColumn)
         let labelColumn = self.labelColumn ?? -1
         let (events, categories) = (self.events, self.categories)
-        @inline(__always) func field(_ bytes: UnsafeMutablePointer<UInt8>, _ bounds: UnsafePointer<Int>, _ column: Int) -> UnsafeBufferPointer<UInt8> {
-            UnsafeBufferPointer(start: bytes + bounds[2 * column], count: bounds[2 * column + 1] - bounds[2 * column])
-        }
-        return reader.takePlainRecords(limit: limit) { bytes, bounds, line in
-            let userID = field(bytes, bounds, userColumn)
-            let eventName = field(bytes, bounds, eventColumn)
-            let categoryName = field(bytes, bounds, categoryColumn)
+        return reader.takePlainRecords(limit: limit) { row in
+            let userID = row.field(userColumn)
+            let eventName = row.field(eventColumn)
+            let categoryName = row.field(categoryColumn)
             guard !userID.isEmpty, !eventName.isEmpty, !categoryName.isEmpty else { return false }
             var label: Int8 = -1
             if labelColumn >= 0 {
-                let text = field(bytes, bounds, labelColumn)
+                let text = row.field(labelColumn)
                 guard text.count == 1, text[0] &- UInt8(ascii: "0") < 2 else { return false }
                 label = Int8(text[0] &- UInt8(ascii: "0"))
             }
@@ -461,7 +459,7 @@ struct EventRowParser {
             guard let event = events.knownID(for: eventName, readable8: true), event < Self.maxEventTypes,
                   let category = categories.knownID(for: categoryName, readable8: true), category < Self.maxCategories else { return false }
             batch.append(
-                userID: userID, hash: hashes.of(userID), event: event, category: category, label: label, line: line,
+                userID: userID, hash: hashes.of(userID), event: event, category: category, label: label, line: row.line,
                 readable16: true)
             return true
         }
@@ -542,7 +540,7 @@ final class EventBatch {
         idStarts[0] = 0
     }
 
-    /// `hash` is the row's stable hash when the consumer uses it, else anything.
+    /// `hash`: the row's hash of the kind `hashKind` says (0 for none).
     @inline(__always)
     func append(_ row: EventRow, hash: UInt64) {
         append(userID: row.userID, hash: hash, event: row.event, category: row.category, label: row.label, line: row.line)

@@ -271,8 +271,7 @@ public final class TableReader {
     }
 
     /// Hands `take` the plain records (see `scanPlainRecord`) already in the buffer, up to
-    /// `limit`: each with the header's number of fields, their bounds in `bytes`, and its
-    /// line. Stops before any other record (a blank line, a quote, a CR, a byte >= 0x80, a
+    /// `limit`, each as a row of the header's number of fields. Stops before any other record (a blank line, a quote, a CR, a byte >= 0x80, a
     /// record of other length, the buffer's last 64 bytes) or one `take` refuses, which
     /// `next()` then reads. The 64 bytes' marks are found once for every record ending in
     /// them, with no call per row: fu-featurize reads most rows so, at half the cost.
@@ -280,7 +279,7 @@ public final class TableReader {
     /// progress of its own.
     @inline(__always)
     func takePlainRecords(
-        limit: Int, _ take: (_ bytes: UnsafeMutablePointer<UInt8>, _ bounds: UnsafePointer<Int>, _ line: Int) throws -> Bool
+        limit: Int, _ take: (Row) throws -> Bool
     ) rethrows -> Int {
         let fieldCount = header.count
         guard format == .csv, progress == nil, fu_csv_marks_fast() != 0, fieldCount > 0, fieldCount <= 64 else { return 0 }
@@ -303,7 +302,7 @@ public final class TableReader {
                 guard TableReader.writeBounds(
                     bounds, fields: fieldCount, commas: marks.commas & record, marksAt: start, from: start + recordStart, to: start + length
                 ) else { return taken }
-                guard try take(buffer, bounds, line + taken) else { return taken }
+                guard try take(Row(base: buffer, bounds: bounds, count: fieldCount, line: line + taken)) else { return taken }
                 taken += 1
                 recordStart = length + 1
                 position = start + recordStart
