@@ -26,11 +26,20 @@ import Testing
         var fuzzer = try Fuzzer(name: "table", corpusFolder: fuzzCorpus("table"), dictionary: [
             "UserId", "Event", "Category", "Fake", ",", "\"", "\"\"", "\r\n", "\n", "\u{FEFF}", "{", "}", ":", "null", "1e308", "-0", "total_events",
         ])
+        // On one thread (a request's way) and on two counting by parts (the tool's, whose
+        // parser hashes the ids of plain input): the same output, or the same error.
         try fuzzer.run { bytes in
-            try outcome {
-                let reader = try TableReader(try ByteInput(bytes: bytes, name: "fuzz"))
-                _ = try Featurizer(options: FeaturizeOptions(oneThread: true)).run(reader: reader, output: ByteOutput(inMemory: ()), format: .csv)
+            func featurized(oneThread: Bool) throws -> (outcome: String, output: [UInt8]) {
+                let output = ByteOutput(inMemory: ())
+                let result = try outcome {
+                    let reader = try TableReader(try ByteInput(bytes: bytes, name: "fuzz"))
+                    _ = try Featurizer(options: FeaturizeOptions(oneThread: oneThread)).run(reader: reader, output: output, format: .csv)
+                }
+                return (result, result == "ok" ? try output.collected() : [])
             }
+            let (request, tool) = (try featurized(oneThread: true), try featurized(oneThread: false))
+            #expect(request.outcome == tool.outcome && request.output == tool.output)
+            return request.outcome
         }
     }
 
