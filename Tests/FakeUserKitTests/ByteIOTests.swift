@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import FakeUserKit
 
@@ -81,6 +82,62 @@ func readAll(_ path: String) throws -> String {
         } catch let error as ToolError {
             #expect(error.status == .dataError)
             #expect(error.message.hasPrefix("corrupt zstd stream in \(path)"))
+        }
+    }
+
+    /// fu-featurize's reading thread decodes, and its counting thread decodes ahead when
+    /// idle: the bytes come out whole and in order whoever decodes them, then the error.
+    @Test(arguments: [false, true]) func bytesDecodedByTwoThreadsComeOutInOrder(truncated: Bool) throws {
+        let folder = try temporaryFolder()
+        var text = ""
+        var random = SplitMix64(seed: 7)
+        for i in 0..<60_000 { text += "\(i),\(UInt64.random(in: 0...UInt64.max, using: &random)),x\n" }
+        // Two frames, the second after several chunks of the first.
+        let (first, second) = (folder.appendingPathComponent("1.zst").path, folder.appendingPathComponent("2.zst").path)
+        let cut = text.utf8.index(text.utf8.startIndex, offsetBy: 700_000)
+        try writeOutput(first, compress: true, String(text[..<cut]))
+        try writeOutput(second, compress: true, String(text[cut...]))
+        var raw = try Data(contentsOf: URL(fileURLWithPath: first)) + Data(contentsOf: URL(fileURLWithPath: second))
+        if truncated { raw = raw.prefix(raw.count - 5) }
+        let path = folder.appendingPathComponent("joined.zst").path
+        try raw.write(to: URL(fileURLWithPath: path))
+
+        let input = try ByteInput(path: path, readAhead: false)
+        final class Helper: @unchecked Sendable {
+            let done = Atomic<Bool>(false)
+            let helped = Atomic<Int>(0)
+        }
+        let state = Helper()
+        let helper = BackgroundThread {
+            while !state.done.load(ordering: .relaxed) { if input.decodeAhead() { state.helped.add(1, ordering: .relaxed) } }
+        }
+        // The helper starts ahead (tests share the cores: it might otherwise not run at all).
+        let start = Date()
+        while state.helped.load(ordering: .relaxed) < 2 && Date().timeIntervalSince(start) < 10 { sched_yield() }
+        var read: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 5000)
+        var failure: Error?
+        do {
+            while true {
+                let count = Int.random(in: 1...5000, using: &random)
+                let n = try chunk.withUnsafeMutableBytes { try input.read(into: $0.baseAddress!, count: count) }
+                if n == 0 { break }
+                read += chunk[0..<n]
+            }
+        } catch { failure = error }
+        state.done.store(true, ordering: .relaxed)
+        helper.join()
+        #expect(state.helped.load(ordering: .relaxed) >= 2)
+        #expect(input.decodeAhead() == false)
+        // (Where they differ, not the arrays: a failed expectation diffs the arrays, slowly.)
+        let firstDifference = zip(read, text.utf8).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(firstDifference == nil)
+        if truncated {
+            #expect(failure as? ToolError == ToolError.data("truncated zstd stream in \(path)"))
+            #expect(read.count > 1_000_000)
+        } else {
+            #expect(failure == nil)
+            #expect(read.count == text.utf8.count)
         }
     }
 

@@ -134,11 +134,13 @@ public struct Featurizer {
     /// parsing thread hands over.
     private func countInParts(parser: inout EventRowParser) throws -> Counted {
         let counting = PartCounting(reader: parser.reader, partCapacity: options.partCapacity)
-        // From plain input the counting thread sets the pace (from zstd the parsing thread,
-        // which also decodes): there the parsing thread hashes the ids for it.
+        // From plain input the counting thread sets the pace: there the parsing thread hashes
+        // the ids for it. From zstd the parsing thread, which also decodes: there the
+        // counting thread decodes ahead rather than wait for a batch.
+        let input = parser.reader.input
         let stage = ParseStage(
             parser: parser, shard: options.shard, maxRows: options.maxRows, progress: progress,
-            hashes: parser.reader.input.isCompressed ? .none : .index)
+            hashes: input.isCompressed ? .none : .index, help: input.isCompressed ? input.decodeAhead : nil)
         do {
             while true {
                 let next: EventBatch?
@@ -597,6 +599,8 @@ final class ParseStage: @unchecked Sendable {
     private let cancelled = Atomic<Bool>(false)
     private var thread: BackgroundThread?
     private var ended = false
+    /// Work the consumer does instead of waiting for a batch (decoding input ahead).
+    private let help: (() -> Bool)?
 
     /// Rows left to read one at a time before trying plain rows in bulk again: after a
     /// try that took none, so that input of other rows (non-ASCII names, CRLF, quotes)
@@ -611,8 +615,9 @@ final class ParseStage: @unchecked Sendable {
 
     /// `inline` parses on the caller's thread, when nextBatch() asks: for small inputs,
     /// where a second thread costs more than it saves.
-    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false, hashes: EventBatch.Hashes = .stable) {
+    init(parser: EventRowParser, shard: Shard?, maxRows: Int?, progress: Progress?, inline: Bool = false, hashes: EventBatch.Hashes = .stable, help: (() -> Bool)? = nil) {
         self.parser = parser
+        self.help = help
         self.shard = shard
         self.hashes = hashes
         self.maxRows = maxRows ?? .max
@@ -698,7 +703,16 @@ final class ParseStage: @unchecked Sendable {
             }
             return batch.count > 0 || !end ? batch : nil
         }
-        switch full.take() {
+        var message: Message
+        if let help {
+            while true {
+                if let taken = full.tryTake() { message = taken; break }
+                if !help() { message = full.take(); break }
+            }
+        } else {
+            message = full.take()
+        }
+        switch message {
         case .batch(let batch):
             return batch
         case .end:

@@ -107,4 +107,17 @@ final class BlockingQueue<Element>: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
         return item
     }
+
+    /// The first item, or nil at once when there is none.
+    func tryTake() -> Element? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard count > 0 else { return nil }
+        let item = items[head]!
+        items[head] = nil
+        head = (head + 1) % items.count
+        count -= 1
+        pthread_cond_broadcast(changed)
+        return item
+    }
 }
