@@ -109,6 +109,34 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
     }
 }
 
+/// The sort's buckets (the top 16 bits from the first that differs) and their radix
+/// passes, on ids like the benchmark's (hex), sharing a long stem, of a single byte
+/// value, and on none or one id.
+@Suite struct IDOrderByBucket {
+    @Test(arguments: ["hex", "stem", "bytes", "one", "none"])
+    func sortedByIDIsByteOrder(kind: String) {
+        var random = SplitMix64(seed: 11)
+        func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let hex = Array("0123456789ABCDEF".utf8)
+        let ids = UserIDs()
+        var seen = Set<[UInt8]>()
+        let count = kind == "one" ? 1 : kind == "none" ? 0 : 20_000
+        while seen.count < count {
+            let id: [UInt8]
+            switch kind {
+            case "hex": id = (0..<(8 + below(3))).map { _ in hex[below(16)] }
+            case "stem": id = Array("user-".utf8) + (0..<below(7)).map { _ in hex[below(16)] }
+            default: id = (0..<(1 + below(12))).map { _ in UInt8(below(256)) }
+            }
+            guard seen.insert(id).inserted else { continue }
+            _ = id.withUnsafeBufferPointer { ids.append($0) }
+        }
+        let sorted = ids.sortedByID().map { Array(ids.id($0)) }
+        #expect(sorted.count == count)
+        #expect(sorted == seen.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+}
+
 @Suite struct Features {
     let events = """
         UserId,Event,Category,Fake
@@ -402,6 +430,21 @@ func featurize(_ text: String, _ options: FeaturizeOptions = FeaturizeOptions())
                 _ = try featurize(text, options)
             }
         }
+    }
+
+    /// A held event's length field stops at 0xFFFF: the length of an id of 64 KiB or more
+    /// is read back from where the id is kept, among ids that are prefixes of each other.
+    @Test func idsOf64KiBAndMoreAreCountedAlike() throws {
+        var text = "UserId,Event,Category,Fake\n"
+        let lengths = [17, 65_534, 65_535, 65_536, 70_000]
+        for round in 0..<3 {
+            for (i, length) in lengths.enumerated() where i >= round {
+                text += String(repeating: "y", count: length) + ",e\(i),c\(round),0\n"
+            }
+        }
+        let rows = try featurizedAlikeInBothCounters(text).rows
+        #expect(rows.map { $0["UserId"]!.utf8.count } == lengths)
+        #expect(rows.map { $0["total_events"]! } == ["1", "2", "3", "3", "3"])
     }
 
     @Test func theCompactCountersHandOverWithoutLosingACount() throws {
