@@ -20,7 +20,8 @@ final class CompactCounts {
     let ids = UserIDs()
 
     /// One part's slots. Eight words a slot: tag | (user + 1) << 32 (0: empty), two words of
-    /// id prefix, pair bits | id length << 48, then 8 + 6 counters of 16 bits.
+    /// id prefix, pair bits | id length << 48, then 8 + 6 counters of 16 bits and, in byte
+    /// 60, the user's first Fake (so a label check reads no other line).
     private struct Part {
         var slots: UnsafeMutablePointer<UInt64>
         /// A power of two or three times one: growing by 3/2 and 4/3 in turn keeps a part
@@ -72,9 +73,12 @@ final class CompactCounts {
 
     static let events = 8
     static let categories = EventCounts.initialCategoryCapacity
+    /// Past the id, the pair bits and the counters.
+    private static let labelOffset = 32 + 2 * (events + categories)
     private static let pairMask: UInt64 = (1 << 48) - 1
 
     init(initialSlots: Int = 1 << 12) {
+        precondition(CompactCounts.labelOffset < 64, "a slot's counters and first Fake fit its 64 bytes")
         parts = .allocate(capacity: CompactCounts.parts)
         for part in 0..<CompactCounts.parts {
             (parts + part).initialize(to: Part(slots: max(initialSlots >> CompactCounts.partBits, 8)))
@@ -105,14 +109,15 @@ final class CompactCounts {
     }
 
     /// Counts one event of the user whose id has this prefix (`UserIDs.prefix`) and length,
-    /// adding the user when new; returns the user's number, or nil (changing nothing) when
-    /// the event is past this table's limits. The id's bytes are read only for a new user
-    /// or an id longer than a slot's 16 bytes.
+    /// adding the user when new with `label` as its first Fake; returns the user's number
+    /// and first Fake, or nil (changing nothing) when the event is past this table's
+    /// limits. The id's bytes are read only for a new user or an id longer than a slot's
+    /// 16 bytes.
     @inline(__always)
     func add(
         hash: UInt64, prefix: (UInt64, UInt64), length: Int, id: @autoclosure () -> UnsafeBufferPointer<UInt8>,
-        event: Int, category: Int
-    ) -> Int? {
+        event: Int, category: Int, label: Int8
+    ) -> (user: Int, firstLabel: Int8)? {
         guard event < CompactCounts.events, category < CompactCounts.categories, length < 0xFFFF else { return nil }
         let part = parts + CompactCounts.part(hash)
         let slots = part.pointee.slots
@@ -126,7 +131,10 @@ final class CompactCounts {
             if head == 0 { break }
             if head & 0xFFFF_FFFF == tag && entry[3] >> 48 == length && entry[1] == first && entry[2] == second {
                 let user = Int(head >> 32) - 1
-                if length <= 16 || ids.suffixEquals(user, id()) { return CompactCounts.count(entry, event, category) ? user : nil }
+                if length <= 16 || ids.suffixEquals(user, id()) {
+                    guard CompactCounts.count(entry, event, category) else { return nil }
+                    return (user, UnsafeRawPointer(entry).load(fromByteOffset: CompactCounts.labelOffset, as: Int8.self))
+                }
             }
             slot = part.pointee.after(slot)
         }
@@ -137,10 +145,11 @@ final class CompactCounts {
         entry[1] = first
         entry[2] = second
         entry[3] = length << 48
+        UnsafeMutableRawPointer(entry).storeBytes(of: label, toByteOffset: CompactCounts.labelOffset, as: Int8.self)
         _ = CompactCounts.count(entry, event, category)
         part.pointee.users += 1
         if part.pointee.isFull { part.pointee.grow() }
-        return user
+        return (user, label)
     }
 
     /// Adds the event to a slot's counters; false (adding nothing) when a count is full.

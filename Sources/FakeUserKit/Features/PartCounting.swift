@@ -114,9 +114,9 @@ final class PartCounting {
             let i = next
             if i + distance < events.upperBound { table.prefetch(hash: counting.hash(i + distance)) }
             let event = counting.held(i)
-            guard let user = table.add(
+            guard let (user, firstLabel) = table.add(
                 hash: event.hash, prefix: event.prefix, length: event.length, id: counting.id(i),
-                event: event.event, category: event.category
+                event: event.event, category: event.category, label: event.label
             ) else {
                 // Past the compact table's limits: the rest goes to the general form.
                 general = table.handOver(hash: indexHash)
@@ -126,7 +126,7 @@ final class PartCounting {
             if user == labels.count {
                 labels.append(event.label)
             } else {
-                check(i, event, previous: labels[user])
+                check(i, event, previous: firstLabel)
             }
             next += 1
         }
