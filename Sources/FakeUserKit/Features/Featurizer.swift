@@ -224,7 +224,9 @@ public struct Featurizer {
                     for part in previous { try output.write(part) }
                     return []
                 }
-                let memory = ByteOutput(inMemory: ())
+                // Room for rows of 24 bytes a column (the benchmark's are 9), at most 8 MiB:
+                // reserved, not touched, so it costs no memory until written.
+                let memory = ByteOutput(inMemory: (), expectedBytes: min(range.count * 24 * columns.count, 8 << 20))
                 let writer = try TableWriter(memory, format: format, columns: columns, writeHeader: false)
                 // Users in id order are random places in the counters and the ids' arena:
                 // asked for a few users ahead, their misses overlap.

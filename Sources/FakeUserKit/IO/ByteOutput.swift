@@ -85,14 +85,16 @@ public final class ByteOutput {
     private var readerGone = false
 
     /// An output that collects its bytes in memory (for formatting parts of one output in
-    /// parallel); `collected()` hands them over.
-    public init(inMemory: Void) {
+    /// parallel); `collected()` hands them over. `expectedBytes`: room made at once, so the
+    /// bytes are not copied again as the collection grows.
+    public init(inMemory: Void, expectedBytes: Int = 0) {
         fd = -1
         name = "memory"
         finalPath = nil
         temporaryPath = nil
         compressor = nil
         buffer = .allocate(capacity: capacity)
+        memory.reserveCapacity(expectedBytes)
     }
 
     public func collected() throws -> [UInt8] {
