@@ -12,16 +12,25 @@ final class UserIDs {
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity = 1 << 16
     private var arenaCount = 0
-    private(set) var starts: [Int] = []
-    private(set) var lengths: [Int32] = []
-
-    var count: Int { starts.count }
+    /// Where each user's id starts in `arena`, and its length: buffers of their own rather
+    /// than arrays, so the output's loop reads (and asks ahead for) them with no retain and
+    /// release a row.
+    private var starts: UnsafeMutablePointer<Int>
+    private var lengths: UnsafeMutablePointer<Int32>
+    private var userCapacity = 1 << 10
+    private(set) var count = 0
 
     init() {
         arena = .allocate(capacity: arenaCapacity)
+        starts = .allocate(capacity: userCapacity)
+        lengths = .allocate(capacity: userCapacity)
     }
 
-    deinit { arena.deallocate() }
+    deinit {
+        arena.deallocate()
+        starts.deallocate()
+        lengths.deallocate()
+    }
 
     @inline(__always)
     func id(_ user: Int) -> UnsafeBufferPointer<UInt8> {
@@ -33,8 +42,8 @@ final class UserIDs {
     /// other than their arrival (`prefetchID` a few users after `prefetchStart`).
     @inline(__always)
     func prefetchStart(_ user: Int) {
-        starts.withUnsafeBufferPointer { fu_prefetch($0.baseAddress! + user) }
-        lengths.withUnsafeBufferPointer { fu_prefetch($0.baseAddress! + user) }
+        fu_prefetch(starts + user)
+        fu_prefetch(lengths + user)
     }
 
     @inline(__always)
@@ -50,10 +59,20 @@ final class UserIDs {
     func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         reserveBytes(&arena, capacity: &arenaCapacity, used: arenaCount, needed: arenaCount + bytes.count)
         (arena + arenaCount).update(from: bytes.baseAddress!, count: bytes.count)
-        starts.append(arenaCount)
-        lengths.append(Int32(bytes.count))
+        if count == userCapacity {
+            userCapacity *= 2
+            let (biggerStarts, biggerLengths) = (UnsafeMutablePointer<Int>.allocate(capacity: userCapacity), UnsafeMutablePointer<Int32>.allocate(capacity: userCapacity))
+            biggerStarts.update(from: starts, count: count)
+            biggerLengths.update(from: lengths, count: count)
+            starts.deallocate()
+            lengths.deallocate()
+            (starts, lengths) = (biggerStarts, biggerLengths)
+        }
+        starts[count] = arenaCount
+        lengths[count] = Int32(bytes.count)
         arenaCount += bytes.count
-        return starts.count - 1
+        count += 1
+        return count - 1
     }
 
     /// User numbers in byte order of their ids, the order of every output. Sorted by each
