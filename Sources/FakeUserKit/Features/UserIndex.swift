@@ -95,10 +95,10 @@ final class UserIDs {
         if differ != 0 {
             let skip = UInt64(differ.leadingZeroBitCount)
             @inline(__always) func digit(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key << skip) >> 48) }
-            var starts = [Int](repeating: 0, count: (1 << 16) + 1)
-            for key in keys { starts[digit(key) + 1] += 1 }
-            for d in 0..<(1 << 16) { starts[d + 1] += starts[d] }
-            var next = starts
+            var bucketStarts = [Int](repeating: 0, count: (1 << 16) + 1)
+            for key in keys { bucketStarts[digit(key) + 1] += 1 }
+            for d in 0..<(1 << 16) { bucketStarts[d + 1] += bucketStarts[d] }
+            var next = bucketStarts
             for user in 0..<n {
                 let d = digit(keys[user])
                 order[next[d]] = user
@@ -110,14 +110,14 @@ final class UserIDs {
             let lowBits = skip + 16 >= 64 ? 0 : 64 - (skip + 16)
             if lowBits > 0 {
                 var largest = 0
-                for d in 0..<(1 << 16) { largest = max(largest, starts[d + 1] - starts[d]) }
+                for d in 0..<(1 << 16) { largest = max(largest, bucketStarts[d + 1] - bucketStarts[d]) }
                 var scratch = RadixScratch(capacity: largest)
                 order.withUnsafeMutableBufferPointer { order in
                     sortedKeys.withUnsafeMutableBufferPointer { keys in
-                        for d in 0..<(1 << 16) where starts[d + 1] - starts[d] > 1 {
+                        for d in 0..<(1 << 16) where bucketStarts[d + 1] - bucketStarts[d] > 1 {
                             scratch.sort(
-                                users: order.baseAddress! + starts[d], keys: keys.baseAddress! + starts[d],
-                                count: starts[d + 1] - starts[d], bytes: Int((lowBits + 7) / 8))
+                                users: order.baseAddress! + bucketStarts[d], keys: keys.baseAddress! + bucketStarts[d],
+                                count: bucketStarts[d + 1] - bucketStarts[d], bytes: Int((lowBits + 7) / 8))
                         }
                     }
                 }
