@@ -187,6 +187,21 @@ import Testing
                           message: "Fake changes within user 'A' (0 before, 1 here) (in:4)")
     }
 
+    /// From a pipe the writer still holds open, a bad row near the start fails the run at
+    /// once: zstd from a pipe is decoded as it arrives, not a chunk ahead (which would wait
+    /// for bytes that do not come).
+    @Test func aBadRowInZstdFromAnOpenPipeFailsAtOnce() throws {
+        let work = try Workdir()
+        try work.write("bad.csv", "UserId,Event,Category,Fake\nA,click_ad,Jobs,0\nB,click_ad\n")
+        #expect(try work.shell("zstd -q bad.csv -o bad.csv.zst && mkfifo pipe").status == 0)
+        let start = Date()
+        let result = try work.shell(
+            "{ cat bad.csv.zst; exec sleep 30; } > pipe & fu-featurize < pipe > out.csv 2> err.txt; echo $? >> err.txt; kill $!; cat err.txt",
+            deadline: 25)
+        #expect(result.stdout == "fu-featurize: error: expected 4 fields, found 2 (stdin:3)\n65\n")
+        #expect(Date().timeIntervalSince(start) < 20)
+    }
+
     @Test func brokenZstd() throws {
         let work = try Workdir()
         let events = try work.fixture("events.csv.zst")

@@ -15,8 +15,10 @@ public final class ByteInput {
     public let name: String
     private let source: RawSource
     private var readAhead: ReadAheadStage?
-    /// Decodes on the caller's thread, or ahead on another's (`decodeAhead`).
+    /// Decodes on the caller's thread, or ahead on another's (`decodeAhead`): a file or memory.
     private var shared: SharedDecoder?
+    /// Decodes on the caller's thread alone: a pipe.
+    private var readInline: ReadAheadStage.Producer?
     /// Decoded bytes handed out so far, for progress.
     public private(set) var bytesRead = 0
     /// Stop with `InputTooLarge` past this many decoded bytes (a server's guard against a
@@ -27,8 +29,8 @@ public final class ByteInput {
     /// `readAhead`: read (and decode) on a thread of its own, ahead of the caller; false
     /// for a caller whose own threads already keep every core busy (fu-featurize parses
     /// and counts on two), where a third thread only took turns with them on two cores
-    /// (zstd input 1.33 → 1.26 s). Such a caller decodes on its reading thread, and its
-    /// other thread decodes ahead when it would wait (`decodeAhead`).
+    /// (zstd input 1.33 → 1.26 s). Such a caller decodes on its reading thread, and, from a
+    /// file, its other thread decodes ahead when it would wait (`decodeAhead`).
     public init(path: String?, name displayName: String? = nil, readAhead: Bool = true) throws {
         if let path, path != "-" {
             source = RawSource(fd: try FileDescriptor.openForReading(path), ownsDescriptor: true, name: displayName ?? path)
@@ -79,7 +81,15 @@ public final class ByteInput {
             let decode: ReadAheadStage.Producer = { buffer, count in
                 try decoder.read(into: buffer, count: count) { try source.read(into: $0, count: $1) }
             }
-            if ahead { readAhead = ReadAheadStage(decode) } else { shared = SharedDecoder(decode) }
+            if ahead {
+                readAhead = ReadAheadStage(decode)
+            } else if source.fileSize != nil || source.isMemory {
+                shared = SharedDecoder(decode)
+            } else {
+                // A pipe's read may wait: not while holding the decoder, nor for a whole
+                // chunk (a bad row must fail the run while the writer still holds the pipe).
+                readInline = decode
+            }
         } else if !source.isMemory {
             expectedBytes = source.fileSize
             if ahead { readAhead = ReadAheadStage { try source.read(into: $0, count: $1) } }
@@ -88,7 +98,7 @@ public final class ByteInput {
 
     /// Fills `pointer` with up to `count` bytes; returns 0 only at the end of input.
     public func read(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        let n = try readAhead?.read(into: pointer, count: count) ?? shared?.read(into: pointer, count: count) ?? source.read(into: pointer, count: count)
+        let n = try readAhead?.read(into: pointer, count: count) ?? shared?.read(into: pointer, count: count) ?? readInline?(pointer, count) ?? source.read(into: pointer, count: count)
         bytesRead += n
         if let limit, bytesRead > limit { throw InputTooLarge(limit: limit) }
         return n
