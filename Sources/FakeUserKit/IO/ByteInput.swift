@@ -42,11 +42,12 @@ public final class ByteInput {
         try sniff(readAhead: readAhead)
     }
 
-    /// Reads from bytes already in memory; `name` is what errors call them.
-    public init(bytes: [UInt8], name: String) throws {
+    /// Reads from bytes already in memory; `name` is what errors call them; `readAhead` as
+    /// for a file.
+    public init(bytes: [UInt8], name: String, readAhead: Bool = true) throws {
         source = RawSource(memory: bytes, name: name)
         self.name = name
-        try sniff(readAhead: true)
+        try sniff(readAhead: readAhead)
     }
 
     /// Whether the input is zstd-compressed (decoded as it is read).
