@@ -73,9 +73,15 @@ final class CompactCounts {
 
     static let events = 8
     static let categories = EventCounts.initialCategoryCapacity
-    /// Past the id, the pair bits and the counters.
-    private static let labelOffset = 32 + 2 * (events + categories)
-    private static let pairMask: UInt64 = (1 << 48) - 1
+    /// Past the id and the pair bits.
+    static let countersOffset = 32
+    /// Past the counters.
+    private static let labelOffset = countersOffset + 2 * (events + categories)
+    static let pairMask: UInt64 = (1 << 48) - 1
+
+    /// Each user's slot by user number (`indexSlots`), for reading the counts in place
+    /// once counting is done.
+    private(set) var userSlots: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>?
 
     init(initialSlots: Int = 1 << 12) {
         precondition(CompactCounts.labelOffset < 64, "a slot's counters and first Fake fit its 64 bytes")
@@ -88,6 +94,7 @@ final class CompactCounts {
     deinit {
         for part in 0..<CompactCounts.parts { parts[part].slots.deallocate() }
         parts.deallocate()
+        userSlots?.deallocate()
     }
 
     /// The part a hash's user is in.
@@ -155,7 +162,7 @@ final class CompactCounts {
     /// Adds the event to a slot's counters; false (adding nothing) when a count is full.
     @inline(__always)
     private static func count(_ entry: UnsafeMutablePointer<UInt64>, _ event: Int, _ category: Int) -> Bool {
-        let counters = UnsafeMutableRawPointer(entry + 4)
+        let counters = UnsafeMutableRawPointer(entry) + CompactCounts.countersOffset
         let events = counters.load(fromByteOffset: 2 * event, as: UInt16.self)
         let categories = counters.load(fromByteOffset: 2 * (CompactCounts.events + category), as: UInt16.self)
         if events == .max || categories == .max { return false }
@@ -163,6 +170,18 @@ final class CompactCounts {
         counters.storeBytes(of: categories + 1, toByteOffset: 2 * (CompactCounts.events + category), as: UInt16.self)
         entry[3] |= 1 << UInt64(event * CompactCounts.categories + category)
         return true
+    }
+
+    /// Finds every user's slot, for `counts(of:)`; no user may be added after.
+    func indexSlots() {
+        let index = UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>.allocate(capacity: max(ids.count, 1))
+        for part in 0..<CompactCounts.parts {
+            let slots = parts[part].slots
+            for slot in 0..<parts[part].slotCount where slots[8 * slot] != 0 {
+                index[Int(slots[8 * slot] >> 32) - 1] = slots + 8 * slot
+            }
+        }
+        userSlots = index
     }
 
     /// The users' counters in their general form, numbered as here.
@@ -174,7 +193,7 @@ final class CompactCounts {
             for slot in 0..<parts[part].slotCount where slots[8 * slot] != 0 {
                 let entry = slots + 8 * slot
                 counts.set(
-                    user: Int(entry[0] >> 32) - 1, counters: UnsafeRawPointer(entry + 4), types: CompactCounts.events,
+                    user: Int(entry[0] >> 32) - 1, counters: UnsafeRawPointer(entry) + CompactCounts.countersOffset, types: CompactCounts.events,
                     pairs: entry[3] & CompactCounts.pairMask)
             }
         }

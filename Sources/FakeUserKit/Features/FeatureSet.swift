@@ -123,9 +123,9 @@ struct FeatureSet {
 
     /// Writes a whole row, ended: the UserId, its Fake (if any) and its feature values, the
     /// same bytes as those fields one by one, in one call where it can (`TableWriter.numberRow`).
-    func writeRow(id: UnsafeBufferPointer<UInt8>, label: Int?, user: Int, counts: EventCounts, to writer: TableWriter) throws {
+    func writeRow<Counts: OneUserCounts>(id: UnsafeBufferPointer<UInt8>, label: Int?, counts: Counts, to writer: TableWriter) throws {
         try withUnsafeTemporaryAllocation(of: Double.self, capacity: columnNames.count) { row in
-            values(user: user, counts: counts, into: row)
+            values(counts, into: row)
             let written = try isCount.withUnsafeBufferPointer {
                 try writer.numberRow(text: id, integer: label, values: UnsafeBufferPointer(row), integral: $0)
             }
@@ -182,11 +182,17 @@ struct FeatureSet {
     /// One user's feature values, in `columnNames` order: what fu-featurize writes and what
     /// a stream scorer (fu-watch) scores, the same arithmetic for both.
     func values(user: Int, counts: EventCounts, into row: UnsafeMutableBufferPointer<Double>) {
+        values(counts.counts(of: user), into: row)
+    }
+
+    /// The same from one user's counts, wherever they are kept.
+    @inline(__always)
+    func values<Counts: OneUserCounts>(_ counts: Counts, into row: UnsafeMutableBufferPointer<Double>) {
         var total = 0
         var uniqueEvents = 0
         var eventEntropy = 0.0
         for event in eventOrder {
-            let count = counts.eventCount(user: user, event: event)
+            let count = counts.events(event)
             total += count
             if count > 0 { uniqueEvents += 1 }
         }
@@ -195,11 +201,11 @@ struct FeatureSet {
         var topCategory = 0
         var categoryEntropy = 0.0
         for event in eventOrder {
-            let count = counts.eventCount(user: user, event: event)
+            let count = counts.events(event)
             if count > 0 { eventEntropy -= FeatureSet.entropyTerm(count, of: total, entropyTable) }
         }
         for category in categoryOrder {
-            let count = counts.categoryCount(user: user, category: category)
+            let count = counts.category(category)
             guard count > 0 else { continue }
             uniqueCategories += 1
             topCategory = max(topCategory, count)
@@ -207,7 +213,7 @@ struct FeatureSet {
         }
         func share(_ event: Int?) -> Double {
             guard let event else { return 0 }
-            return FeatureSet.share(counts.eventCount(user: user, event: event), of: total, shareTable)
+            return FeatureSet.share(counts.events(event), of: total, shareTable)
         }
         var column = 0
         func put(_ value: Double) {
@@ -219,16 +225,16 @@ struct FeatureSet {
         put(share(sendEmail))
         put(Double(uniqueCategories))
         put(totalValue / Double(uniqueCategories))
-        for event in columnEvents { put(Double(counts.eventCount(user: user, event: event))) }
+        for event in columnEvents { put(Double(counts.events(event))) }
         for event in extraRatioEvents { put(share(event)) }
-        let clicks = (clickAd.map { counts.eventCount(user: user, event: $0) } ?? 0)
-            + (clickCarrousel.map { counts.eventCount(user: user, event: $0) } ?? 0)
+        let clicks = (clickAd.map { counts.events($0) } ?? 0)
+            + (clickCarrousel.map { counts.events($0) } ?? 0)
         put(FeatureSet.share(clicks, of: total, shareTable))
         put(Double(uniqueEvents))
         put(eventEntropy == 0 ? 0 : eventEntropy)
         put(categoryEntropy == 0 ? 0 : categoryEntropy)
         put(FeatureSet.share(topCategory, of: total, shareTable))
-        put(Double(counts.distinctPairs(user: user)))
+        put(Double(counts.distinctPairs))
     }
 }
 

@@ -98,10 +98,16 @@ public struct Featurizer {
         let order = counted.order
         let width = names.count
         var values = [Double](repeating: 0, count: order.count * width)
-        values.withUnsafeMutableBufferPointer { buffer in
-            for (row, user) in order.enumerated() {
-                features.values(user: user, counts: counted.counts, into: UnsafeMutableBufferPointer(rebasing: buffer[(row * width)..<((row + 1) * width)]))
+        func fill<Counts: CountsByUser>(_ counts: Counts) {
+            values.withUnsafeMutableBufferPointer { buffer in
+                for (row, user) in order.enumerated() {
+                    features.values(counts.counts(of: user), into: UnsafeMutableBufferPointer(rebasing: buffer[(row * width)..<((row + 1) * width)]))
+                }
             }
+        }
+        switch counted.counts {
+        case .compact(let table): fill(table)
+        case .general(let counts): fill(counts)
         }
         var table = FeatureTable(
             ids: order.map { String(decoding: counted.users.id($0), as: UTF8.self) },
@@ -114,11 +120,17 @@ public struct Featurizer {
     /// Every user's counters, from rows in any order.
     private struct Counted {
         let users: UserIDs
-        let counts: EventCounts
+        let counts: CountsStore
         /// User numbers in id order (`UserIDs.sortedByID`), the order of every output.
         let order: [Int]
         let labels: [Int8]
         let rows: Int
+    }
+
+    /// Where the counts are: the compact table, read in place, or the general form.
+    enum CountsStore {
+        case compact(CompactCounts)
+        case general(EventCounts)
     }
 
     /// Counts per user in memory (a few dozen bytes a user), while parsing runs on a second
@@ -193,7 +205,7 @@ public struct Featurizer {
             throw error
         }
         parser = stage.parser
-        return Counted(users: users.ids, counts: counts, order: users.ids.sortedByID(), labels: labels, rows: stage.rows)
+        return Counted(users: users.ids, counts: .general(counts), order: users.ids.sortedByID(), labels: labels, rows: stage.rows)
     }
 
     /// How many events ahead the compact table's slots are asked for: enough for their
@@ -215,35 +227,48 @@ public struct Featurizer {
         let hasLabel = parser.hasLabel
         // A wave's parts are written while the next wave's are formatted (the last item of
         // each wave): writing is not left to one core while the other waits.
-        var written: [[UInt8]] = []
+        var written: [ByteOutput] = []
         for wave in stride(from: 0, to: order.count + 4 * block, by: 4 * block) {
             let ranges = stride(from: wave, to: min(wave + 4 * block, order.count), by: block).map { $0..<min($0 + block, order.count) }
             let previous = written
-            let parts = try parallelMap(ranges.map(Optional.some) + [nil]) { range -> [UInt8] in
+            let parts = try parallelMap(ranges.map(Optional.some) + [nil]) { range -> ByteOutput? in
                 guard let range else {
-                    for part in previous { try output.write(part) }
-                    return []
+                    for part in previous { try part.withCollected { try output.write($0) } }
+                    return nil
                 }
                 // Room for rows of 24 bytes a column (the benchmark's are 9), at most 8 MiB:
                 // reserved, not touched, so it costs no memory until written.
                 let memory = ByteOutput(inMemory: (), expectedBytes: min(range.count * 24 * columns.count, 8 << 20))
                 let writer = try TableWriter(memory, format: format, columns: columns, writeHeader: false)
-                // Users in id order are random places in the counters and the ids' arena:
-                // asked for a few users ahead, their misses overlap.
-                for k in range {
-                    if k + 16 < range.upperBound {
-                        users.prefetchStart(order[k + 16])
-                        counts.prefetch(user: order[k + 16])
-                    }
-                    if k + 8 < range.upperBound { users.prefetchID(order[k + 8]) }
-                    let user = order[k]
-                    try features.writeRow(id: users.id(user), label: hasLabel ? Int(labels[user]) : nil, user: user, counts: counts, to: writer)
+                switch counts {
+                case .compact(let table):
+                    try Featurizer.writeRows(range, of: order, users: users, labels: hasLabel ? labels : nil, counts: table, features: features, to: writer)
+                case .general(let counts):
+                    try Featurizer.writeRows(range, of: order, users: users, labels: hasLabel ? labels : nil, counts: counts, features: features, to: writer)
                 }
-                return try memory.collected()
+                return memory
             }
-            written = Array(parts.dropLast())
+            written = parts.compactMap { $0 }
         }
         return FeaturizeSummary(rows: counted.rows, users: users.count)
+    }
+
+    /// Writes the rows of the users at `range` of `order`. Users in id order are random
+    /// places in the counters and the ids' arena: asked for a few users ahead, their misses
+    /// overlap.
+    private static func writeRows<Counts: CountsByUser>(
+        _ range: Range<Int>, of order: [Int], users: UserIDs, labels: [Int8]?, counts: Counts, features: FeatureSet, to writer: TableWriter
+    ) throws {
+        for k in range {
+            if k + 32 < range.upperBound { counts.prefetchEarly(user: order[k + 32]) }
+            if k + 16 < range.upperBound {
+                users.prefetchStart(order[k + 16])
+                counts.prefetch(user: order[k + 16])
+            }
+            if k + 8 < range.upperBound { users.prefetchID(order[k + 8]) }
+            let user = order[k]
+            try features.writeRow(id: users.id(user), label: labels.map { Int($0[user]) }, counts: counts.counts(of: user), to: writer)
+        }
     }
 
     /// Rows grouped and sorted by UserId: one user's counts at a time.

@@ -160,21 +160,16 @@ final class PartCounting {
         next = max(next, end)
     }
 
-    /// The users, their counters in the general form, and their numbers in id order. The
-    /// compact table's conversion and the sort run side by side, each on a core: the output
-    /// waits for both.
-    func counted() -> (users: UserIDs, counts: EventCounts, order: [Int]) {
-        if let (users, counts) = general { return (users.ids, counts, users.ids.sortedByID()) }
+    /// The users, their counters, and their numbers in id order. The compact table's index
+    /// of slots and the sort run side by side, each on a core: the output waits for both.
+    func counted() -> (users: UserIDs, counts: Featurizer.CountsStore, order: [Int]) {
+        if let (users, counts) = general { return (users.ids, .general(counts), users.ids.sortedByID()) }
         let table = compact!
-        enum Made { case counts(EventCounts), order([Int]) }
-        var counts: EventCounts?
-        var order: [Int] = []
-        for made in parallelMap([0, 1], { $0 == 0 ? Made.order(table.ids.sortedByID()) : Made.counts(table.eventCounts()) }) {
-            switch made {
-            case .counts(let made): counts = made
-            case .order(let made): order = made
-            }
-        }
-        return (table.ids, counts!, order)
+        let order = parallelMap([true, false]) { sorts -> [Int] in
+            if sorts { return table.ids.sortedByID() }
+            table.indexSlots()
+            return []
+        }[0]
+        return (table.ids, .compact(table), order)
     }
 }

@@ -16,13 +16,12 @@ public final class ByteOutput {
     private let temporaryPath: String?
     private var encoder: ZstdEncoder?
     private var buffer: UnsafeMutablePointer<UInt8>
-    private let capacity = ByteOutput.bufferCapacity
+    /// For an in-memory output, the room for all its bytes, grown as needed.
+    private var capacity = ByteOutput.bufferCapacity
     /// The most `reserve` may ask for.
     static let bufferCapacity = 1 << 18
     private var count = 0
     private var finished = false
-    /// What an in-memory output has collected so far.
-    private var memory: [UInt8] = []
     /// Where zstd runs when not on the caller's thread, and the first error it met there.
     private let compressor: CompressionThread?
     private var backgroundError: (any Error)?
@@ -85,22 +84,39 @@ public final class ByteOutput {
     private var readerGone = false
 
     /// An output that collects its bytes in memory (for formatting parts of one output in
-    /// parallel); `collected()` hands them over. `expectedBytes`: room made at once, so the
-    /// bytes are not copied again as the collection grows.
+    /// parallel); `collected()` or `withCollected` hands them over. Its buffer holds them
+    /// all, written in place: `expectedBytes` is room made at once (and untouched until
+    /// written), so that they are not copied again as the buffer grows.
     public init(inMemory: Void, expectedBytes: Int = 0) {
         fd = -1
         name = "memory"
         finalPath = nil
         temporaryPath = nil
         compressor = nil
+        capacity = max(expectedBytes, ByteOutput.bufferCapacity)
         buffer = .allocate(capacity: capacity)
-        memory.reserveCapacity(expectedBytes)
     }
 
+    private var isInMemory: Bool { fd < 0 }
+
+    /// A copy of the bytes collected; the output is then empty.
     public func collected() throws -> [UInt8] {
-        try flushBuffer()
-        defer { memory = [] }
-        return memory
+        defer { count = 0 }
+        return Array(UnsafeBufferPointer(start: buffer, count: count))
+    }
+
+    /// The bytes collected, in place (valid during `body`).
+    public func withCollected<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: buffer, count: count))
+    }
+
+    /// Room for `needed` more bytes in an in-memory output's buffer.
+    private func grow(toHold needed: Int) {
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: max(2 * capacity, count + needed))
+        bigger.update(from: buffer, count: count)
+        buffer.deallocate()
+        buffer = bigger
+        capacity = max(2 * capacity, count + needed)
     }
 
     deinit {
@@ -168,7 +184,7 @@ public final class ByteOutput {
 
     @inline(__always)
     public func write(byte: UInt8) throws {
-        if count == capacity { try flushBuffer() }
+        if count == capacity { try makeRoom(1) }
         buffer[count] = byte
         count += 1
     }
@@ -176,8 +192,8 @@ public final class ByteOutput {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress else { return }
         if bytes.count > capacity - count {
-            try flushBuffer()
-            if bytes.count > capacity {
+            try makeRoom(bytes.count)
+            if bytes.count > capacity - count {
                 try emit(bytes)
                 return
             }
@@ -202,7 +218,7 @@ public final class ByteOutput {
     /// Room for at least `needed` bytes without a flush; used by the number formatters.
     @inline(__always)
     func reserve(_ needed: Int) throws -> UnsafeMutablePointer<UInt8> {
-        if capacity - count < needed { try flushBuffer() }
+        if capacity - count < needed { try makeRoom(needed) }
         return buffer + count
     }
 
@@ -214,8 +230,13 @@ public final class ByteOutput {
         try flushBuffer()
     }
 
+    /// Writes the buffer out, or, in memory, makes it larger.
+    private func makeRoom(_ needed: Int) throws {
+        if isInMemory { grow(toHold: needed) } else { try flushBuffer() }
+    }
+
     private func flushBuffer() throws {
-        guard count > 0 else { return }
+        guard count > 0, !isInMemory else { return }
         let bytes = UnsafeRawBufferPointer(start: buffer, count: count)
         count = 0
         try emit(bytes)
@@ -231,9 +252,7 @@ public final class ByteOutput {
 
     private func emitOrThrow(_ bytes: UnsafeRawBufferPointer) throws {
         if readerGone { return }
-        if fd < 0 {
-            memory.append(contentsOf: bytes)
-        } else if let compressor {
+        if let compressor {
             compressor.submit(.data(self, Array(bytes)))
         } else if let encoder {
             try encoder.compress(bytes, end: false) { try FileDescriptor.writeAll(fd, $0, name: name) }
