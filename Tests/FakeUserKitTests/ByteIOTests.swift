@@ -293,11 +293,34 @@ func readAll(_ path: String) throws -> String {
     @Test func doublesRoundTrip() throws {
         var cache = NumberFormatterCache()
         var buffer = [UInt8](repeating: 0, count: 32)
-        for value in [0.0, 1.0, 5.333333333333333, 1e-300, 123456789.125, 0.1 + 0.2, 2.5e-5] {
-            for _ in 0..<2 {  // the second time comes from the cache
-                let length = buffer.withUnsafeMutableBufferPointer { cache.format(value, into: $0.baseAddress!) }
-                #expect(Double(String(decoding: buffer[0..<length], as: UTF8.self)) == value)
+        func format(_ value: Double) -> String {
+            let length = buffer.withUnsafeMutableBufferPointer { cache.format(value, into: $0.baseAddress!) }
+            return String(decoding: buffer[0..<length], as: UTF8.self)
+        }
+        // The cache is set up after its first 8,192 numbers: these come before and after.
+        for round in 0..<3 {
+            if round == 1 { for k in 0..<8192 { _ = format(Double(k) / 7) } }
+            for value in [0.0, 1.0, 5.333333333333333, 1e-300, 123456789.125, 0.1 + 0.2, 2.5e-5, -1.7976931348623157e308] {
+                // Each value twice: the second time from the cache, over a longer text's bytes.
+                _ = format(-2.2250738585072014e-308)
+                #expect(Double(format(value)) == value)
+                _ = format(-2.2250738585072014e-308)
+                let text = format(value)
+                #expect(Double(text) == value)
+                let uncached = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) {
+                    String(decoding: UnsafeBufferPointer(rebasing: $0[0..<formatDouble(value, into: $0.baseAddress!)]), as: UTF8.self)
+                }
+                #expect(text == uncached)
             }
+        }
+    }
+
+    @Test func integersHaveTheirDigits() {
+        for value in [0, 1, 9, 10, 42, 99, 100, 101, 65_535, -1, -9, -10, -100, Int.max, Int.min] {
+            let text = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[0..<formatInteger(value, into: $0.baseAddress!)]), as: UTF8.self)
+            }
+            #expect(text == String(value))
         }
     }
 }

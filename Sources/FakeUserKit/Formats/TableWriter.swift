@@ -152,6 +152,16 @@ func isJSONNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
 /// Decimal digits of an integer; returns the length.
 @inline(__always)
 func formatInteger(_ value: Int, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
+    // Most counts in a features table have one or two digits.
+    if UInt(bitPattern: value) < 100 {
+        if value < 10 {
+            pointer[0] = UInt8(truncatingIfNeeded: value) + 0x30
+            return 1
+        }
+        pointer[0] = UInt8(truncatingIfNeeded: value / 10) + 0x30
+        pointer[1] = UInt8(truncatingIfNeeded: value % 10) + 0x30
+        return 2
+    }
     var magnitude = value.magnitude
     var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
     return withUnsafeMutableBytes(of: &digits) { raw in
@@ -207,6 +217,7 @@ struct NumberFormatterCache {
         return length
     }
 
+    /// Writes `value`'s text at `pointer`, which has room for 32 bytes; returns its length.
     mutating func format(_ value: Double, into pointer: UnsafeMutablePointer<UInt8>) -> Int {
         if keys.isEmpty {
             calls += 1
@@ -218,9 +229,14 @@ struct NumberFormatterCache {
         let bits = value.bitPattern
         let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 50)
         if keys[slot] == bits {
-            let length = Int(lengths[slot])
-            texts.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress! + slot * 32, count: length) }
-            return length
+            // The whole slot in four words, not a call to memmove for its few bytes: the
+            // caller's room is 32 bytes, the bytes past `length` are written over next.
+            texts.withUnsafeBufferPointer {
+                let from = UnsafeRawPointer($0.baseAddress! + slot * 32)
+                let to = UnsafeMutableRawPointer(pointer)
+                for word in 0..<4 { to.storeBytes(of: from.load(fromByteOffset: 8 * word, as: UInt64.self), toByteOffset: 8 * word, as: UInt64.self) }
+            }
+            return Int(lengths[slot])
         }
         let length = formatted(value, into: pointer)
         keys[slot] = bits
