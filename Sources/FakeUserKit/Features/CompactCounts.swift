@@ -115,6 +115,20 @@ final class CompactCounts {
         fu_prefetch_for_write(home + 8)
     }
 
+    /// Asks for the `index`th of `of` equal shares of a part's slots: spread over the events
+    /// counted in the part before it, the whole part is in the cache when its turn comes.
+    @inline(__always)
+    func prefetchShare(part: Int, _ index: Int, of shares: Int) {
+        let slots = parts[part].slots
+        let lines = parts[part].slotCount
+        var line = index * lines / shares
+        let end = (index + 1) * lines / shares
+        while line < end {
+            fu_prefetch_for_write(slots + 8 * line)
+            line += 1
+        }
+    }
+
     /// Counts one event of the user whose id has this prefix (`UserIDs.prefix`) and length,
     /// adding the user when new with `label` as its first Fake; returns the user's number
     /// and first Fake, or nil (changing nothing) when the event is past this table's

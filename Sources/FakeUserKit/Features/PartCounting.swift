@@ -103,16 +103,22 @@ final class PartCounting {
         }
     }
 
-    /// Counts from `next` in the compact table, asking for slots a few dozen events ahead
-    /// (within the part: `events`), until `end` or the table's limits.
+    /// Counts from `next` in the compact table until `end` or the table's limits. Each
+    /// event asks for its share of the next part's slots (which a part's own events, at
+    /// random places, asked for less well: a lookup past a slot's neighbour missed the
+    /// cache, a third of this loop's samples), and for the slot of the event a few ahead.
     private func countCompact(_ events: Range<Int>, until end: Int) {
         guard let table = compact else { return }
         let counting = self.counting
+        // The last part's events ask for the first part's slots, for the next group.
+        let nextPart = (part + 1) % CompactCounts.parts
+        let shares = events.count
         let distance = Featurizer.prefetchDistance
         for i in next..<min(next + distance, events.upperBound) { table.prefetch(hash: counting.hash(i)) }
         while next < end {
             let i = next
             if i + distance < events.upperBound { table.prefetch(hash: counting.hash(i + distance)) }
+            table.prefetchShare(part: nextPart, i - events.lowerBound, of: shares)
             let event = counting.held(i)
             guard let (user, firstLabel) = table.add(
                 hash: event.hash, prefix: event.prefix, length: event.length, id: counting.id(i),
