@@ -315,6 +315,36 @@ func readAll(_ path: String) throws -> String {
         }
     }
 
+    @Test func anInMemoryOutputKeepsEveryByteAsItGrows() throws {
+        // From room for 10 bytes: single bytes, a block larger than the write buffer, and
+        // numbers through `reserve`, each path growing the buffer past 256 KiB.
+        let output = ByteOutput(inMemory: (), expectedBytes: 10)
+        var expected: [UInt8] = []
+        for i in 0..<300_000 {
+            let byte = UInt8(truncatingIfNeeded: i &* 7)
+            try output.write(byte: byte)
+            expected.append(byte)
+        }
+        let block = (0..<600_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try output.write(block)
+        expected += block
+        let writer = try TableWriter(output, format: .csv, columns: ["n"], writeHeader: false)
+        for value in stride(from: -50_000, to: 50_000, by: 3) {
+            try writer.field(value)
+            try writer.endRow()
+            expected += Array("\(value)\n".utf8)
+        }
+        // Compared as a Bool: a failure printing two arrays of a megabyte takes minutes.
+        func firstDifference(_ bytes: [UInt8]) -> Int? {
+            bytes == expected ? nil : (0..<min(bytes.count, expected.count)).first { bytes[$0] != expected[$0] } ?? min(bytes.count, expected.count)
+        }
+        let inPlace = firstDifference(output.withCollected { Array($0) })
+        #expect(inPlace == nil, "first difference at byte \(inPlace ?? -1)")
+        let copied = firstDifference(try output.collected())
+        #expect(copied == nil, "first difference at byte \(copied ?? -1)")
+        #expect(try output.collected().isEmpty)
+    }
+
     @Test func integersHaveTheirDigits() {
         for value in [0, 1, 9, 10, 42, 99, 100, 101, 65_535, -1, -9, -10, -100, Int.max, Int.min] {
             let text = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) {

@@ -115,6 +115,9 @@ final class CompactCounts {
         fu_prefetch_for_write(home + 8)
     }
 
+    @inline(__always)
+    func slotCount(part: Int) -> Int { parts[part].slotCount }
+
     /// Asks for the `index`th of `of` equal shares of a part's slots: spread over the events
     /// counted in the part before it, the whole part is in the cache when its turn comes.
     @inline(__always)
@@ -186,37 +189,34 @@ final class CompactCounts {
         return true
     }
 
-    /// Finds every user's slot, for `counts(of:)`; no user may be added after.
-    func indexSlots() {
-        let index = UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>.allocate(capacity: max(ids.count, 1))
+    /// Calls `body` with every user's number and slot.
+    private func forEachSlot(_ body: (_ user: Int, _ entry: UnsafeMutablePointer<UInt64>) -> Void) {
         for part in 0..<CompactCounts.parts {
             let slots = parts[part].slots
             for slot in 0..<parts[part].slotCount where slots[8 * slot] != 0 {
-                index[Int(slots[8 * slot] >> 32) - 1] = slots + 8 * slot
+                body(Int(slots[8 * slot] >> 32) - 1, slots + 8 * slot)
             }
         }
-        userSlots = index
     }
 
-    /// The users' counters in their general form, numbered as here.
-    func eventCounts(limit: Int = .max) -> EventCounts {
-        let counts = EventCounts(users: max(ids.count, 1), limit: limit)
-        for _ in 0..<ids.count { counts.addUser() }
-        for part in 0..<CompactCounts.parts {
-            let slots = parts[part].slots
-            for slot in 0..<parts[part].slotCount where slots[8 * slot] != 0 {
-                let entry = slots + 8 * slot
-                counts.set(
-                    user: Int(entry[0] >> 32) - 1, counters: UnsafeRawPointer(entry) + CompactCounts.countersOffset, types: CompactCounts.events,
-                    pairs: entry[3] & CompactCounts.pairMask)
-            }
-        }
-        return counts
+    /// Finds every user's slot, for `counts(of:)`; no user may be added after.
+    func indexSlots() {
+        precondition(userSlots == nil, "the slots are indexed once")
+        let index = UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>.allocate(capacity: max(ids.count, 1))
+        forEachSlot { user, entry in index[user] = entry }
+        userSlots = index
     }
 
     /// The same users and counts as a `UserIndex` (indexed with `hash`) and `EventCounts`,
     /// which have no limits.
     func handOver(hash: (UnsafeBufferPointer<UInt8>) -> UInt64) -> (users: UserIndex, counts: EventCounts) {
-        (UserIndex(ids: ids, hash: hash), eventCounts())
+        let counts = EventCounts(users: max(ids.count, 1))
+        for _ in 0..<ids.count { counts.addUser() }
+        forEachSlot { user, entry in
+            counts.set(
+                user: user, counters: UnsafeRawPointer(entry) + CompactCounts.countersOffset, types: CompactCounts.events,
+                pairs: entry[3] & CompactCounts.pairMask)
+        }
+        return (UserIndex(ids: ids, hash: hash), counts)
     }
 }

@@ -208,11 +208,12 @@ public struct Featurizer {
         return Counted(users: users.ids, counts: .general(counts), order: users.ids.sortedByID(), labels: labels, rows: stage.rows)
     }
 
-    /// How many events ahead a compact slot is asked for into the first-level cache. The
-    /// part's slots are already in the second level (`CompactCounts.prefetchShare`), so a
-    /// short distance covers the wait; a rolling window, not blocks that ask for 256 slots
-    /// and then wait for the first of them.
+    /// How many events ahead a compact slot is asked for: when its part's slots were asked
+    /// for whole (`CompactCounts.prefetchShare`), only from the outer caches; otherwise from
+    /// memory. A rolling window, not blocks that ask for 256 slots and then wait for the
+    /// first of them.
     static let prefetchDistance = 16
+    static let prefetchDistanceFromMemory = 64
 
     /// Any order of rows: counts per user, then writes the users sorted by UserId.
     private func aggregate(parser: inout EventRowParser, output: ByteOutput, format: TableFormat) throws -> FeaturizeSummary {

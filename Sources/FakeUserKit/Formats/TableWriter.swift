@@ -234,7 +234,7 @@ struct NumberFormatterCache {
             texts.withUnsafeBufferPointer {
                 let from = UnsafeRawPointer($0.baseAddress! + slot * 32)
                 let to = UnsafeMutableRawPointer(pointer)
-                for word in 0..<4 { to.storeBytes(of: from.load(fromByteOffset: 8 * word, as: UInt64.self), toByteOffset: 8 * word, as: UInt64.self) }
+                for word in 0..<4 { to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8 * word, as: UInt64.self), toByteOffset: 8 * word, as: UInt64.self) }
             }
             return Int(lengths[slot])
         }
