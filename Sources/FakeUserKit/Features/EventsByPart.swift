@@ -75,7 +75,7 @@ final class EventsByPart {
         filled[part] = place + 1
         var start = idStarts[count]
         if id.count > 16 {
-            reserveBytes(&arena, capacity: &arenaCapacity, used: start, needed: start + id.count)
+            reserveRoom(&arena, capacity: &arenaCapacity, used: start, needed: start + id.count)
             (arena + start).update(from: id.baseAddress!, count: id.count)
             start += id.count
         }

@@ -581,7 +581,7 @@ final class EventBatch {
     @inline(__always)
     func append(userID: UnsafeBufferPointer<UInt8>, hash: UInt64, event: Int, category: Int, label: Int8, line: Int, readable16: Bool = false) {
         let start = idStarts[count]
-        reserveBytes(&ids, capacity: &idCapacity, used: start, needed: start + max(userID.count, 16))
+        reserveRoom(&ids, capacity: &idCapacity, used: start, needed: start + max(userID.count, 16))
         if readable16 && userID.count <= 16 {
             let (from, to) = (UnsafeRawPointer(userID.baseAddress!), UnsafeMutableRawPointer(ids + start))
             to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)

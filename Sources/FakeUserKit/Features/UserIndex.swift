@@ -57,16 +57,12 @@ final class UserIDs {
 
     /// Adds an id; returns its user number.
     func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        reserveBytes(&arena, capacity: &arenaCapacity, used: arenaCount, needed: arenaCount + bytes.count)
+        reserveRoom(&arena, capacity: &arenaCapacity, used: arenaCount, needed: arenaCount + bytes.count)
         (arena + arenaCount).update(from: bytes.baseAddress!, count: bytes.count)
         if count == userCapacity {
-            userCapacity *= 2
-            let (biggerStarts, biggerLengths) = (UnsafeMutablePointer<Int>.allocate(capacity: userCapacity), UnsafeMutablePointer<Int32>.allocate(capacity: userCapacity))
-            biggerStarts.update(from: starts, count: count)
-            biggerLengths.update(from: lengths, count: count)
-            starts.deallocate()
-            lengths.deallocate()
-            (starts, lengths) = (biggerStarts, biggerLengths)
+            var lengthsCapacity = userCapacity
+            reserveRoom(&lengths, capacity: &lengthsCapacity, used: count, needed: count + 1)
+            reserveRoom(&starts, capacity: &userCapacity, used: count, needed: count + 1)
         }
         starts[count] = arenaCount
         lengths[count] = Int32(bytes.count)

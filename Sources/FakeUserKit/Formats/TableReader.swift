@@ -633,7 +633,7 @@ public final class TableReader {
         for i in 0..<(2 * header.count) { bounds[i] = 0 }
         try parseJSONObject(start, stop, line: line) { key, value in
             guard let column = headerBytes.firstIndex(of: key) else { return }
-            reserveBytes(&scratch, capacity: &scratchCapacity, used: scratchCount, needed: scratchCount + value.count)
+            reserveRoom(&scratch, capacity: &scratchCapacity, used: scratchCount, needed: scratchCount + value.count)
             value.withUnsafeBufferPointer { (scratch + scratchCount).update(from: $0.baseAddress!, count: $0.count) }
             bounds[2 * column] = scratchCount
             scratchCount += value.count

@@ -110,15 +110,6 @@ public final class ByteOutput {
         try body(UnsafeRawBufferPointer(start: buffer, count: count))
     }
 
-    /// Room for `needed` more bytes in an in-memory output's buffer.
-    private func grow(toHold needed: Int) {
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: max(2 * capacity, count + needed))
-        bigger.update(from: buffer, count: count)
-        buffer.deallocate()
-        buffer = bigger
-        capacity = max(2 * capacity, count + needed)
-    }
-
     deinit {
         if !finished { abandon() }
         buffer.deallocate()
@@ -232,7 +223,11 @@ public final class ByteOutput {
 
     /// Writes the buffer out, or, in memory, makes it larger.
     private func makeRoom(_ needed: Int) throws {
-        if isInMemory { grow(toHold: needed) } else { try flushBuffer() }
+        if isInMemory {
+            reserveRoom(&buffer, capacity: &capacity, used: count, needed: count + needed)
+        } else {
+            try flushBuffer()
+        }
     }
 
     private func flushBuffer() throws {

@@ -30,14 +30,14 @@ public func allocatableBytes() -> Int {
     return result
 }
 
-/// Makes room for `needed` bytes in a buffer of `capacity` holding `used`: at least doubles
-/// it, keeping the bytes (a byte arena's growth, amortized).
+/// Makes room for `needed` elements in a buffer of `capacity` holding `used`: at least
+/// doubles it, keeping the elements (an arena's or a list's growth, amortized).
 @inline(__always)
-func reserveBytes(_ buffer: inout UnsafeMutablePointer<UInt8>, capacity: inout Int, used: Int, needed: Int) {
+func reserveRoom<Element>(_ buffer: inout UnsafeMutablePointer<Element>, capacity: inout Int, used: Int, needed: Int) {
     guard needed > capacity else { return }
     let grown = max(capacity * 2, needed)
-    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-    bigger.update(from: buffer, count: used)
+    let bigger = UnsafeMutablePointer<Element>.allocate(capacity: grown)
+    bigger.moveInitialize(from: buffer, count: used)
     buffer.deallocate()
     buffer = bigger
     capacity = grown
